@@ -1,0 +1,45 @@
+"""Exceptions raised by losscore.
+
+Every error is a :class:`LosscoreError` and also a built-in ``ValueError`` or ``TypeError``, so
+``except ValueError`` keeps working. Messages name the argument and the offending shape or value.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "DTypeError",
+    "LosscoreError",
+    "OutputError",
+    "ParameterError",
+    "ShapeError",
+    "TargetError",
+    "WeightError",
+]
+
+
+class LosscoreError(Exception):
+    """Base class of every exception raised by losscore."""
+
+
+class ShapeError(LosscoreError, ValueError):
+    """Arrays that must agree in shape do not (no silent broadcasting)."""
+
+
+class DTypeError(LosscoreError, TypeError):
+    """An array has an unsupported dtype (float16, complex, object, ...)."""
+
+
+class ParameterError(LosscoreError, ValueError):
+    """A hyperparameter or option is outside its domain (unknown reduction, delta <= 0, ...)."""
+
+
+class WeightError(LosscoreError, ValueError):
+    """A weight is negative."""
+
+
+class TargetError(LosscoreError, ValueError):
+    """A target value is not allowed (class index out of range, label not in {-1, 1}, ...)."""
+
+
+class OutputError(LosscoreError, ValueError):
+    """An ``out=`` buffer is read-only, non-contiguous, or shares memory with an input."""

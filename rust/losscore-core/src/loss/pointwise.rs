@@ -1,0 +1,493 @@
+//! The fused driver for element-wise losses.
+//!
+//! One pass over `pred`, `target` (and `weight`) computes the per-element loss, its derivative
+//! with respect to `pred`, and the block partials of the reduction ([`crate::reduce`]). With
+//! `reduction="mean"` the gradient is scaled by `1/n` (or `1/sum(weight)`, summed in a short
+//! pre-pass over the weights that also validates them) so no second pass over the output is needed.
+
+use crate::error::{invalid, LossError};
+use crate::par;
+use crate::reduce::{self, ExactSum, Reduction, BLOCK, LANES};
+use crate::simd::{self, Kernel, Real};
+
+/// An element-wise loss `l(p, t)` with its derivative `dl/dp`.
+pub trait Pointwise<T: Real>: Copy + Send + Sync {
+    /// Transcendental per-element work: worth threads at smaller sizes.
+    const HEAVY: bool = false;
+    /// Whether `target_ok` must be checked.
+    const CHECKS_TARGET: bool = false;
+
+    /// The loss of one element. Must be `#[inline(always)]` and branch-free.
+    fn value(&self, p: T, t: T) -> T;
+    /// The loss and `d loss / d p` of one element, from shared intermediates.
+    fn value_grad(&self, p: T, t: T) -> (T, T);
+    /// Whether a target value is allowed (only called when `CHECKS_TARGET`).
+    #[inline(always)]
+    fn target_ok(&self, _t: T) -> bool {
+        true
+    }
+    /// What an allowed target is, for the error message.
+    fn target_rule(&self) -> &'static str {
+        ""
+    }
+}
+
+/// Blocks per parallel piece below which threads do not pay (measured with `losscore bench`).
+const GRAIN_LIGHT: usize = 4; // 32 Ki elements: memory-bound kernels
+const GRAIN_HEAVY: usize = 1; // 8 Ki elements: exp/log kernels
+
+/// Evaluates `loss` over the slices.
+///
+/// * `Reduction::None`: `loss_out` (same length) receives `w*l`; the return value is NaN.
+/// * `Sum` / `Mean`: returns `sum(w*l)` or `sum(w*l)/sum(w)` (`/n` unweighted); `loss_out` must be
+///   `None`.
+/// * `grad_out`, when given, receives `w * dl/dp` scaled like the reduction.
+/// * `prevalidate`: check targets in a separate pass before anything is written (set it when the
+///   outputs belong to the caller, so that an invalid target leaves them untouched).
+#[allow(clippy::too_many_arguments)]
+pub fn evaluate<T: Real, L: Pointwise<T>>(
+    loss: L,
+    pred: &[T],
+    target: &[T],
+    weight: Option<&[T]>,
+    reduction: Reduction,
+    loss_out: Option<&mut [T]>,
+    grad_out: Option<&mut [T]>,
+    prevalidate: bool,
+) -> Result<f64, LossError> {
+    let n = pred.len();
+    check_len("target", target.len(), n)?;
+    if let Some(w) = weight {
+        check_len("weight", w.len(), n)?;
+    }
+    if let Some(g) = grad_out.as_deref() {
+        check_len("out", g.len(), n)?;
+    }
+    match (reduction, loss_out.as_deref()) {
+        (Reduction::None, Some(l)) => check_len("loss_out", l.len(), n)?,
+        (Reduction::None, None) => {
+            return Err(invalid("loss_out", "required with reduction='none'"))
+        }
+        (Reduction::BatchMean, _) => {
+            return Err(invalid(
+                "reduction",
+                "'batchmean' is only defined for kl_div",
+            ))
+        }
+        (_, Some(_)) => return Err(invalid("loss_out", "only used with reduction='none'")),
+        (_, None) => {}
+    }
+    let weight_total = match weight {
+        Some(w) => Some(validate_weights(w)?),
+        None => None,
+    };
+    if L::CHECKS_TARGET && prevalidate {
+        check_targets(&loss, target)?;
+    }
+    let scale = match reduction {
+        Reduction::Mean => match weight_total {
+            Some(total) => 1.0 / total,
+            None => 1.0 / n as f64,
+        },
+        _ => 1.0,
+    };
+    let mut partials = vec![0.0f64; reduce::n_blocks(n)];
+    let mode = Mode {
+        weighted: weight.is_some(),
+        grad: grad_out.is_some(),
+        per_element: reduction == Reduction::None,
+    };
+    let any_bad = run(
+        &loss,
+        Slices {
+            pred,
+            target,
+            weight,
+            loss_out,
+            grad_out,
+            partials: &mut partials,
+        },
+        mode,
+        T::from_f64(scale),
+    );
+    if L::CHECKS_TARGET && any_bad {
+        check_targets(&loss, target)?;
+    }
+    Ok(match reduction {
+        Reduction::None => f64::NAN,
+        Reduction::Sum => reduce::exact_sum(&partials),
+        Reduction::Mean => {
+            let denominator = weight_total.unwrap_or(n as f64);
+            reduce::exact_sum(&partials) / denominator
+        }
+        Reduction::BatchMean => unreachable!("rejected above"),
+    })
+}
+
+/// The block partials of `sum(w*l)` and, when weighted, of `sum(w)`: the pieces a chunked
+/// evaluation combines exactly. Chunks must start at multiples of [`BLOCK`].
+pub fn block_partials<T: Real, L: Pointwise<T>>(
+    loss: L,
+    pred: &[T],
+    target: &[T],
+    weight: Option<&[T]>,
+) -> Result<(Vec<f64>, Option<Vec<f64>>), LossError> {
+    let n = pred.len();
+    check_len("target", target.len(), n)?;
+    let weight_partials = match weight {
+        Some(w) => {
+            check_len("weight", w.len(), n)?;
+            check_weights(w)?;
+            Some(w.chunks(BLOCK).map(weight_block_sum).collect())
+        }
+        None => None,
+    };
+    let mut partials = vec![0.0f64; reduce::n_blocks(n)];
+    let mode = Mode {
+        weighted: weight.is_some(),
+        grad: false,
+        per_element: false,
+    };
+    let any_bad = run(
+        &loss,
+        Slices {
+            pred,
+            target,
+            weight,
+            loss_out: None,
+            grad_out: None,
+            partials: &mut partials,
+        },
+        mode,
+        T::ONE,
+    );
+    if L::CHECKS_TARGET && any_bad {
+        check_targets(&loss, target)?;
+    }
+    Ok((partials, weight_partials))
+}
+
+fn check_len(name: &'static str, got: usize, want: usize) -> Result<(), LossError> {
+    if got != want {
+        return Err(LossError::ShapeMismatch {
+            left: "pred",
+            left_shape: vec![want],
+            right: name,
+            right_shape: vec![got],
+        });
+    }
+    Ok(())
+}
+
+fn check_weights<T: Real>(w: &[T]) -> Result<(), LossError> {
+    // `!(x >= 0)` would also reject NaN; NaN weights propagate like NaN data instead.
+    if let Some(i) = w.iter().position(|&x| x < T::ZERO) {
+        return Err(LossError::InvalidWeight {
+            name: "weight",
+            index: i,
+            value: w[i].to_f64(),
+        });
+    }
+    Ok(())
+}
+
+/// Validates the weights and returns their exact total.
+fn validate_weights<T: Real>(w: &[T]) -> Result<f64, LossError> {
+    check_weights(w)?;
+    let mut total = ExactSum::new();
+    for block in w.chunks(BLOCK) {
+        total.add(weight_block_sum(block));
+    }
+    Ok(total.value())
+}
+
+fn weight_block_sum<T: Real>(block: &[T]) -> f64 {
+    let mut acc = [0.0f64; LANES];
+    for (k, &x) in block.iter().enumerate() {
+        acc[k % LANES] += x.to_f64();
+    }
+    reduce::sum_lanes(&acc)
+}
+
+fn check_targets<T: Real, L: Pointwise<T>>(loss: &L, target: &[T]) -> Result<(), LossError> {
+    if let Some(i) = target.iter().position(|&t| !loss.target_ok(t)) {
+        return Err(LossError::InvalidTarget {
+            index: i,
+            message: format!("{}, got {:?}", loss.target_rule(), target[i]),
+        });
+    }
+    Ok(())
+}
+
+#[derive(Clone, Copy)]
+struct Mode {
+    weighted: bool,
+    grad: bool,
+    per_element: bool,
+}
+
+struct Slices<'a, T> {
+    pred: &'a [T],
+    target: &'a [T],
+    weight: Option<&'a [T]>,
+    loss_out: Option<&'a mut [T]>,
+    grad_out: Option<&'a mut [T]>,
+    partials: &'a mut [f64],
+}
+
+impl<'a, T> Slices<'a, T> {
+    /// Splits off the first `blocks` blocks.
+    fn split(self, blocks: usize) -> (Slices<'a, T>, Slices<'a, T>) {
+        let at = (blocks * BLOCK).min(self.pred.len());
+        let (p0, p1) = self.pred.split_at(at);
+        let (t0, t1) = self.target.split_at(at);
+        let (w0, w1) = match self.weight {
+            Some(w) => {
+                let (a, b) = w.split_at(at);
+                (Some(a), Some(b))
+            }
+            None => (None, None),
+        };
+        let (l0, l1) = match self.loss_out {
+            Some(l) => {
+                let (a, b) = l.split_at_mut(at);
+                (Some(a), Some(b))
+            }
+            None => (None, None),
+        };
+        let (g0, g1) = match self.grad_out {
+            Some(g) => {
+                let (a, b) = g.split_at_mut(at);
+                (Some(a), Some(b))
+            }
+            None => (None, None),
+        };
+        let (s0, s1) = self.partials.split_at_mut(blocks.min(self.partials.len()));
+        (
+            Slices {
+                pred: p0,
+                target: t0,
+                weight: w0,
+                loss_out: l0,
+                grad_out: g0,
+                partials: s0,
+            },
+            Slices {
+                pred: p1,
+                target: t1,
+                weight: w1,
+                loss_out: l1,
+                grad_out: g1,
+                partials: s1,
+            },
+        )
+    }
+}
+
+/// Splits the work at block boundaries, runs the pieces (in parallel when large), and reports
+/// whether any target failed `target_ok`.
+fn run<T: Real, L: Pointwise<T>>(loss: &L, slices: Slices<'_, T>, mode: Mode, scale: T) -> bool {
+    let blocks = slices.partials.len();
+    let grain = if L::HEAVY { GRAIN_HEAVY } else { GRAIN_LIGHT };
+    let pieces = par::pieces(blocks, grain);
+    let isa = simd::active();
+    let mut tasks = Vec::with_capacity(pieces);
+    let mut rest = slices;
+    for k in 0..pieces {
+        let take = blocks * (k + 1) / pieces - blocks * k / pieces;
+        let (head, tail) = rest.split(take);
+        tasks.push(head);
+        rest = tail;
+    }
+    let bad = std::sync::atomic::AtomicBool::new(false);
+    par::for_each(tasks, |task| {
+        let found = simd::dispatch(
+            isa,
+            PieceKernel {
+                loss,
+                slices: task,
+                mode,
+                scale,
+            },
+        );
+        if found {
+            bad.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    });
+    bad.into_inner()
+}
+
+struct PieceKernel<'a, 'b, T, L> {
+    loss: &'b L,
+    slices: Slices<'a, T>,
+    mode: Mode,
+    scale: T,
+}
+
+impl<T: Real, L: Pointwise<T>> Kernel for PieceKernel<'_, '_, T, L> {
+    type Output = bool;
+
+    #[inline(always)]
+    fn run(self) -> bool {
+        let Mode {
+            weighted,
+            grad,
+            per_element,
+        } = self.mode;
+        // Monomorphize the hot loop for each combination so no option is tested per element.
+        match (weighted, grad, per_element) {
+            (false, false, false) => piece::<T, L, false, false, false>(self),
+            (false, false, true) => piece::<T, L, false, false, true>(self),
+            (false, true, false) => piece::<T, L, false, true, false>(self),
+            (false, true, true) => piece::<T, L, false, true, true>(self),
+            (true, false, false) => piece::<T, L, true, false, false>(self),
+            (true, false, true) => piece::<T, L, true, false, true>(self),
+            (true, true, false) => piece::<T, L, true, true, false>(self),
+            (true, true, true) => piece::<T, L, true, true, true>(self),
+        }
+    }
+}
+
+/// One piece: a run of whole blocks (the last may be short).
+#[inline(always)]
+fn piece<T: Real, L: Pointwise<T>, const W: bool, const G: bool, const E: bool>(
+    k: PieceKernel<'_, '_, T, L>,
+) -> bool {
+    let PieceKernel {
+        loss,
+        slices,
+        scale,
+        ..
+    } = k;
+    let Slices {
+        pred,
+        target,
+        weight,
+        loss_out,
+        grad_out,
+        partials,
+    } = slices;
+    let weight = weight.unwrap_or(&[]);
+    let loss_out = loss_out.unwrap_or(&mut []);
+    let grad_out = grad_out.unwrap_or(&mut []);
+    let mut bad = false;
+    for (b, partial) in partials.iter_mut().enumerate() {
+        let lo = b * BLOCK;
+        let hi = (lo + BLOCK).min(pred.len());
+        let (sum, block_bad) = block::<T, L, W, G, E>(
+            loss,
+            &pred[lo..hi],
+            &target[lo..hi],
+            if W { &weight[lo..hi] } else { &[] },
+            if E { &mut loss_out[lo..hi] } else { &mut [] },
+            if G { &mut grad_out[lo..hi] } else { &mut [] },
+            scale,
+        );
+        *partial = sum;
+        bad |= block_bad;
+    }
+    bad
+}
+
+/// One block: element `k` goes to lane `k % LANES`; lanes are added in a fixed tree.
+#[inline(always)]
+fn block<T: Real, L: Pointwise<T>, const W: bool, const G: bool, const E: bool>(
+    loss: &L,
+    p: &[T],
+    t: &[T],
+    w: &[T],
+    l_out: &mut [T],
+    g_out: &mut [T],
+    scale: T,
+) -> (f64, bool) {
+    let n = p.len();
+    let full = n - n % LANES;
+    let mut acc = [0.0f64; LANES];
+    let mut bad = false;
+    let mut i = 0;
+    while i < full {
+        let pc: &[T; LANES] = p[i..i + LANES].try_into().unwrap();
+        let tc: &[T; LANES] = t[i..i + LANES].try_into().unwrap();
+        let wc: &[T] = if W { &w[i..i + LANES] } else { &[] };
+        let lc: &mut [T] = if E { &mut l_out[i..i + LANES] } else { &mut [] };
+        let gc: &mut [T] = if G { &mut g_out[i..i + LANES] } else { &mut [] };
+        for j in 0..LANES {
+            element::<T, L, W, G, E>(
+                loss,
+                pc[j],
+                tc[j],
+                wc,
+                lc,
+                gc,
+                j,
+                scale,
+                &mut acc[j],
+                &mut bad,
+            );
+        }
+        i += LANES;
+    }
+    for k in full..n {
+        let j = k - full;
+        let wc: &[T] = if W { &w[full..n] } else { &[] };
+        let lc: &mut [T] = if E { &mut l_out[full..n] } else { &mut [] };
+        let gc: &mut [T] = if G { &mut g_out[full..n] } else { &mut [] };
+        element::<T, L, W, G, E>(
+            loss,
+            p[k],
+            t[k],
+            wc,
+            lc,
+            gc,
+            j,
+            scale,
+            &mut acc[j],
+            &mut bad,
+        );
+    }
+    (reduce::sum_lanes(&acc), bad)
+}
+
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn element<T: Real, L: Pointwise<T>, const W: bool, const G: bool, const E: bool>(
+    loss: &L,
+    p: T,
+    t: T,
+    w: &[T],
+    l_out: &mut [T],
+    g_out: &mut [T],
+    j: usize,
+    scale: T,
+    acc: &mut f64,
+    bad: &mut bool,
+) {
+    let (l, d) = if G {
+        loss.value_grad(p, t)
+    } else {
+        (loss.value(p, t), T::ZERO)
+    };
+    if W {
+        let wj = w[j];
+        if E {
+            l_out[j] = wj * l;
+        } else {
+            *acc += wj.to_f64() * l.to_f64();
+        }
+        if G {
+            g_out[j] = wj * d * scale;
+        }
+    } else {
+        if E {
+            l_out[j] = l;
+        } else {
+            *acc += l.to_f64();
+        }
+        if G {
+            g_out[j] = d * scale;
+        }
+    }
+    if L::CHECKS_TARGET {
+        *bad |= !loss.target_ok(t);
+    }
+}

@@ -1,0 +1,451 @@
+//! Regression losses: element-wise `l(p, t)` and `dl/dp`, PyTorch semantics.
+//!
+//! | loss | `l(p, t)` with `d = p - t` | `dl/dp` |
+//! |---|---|---|
+//! | [`Mse`] | `d^2` | `2d` |
+//! | [`Mae`] | `\|d\|` | `sign(d)` (0 at 0) |
+//! | [`Huber`] | `d^2/2` if `\|d\| < delta` else `delta (\|d\| - delta/2)` | `clamp(d, -delta, delta)` |
+//! | [`SmoothL1`] | `d^2/(2 beta)` if `\|d\| < beta` else `\|d\| - beta/2` | `d/beta` or `sign(d)` |
+//! | [`LogCosh`] | `\|d\| + log1p(exp(-2\|d\|)) - ln 2` | `tanh(d)` |
+//! | [`Pinball`] | `q max(-d, 0) + (1-q) max(d, 0)` | `-q`, `1-q` (0 at 0) |
+//! | [`PoissonNll`] | `exp(p) - t p` (log input) or `p - t ln(p + eps)` | `exp(p) - t` or `1 - t/(p + eps)` |
+
+use super::pointwise::Pointwise;
+use crate::error::{invalid, LossError};
+use crate::simd::Real;
+
+fn finite(name: &'static str, v: f64) -> Result<(), LossError> {
+    if v.is_finite() {
+        Ok(())
+    } else {
+        Err(invalid(name, format!("must be finite, got {v}")))
+    }
+}
+
+/// Mean squared error (`mse_loss`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Mse;
+
+impl<T: Real> Pointwise<T> for Mse {
+    #[inline(always)]
+    fn value(&self, p: T, t: T) -> T {
+        let d = p - t;
+        d * d
+    }
+    #[inline(always)]
+    fn value_grad(&self, p: T, t: T) -> (T, T) {
+        let d = p - t;
+        (d * d, d + d)
+    }
+}
+
+/// Mean absolute error (`l1_loss`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Mae;
+
+impl<T: Real> Pointwise<T> for Mae {
+    #[inline(always)]
+    fn value(&self, p: T, t: T) -> T {
+        (p - t).abs()
+    }
+    #[inline(always)]
+    fn value_grad(&self, p: T, t: T) -> (T, T) {
+        let d = p - t;
+        (d.abs(), d.signum0())
+    }
+}
+
+/// Huber loss (`huber_loss`), quadratic below `delta`, linear above.
+#[derive(Debug, Clone, Copy)]
+pub struct Huber<T> {
+    delta: T,
+    half_delta: T,
+}
+
+impl<T: Real> Huber<T> {
+    pub fn new(delta: f64) -> Result<Self, LossError> {
+        finite("delta", delta)?;
+        if delta <= 0.0 {
+            return Err(invalid("delta", format!("must be positive, got {delta}")));
+        }
+        Ok(Huber {
+            delta: T::from_f64(delta),
+            half_delta: T::from_f64(0.5 * delta),
+        })
+    }
+}
+
+impl<T: Real> Pointwise<T> for Huber<T> {
+    #[inline(always)]
+    fn value(&self, p: T, t: T) -> T {
+        let d = p - t;
+        let a = d.abs();
+        T::select(
+            a < self.delta,
+            T::HALF * d * d,
+            self.delta * (a - self.half_delta),
+        )
+    }
+    #[inline(always)]
+    fn value_grad(&self, p: T, t: T) -> (T, T) {
+        let d = p - t;
+        let a = d.abs();
+        let inside = a < self.delta;
+        let l = T::select(inside, T::HALF * d * d, self.delta * (a - self.half_delta));
+        // clamp(d, -delta, delta), NaN-propagating.
+        let g = d.max_nan(-self.delta).min_nan(self.delta);
+        (l, g)
+    }
+}
+
+/// Smooth L1 loss (`smooth_l1_loss`); `beta = 0` is exactly the L1 loss.
+#[derive(Debug, Clone, Copy)]
+pub struct SmoothL1<T> {
+    beta: T,
+    half_beta: T,
+    inv_beta: T,
+}
+
+impl<T: Real> SmoothL1<T> {
+    pub fn new(beta: f64) -> Result<Self, LossError> {
+        finite("beta", beta)?;
+        if beta < 0.0 {
+            return Err(invalid("beta", format!("must be non-negative, got {beta}")));
+        }
+        // With beta = 0 the quadratic branch is never selected (|d| < 0 is false).
+        let inv = if beta > 0.0 { 1.0 / beta } else { 0.0 };
+        Ok(SmoothL1 {
+            beta: T::from_f64(beta),
+            half_beta: T::from_f64(0.5 * beta),
+            inv_beta: T::from_f64(inv),
+        })
+    }
+}
+
+impl<T: Real> Pointwise<T> for SmoothL1<T> {
+    #[inline(always)]
+    fn value(&self, p: T, t: T) -> T {
+        let d = p - t;
+        let a = d.abs();
+        T::select(
+            a < self.beta,
+            T::HALF * d * d * self.inv_beta,
+            a - self.half_beta,
+        )
+    }
+    #[inline(always)]
+    fn value_grad(&self, p: T, t: T) -> (T, T) {
+        let d = p - t;
+        let a = d.abs();
+        let inside = a < self.beta;
+        let l = T::select(inside, T::HALF * d * d * self.inv_beta, a - self.half_beta);
+        let g = T::select(inside, d * self.inv_beta, d.signum0());
+        (l, g)
+    }
+}
+
+/// log(cosh(p - t)), computed as `|d| + log1p(exp(-2|d|)) - ln 2` so it never overflows.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LogCosh;
+
+impl<T: Real> Pointwise<T> for LogCosh {
+    const HEAVY: bool = true;
+
+    #[inline(always)]
+    fn value(&self, p: T, t: T) -> T {
+        let a = (p - t).abs();
+        let e = (-(a + a)).exp();
+        a + e.ln_1p() - T::LN_2
+    }
+    #[inline(always)]
+    fn value_grad(&self, p: T, t: T) -> (T, T) {
+        let d = p - t;
+        let a = d.abs();
+        let e = (-(a + a)).exp();
+        let l = a + e.ln_1p() - T::LN_2;
+        // tanh(|d|) = (1 - e) / (1 + e), with the sign of d restored.
+        let th = (T::ONE - e) / (T::ONE + e);
+        let g = T::select(d < T::ZERO, -th, th);
+        // tanh(NaN) must stay NaN: `d < 0` is false for NaN and `th` is NaN already.
+        (l, g)
+    }
+}
+
+/// Pinball (quantile) loss, scikit-learn's `mean_pinball_loss` per element.
+#[derive(Debug, Clone, Copy)]
+pub struct Pinball<T> {
+    q: T,
+    q_minus_one: T,
+}
+
+impl<T: Real> Pinball<T> {
+    pub fn new(quantile: f64) -> Result<Self, LossError> {
+        if !(0.0..=1.0).contains(&quantile) {
+            return Err(invalid(
+                "quantile",
+                format!("must be in [0, 1], got {quantile}"),
+            ));
+        }
+        Ok(Pinball {
+            q: T::from_f64(quantile),
+            q_minus_one: T::from_f64(quantile - 1.0),
+        })
+    }
+}
+
+impl<T: Real> Pointwise<T> for Pinball<T> {
+    #[inline(always)]
+    fn value(&self, p: T, t: T) -> T {
+        // r = t - p: under-prediction (r > 0) costs q r, over-prediction costs (q - 1) r.
+        let r = t - p;
+        T::select(r > T::ZERO, self.q * r, self.q_minus_one * r)
+    }
+    #[inline(always)]
+    fn value_grad(&self, p: T, t: T) -> (T, T) {
+        let r = t - p;
+        let l = T::select(r > T::ZERO, self.q * r, self.q_minus_one * r);
+        let g = T::select(
+            r > T::ZERO,
+            -self.q,
+            T::select(r < T::ZERO, -self.q_minus_one, T::ZERO),
+        );
+        // Keep NaN visible in the gradient too.
+        let g = T::select(r == r, g, r);
+        (l, g)
+    }
+}
+
+/// Poisson negative log-likelihood (`poisson_nll_loss`).
+#[derive(Debug, Clone, Copy)]
+pub struct PoissonNll<T> {
+    log_input: bool,
+    full: bool,
+    eps: T,
+}
+
+impl<T: Real> PoissonNll<T> {
+    pub fn new(log_input: bool, full: bool, eps: f64) -> Result<Self, LossError> {
+        finite("eps", eps)?;
+        if eps < 0.0 {
+            return Err(invalid("eps", format!("must be non-negative, got {eps}")));
+        }
+        Ok(PoissonNll {
+            log_input,
+            full,
+            eps: T::from_f64(eps),
+        })
+    }
+
+    /// Stirling term `t ln t - t + ln(2 pi t)/2`, added for `t > 1` when `full`.
+    #[inline(always)]
+    fn stirling(&self, t: T) -> T {
+        let ln_t = t.ln();
+        let half_ln_two_pi = T::from_f64(0.918_938_533_204_672_8);
+        let s = t * ln_t - t + T::HALF * ln_t + half_ln_two_pi;
+        T::select(t > T::ONE, s, T::ZERO)
+    }
+}
+
+impl<T: Real> Pointwise<T> for PoissonNll<T> {
+    const HEAVY: bool = true;
+
+    #[inline(always)]
+    fn value(&self, p: T, t: T) -> T {
+        self.value_grad(p, t).0
+    }
+    #[inline(always)]
+    fn value_grad(&self, p: T, t: T) -> (T, T) {
+        let (l, g) = if self.log_input {
+            let e = p.exp();
+            (e - t * p, e - t)
+        } else {
+            let q = p + self.eps;
+            (p - t * q.ln(), T::ONE - t / q)
+        };
+        let l = if self.full { l + self.stirling(t) } else { l };
+        (l, g)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::loss::evaluate;
+    use crate::Reduction;
+
+    fn central_diff<L: Pointwise<f64>>(loss: L, p: f64, t: f64) -> f64 {
+        let h = 1e-6 * p.abs().max(1.0);
+        (loss.value(p + h, t) - loss.value(p - h, t)) / (2.0 * h)
+    }
+
+    fn check_grad<L: Pointwise<f64>>(loss: L, points: &[(f64, f64)]) {
+        for &(p, t) in points {
+            let (l, g) = loss.value_grad(p, t);
+            assert_eq!(
+                l.to_bits(),
+                loss.value(p, t).to_bits(),
+                "value at p={p} t={t}"
+            );
+            let fd = central_diff(loss, p, t);
+            assert!(
+                (g - fd).abs() <= 1e-6 * (1.0 + fd.abs()),
+                "grad at p={p} t={t}: {g} vs {fd}"
+            );
+        }
+    }
+
+    const POINTS: [(f64, f64); 6] = [
+        (0.3, -1.2),
+        (2.5, 2.0),
+        (-3.0, 1.0),
+        (0.1, 0.7),
+        (10.0, -4.0),
+        (-0.5, 0.25),
+    ];
+
+    #[test]
+    fn gradients_match_finite_differences() {
+        check_grad(Mse, &POINTS);
+        check_grad(Mae, &POINTS);
+        check_grad(Huber::<f64>::new(1.0).unwrap(), &POINTS);
+        check_grad(SmoothL1::<f64>::new(0.5).unwrap(), &POINTS);
+        check_grad(LogCosh, &POINTS);
+        check_grad(Pinball::<f64>::new(0.3).unwrap(), &POINTS);
+        check_grad(PoissonNll::<f64>::new(true, true, 1e-8).unwrap(), &POINTS);
+        let positive: Vec<(f64, f64)> = POINTS
+            .iter()
+            .map(|&(p, t)| (p.abs() + 0.1, t.abs()))
+            .collect();
+        check_grad(
+            PoissonNll::<f64>::new(false, false, 1e-8).unwrap(),
+            &positive,
+        );
+    }
+
+    #[test]
+    fn log_cosh_does_not_overflow() {
+        let l: f32 = Pointwise::<f32>::value(&LogCosh, 1e4, 0.0);
+        assert!((l - (1e4 - std::f32::consts::LN_2)).abs() <= 1e-3);
+        let (_, g) = Pointwise::<f32>::value_grad(&LogCosh, -1e30, 0.0);
+        assert_eq!(g, -1.0);
+    }
+
+    #[test]
+    fn rejects_bad_parameters() {
+        assert!(Huber::<f32>::new(0.0).is_err());
+        assert!(Huber::<f32>::new(f64::NAN).is_err());
+        assert!(SmoothL1::<f32>::new(-1.0).is_err());
+        assert!(Pinball::<f32>::new(1.5).is_err());
+        assert!(PoissonNll::<f32>::new(true, false, -1.0).is_err());
+    }
+
+    #[test]
+    fn mean_matches_a_plain_sum_and_threads_do_not_change_bits() {
+        let n = 100_003;
+        let p: Vec<f32> = (0..n)
+            .map(|i| ((i * 37) % 1001) as f32 * 0.013 - 6.0)
+            .collect();
+        let t: Vec<f32> = (0..n)
+            .map(|i| ((i * 91) % 997) as f32 * 0.011 - 5.0)
+            .collect();
+        let reference: f64 = p
+            .iter()
+            .zip(&t)
+            .map(|(&a, &b)| ((a - b) as f64).powi(2))
+            .sum::<f64>()
+            / n as f64;
+        let mut g1 = vec![0f32; n];
+        let v1 = evaluate(
+            Mse,
+            &p,
+            &t,
+            None,
+            Reduction::Mean,
+            None,
+            Some(&mut g1),
+            false,
+        )
+        .unwrap();
+        assert!((v1 - reference).abs() <= 1e-6 * reference);
+        crate::par::set_num_threads(1).unwrap();
+        let mut g2 = vec![0f32; n];
+        let v2 = evaluate(
+            Mse,
+            &p,
+            &t,
+            None,
+            Reduction::Mean,
+            None,
+            Some(&mut g2),
+            false,
+        )
+        .unwrap();
+        crate::par::set_num_threads(4).unwrap();
+        let v4 = evaluate(Mse, &p, &t, None, Reduction::Mean, None, None, false).unwrap();
+        assert_eq!(v1.to_bits(), v2.to_bits());
+        assert_eq!(v1.to_bits(), v4.to_bits());
+        assert_eq!(g1, g2);
+        for i in [0, 17, n - 1] {
+            assert_eq!(g1[i], 2.0 * (p[i] - t[i]) * (1.0 / n as f32));
+        }
+    }
+
+    #[test]
+    fn every_isa_gives_the_same_bits() {
+        let n = 50_000;
+        let p: Vec<f64> = (0..n)
+            .map(|i| ((i * 37) % 1001) as f64 * 0.013 - 6.0)
+            .collect();
+        let t: Vec<f64> = (0..n)
+            .map(|i| ((i * 91) % 997) as f64 * 0.011 - 5.0)
+            .collect();
+        let w: Vec<f64> = (0..n).map(|i| (i % 7) as f64 * 0.5).collect();
+        let run = || {
+            let mut g = vec![0f64; n];
+            let v = evaluate(
+                LogCosh,
+                &p,
+                &t,
+                Some(&w),
+                Reduction::Mean,
+                None,
+                Some(&mut g),
+                false,
+            )
+            .unwrap();
+            (v, g)
+        };
+        let reference = {
+            crate::simd::set_active(crate::Isa::Scalar).unwrap();
+            run()
+        };
+        for isa in crate::simd::available() {
+            crate::simd::set_active(isa).unwrap();
+            let (v, g) = run();
+            assert_eq!(v.to_bits(), reference.0.to_bits(), "{isa:?}");
+            assert_eq!(g, reference.1, "{isa:?}");
+        }
+        crate::simd::set_active(crate::simd::detect()).unwrap();
+    }
+
+    #[test]
+    fn negative_weight_is_rejected_before_writing() {
+        let p = [1.0f64, 2.0, 3.0];
+        let t = [0.0f64; 3];
+        let w = [1.0, -1.0, 1.0];
+        let mut g = [7.0f64; 3];
+        let err = evaluate(
+            Mse,
+            &p,
+            &t,
+            Some(&w),
+            Reduction::Sum,
+            None,
+            Some(&mut g),
+            true,
+        )
+        .unwrap_err();
+        assert!(matches!(err, LossError::InvalidWeight { index: 1, .. }));
+        assert_eq!(g, [7.0; 3]);
+    }
+}

@@ -1,0 +1,1 @@
+//! Optimizer update steps (in place, allocation-free, one fused pass).

@@ -1,0 +1,19 @@
+//! The Python extension `losscore._core`.
+//!
+//! This crate only converts: it extracts arrays, dispatches on dtype, releases the GIL around the
+//! core kernels and maps [`losscore_core::LossError`] to `losscore.errors`. It holds no math.
+
+mod arrays;
+mod errors;
+mod regression;
+mod runtime;
+
+use pyo3::prelude::*;
+
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    runtime::register(m)?;
+    regression::register(m)?;
+    Ok(())
+}

@@ -1,0 +1,173 @@
+//! Bindings of the regression losses. Each function: extract, build the core loss, run the
+//! shared pointwise driver with the GIL released, return a float (or arrays).
+
+use crate::arrays::{borrow_error, floats, like, output, Floats};
+use crate::errors::{raise, IntoPy};
+use losscore_core::loss::regression::{Huber, LogCosh, Mae, Mse, Pinball, PoissonNll, SmoothL1};
+use losscore_core::loss::{evaluate, Pointwise};
+use losscore_core::{Real, Reduction};
+use numpy::{Element, PyArrayDyn, PyArrayMethods, PyUntypedArrayMethods};
+use pyo3::prelude::*;
+use pyo3::types::PyTuple;
+
+/// Runs a pointwise loss. Returns `value` or `(value, grad)`; `value` is a float, or an array of
+/// per-element losses with `reduction="none"`.
+#[allow(clippy::too_many_arguments)]
+pub fn run_pointwise<'py, T: Element + Real, L: Pointwise<T>>(
+    py: Python<'py>,
+    loss: L,
+    pred: Bound<'py, PyArrayDyn<T>>,
+    target: &Bound<'py, PyAny>,
+    weight: Option<&Bound<'py, PyAny>>,
+    reduction: Reduction,
+    out: Option<&Bound<'py, PyAny>>,
+    with_grad: bool,
+) -> PyResult<Bound<'py, PyAny>> {
+    let target = like::<T>(target, "target")?;
+    let shape = pred.shape().to_vec();
+    if target.shape() != shape.as_slice() {
+        return Err(shape_error(py, "target", &shape, target.shape()));
+    }
+    let weight = match weight {
+        Some(w) => {
+            let w = like::<T>(w, "weight")?;
+            if w.shape() != shape.as_slice() {
+                return Err(shape_error(py, "weight", &shape, w.shape()));
+            }
+            Some(w)
+        }
+        None => None,
+    };
+    let grad = if with_grad {
+        Some(output::<T>(py, out, &shape, "out")?)
+    } else {
+        None
+    };
+    let per_element = if reduction == Reduction::None {
+        Some(output::<T>(py, None, &shape, "loss")?)
+    } else {
+        None
+    };
+
+    let p_ro = pred.try_readonly().map_err(|_| borrow_error(py, "pred"))?;
+    let t_ro = target
+        .try_readonly()
+        .map_err(|_| borrow_error(py, "target"))?;
+    let w_ro = match &weight {
+        Some(w) => Some(w.try_readonly().map_err(|_| borrow_error(py, "weight"))?),
+        None => None,
+    };
+    let mut g_rw = match &grad {
+        Some(g) => Some(g.try_readwrite().map_err(|_| borrow_error(py, "out"))?),
+        None => None,
+    };
+    let mut l_rw = match &per_element {
+        Some(l) => Some(l.try_readwrite().map_err(|_| borrow_error(py, "loss"))?),
+        None => None,
+    };
+    let contiguous = |py| raise(py, "OutputError", "arrays must be C-contiguous".to_string());
+    let p = p_ro.as_slice().map_err(|_| contiguous(py))?;
+    let t = t_ro.as_slice().map_err(|_| contiguous(py))?;
+    let w = match &w_ro {
+        Some(w) => Some(w.as_slice().map_err(|_| contiguous(py))?),
+        None => None,
+    };
+    let g = match &mut g_rw {
+        Some(g) => Some(g.as_slice_mut().map_err(|_| contiguous(py))?),
+        None => None,
+    };
+    let l = match &mut l_rw {
+        Some(l) => Some(l.as_slice_mut().map_err(|_| contiguous(py))?),
+        None => None,
+    };
+    let prevalidate = out.is_some();
+    let value = py
+        .detach(|| evaluate(loss, p, t, w, reduction, l, g, prevalidate))
+        .py_err(py)?;
+    drop((p_ro, t_ro, w_ro, g_rw, l_rw));
+
+    let value: Bound<'py, PyAny> = match per_element {
+        Some(arr) => arr.into_any(),
+        None => value.into_pyobject(py)?.into_any(),
+    };
+    match grad {
+        Some(g) => Ok(PyTuple::new(py, [value, g.into_any()])?.into_any()),
+        None => Ok(value),
+    }
+}
+
+fn shape_error(py: Python<'_>, name: &'static str, pred: &[usize], other: &[usize]) -> PyErr {
+    crate::errors::to_pyerr(
+        py,
+        losscore_core::LossError::ShapeMismatch {
+            left: "pred",
+            left_shape: pred.to_vec(),
+            right: name,
+            right_shape: other.to_vec(),
+        },
+    )
+}
+
+pub fn parse_reduction(py: Python<'_>, name: &str) -> PyResult<Reduction> {
+    Reduction::from_name(name, false).py_err(py)
+}
+
+/// Defines a `#[pyfunction]` for a pointwise loss. `|T| expr` builds the core loss for dtype `T`.
+macro_rules! pointwise_loss {
+    ($name:ident, ($($p:ident : $pt:ty = $def:expr),*), |$T:ident| $make:expr) => {
+        #[pyfunction]
+        #[pyo3(signature = (pred, target, weight=None, reduction="mean", out=None, with_grad=false $(, $p=$def)*))]
+        #[allow(clippy::too_many_arguments)]
+        fn $name<'py>(
+            py: Python<'py>,
+            pred: &Bound<'py, PyAny>,
+            target: &Bound<'py, PyAny>,
+            weight: Option<&Bound<'py, PyAny>>,
+            reduction: &str,
+            out: Option<&Bound<'py, PyAny>>,
+            with_grad: bool,
+            $($p: $pt),*
+        ) -> PyResult<Bound<'py, PyAny>> {
+            let reduction = parse_reduction(py, reduction)?;
+            match floats(pred, "pred")? {
+                Floats::F32(pred) => {
+                    type $T = f32;
+                    let loss = $make.py_err(py)?;
+                    run_pointwise::<$T, _>(py, loss, pred, target, weight, reduction, out, with_grad)
+                }
+                Floats::F64(pred) => {
+                    type $T = f64;
+                    let loss = $make.py_err(py)?;
+                    run_pointwise::<$T, _>(py, loss, pred, target, weight, reduction, out, with_grad)
+                }
+            }
+        }
+    };
+}
+
+fn ok<L>(loss: L) -> Result<L, losscore_core::LossError> {
+    Ok(loss)
+}
+
+pointwise_loss!(mse, (), |T| ok(Mse));
+pointwise_loss!(mae, (), |T| ok(Mae));
+pointwise_loss!(huber, (delta: f64 = 1.0), |T| Huber::<T>::new(delta));
+pointwise_loss!(smooth_l1, (beta: f64 = 1.0), |T| SmoothL1::<T>::new(beta));
+pointwise_loss!(log_cosh, (), |T| ok(LogCosh));
+pointwise_loss!(pinball, (quantile: f64 = 0.5), |T| Pinball::<T>::new(quantile));
+pointwise_loss!(
+    poisson_nll,
+    (log_input: bool = true, full: bool = false, eps: f64 = 1e-8),
+    |T| PoissonNll::<T>::new(log_input, full, eps)
+);
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(mse, m)?)?;
+    m.add_function(wrap_pyfunction!(mae, m)?)?;
+    m.add_function(wrap_pyfunction!(huber, m)?)?;
+    m.add_function(wrap_pyfunction!(smooth_l1, m)?)?;
+    m.add_function(wrap_pyfunction!(log_cosh, m)?)?;
+    m.add_function(wrap_pyfunction!(pinball, m)?)?;
+    m.add_function(wrap_pyfunction!(poisson_nll, m)?)?;
+    Ok(())
+}
