@@ -210,7 +210,7 @@ impl<T: Real> Pointwise<T> for Pinball<T> {
             T::select(r < T::ZERO, -self.q_minus_one, T::ZERO),
         );
         // Keep NaN visible in the gradient too.
-        let g = T::select(r == r, g, r);
+        let g = T::select(r.is_nan(), r, g);
         (l, g)
     }
 }

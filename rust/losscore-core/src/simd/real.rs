@@ -42,6 +42,7 @@ pub trait Real:
     fn ln_1p(self) -> Self;
     /// -1, 0 or +1 (0 for ±0; NaN for NaN).
     fn signum0(self) -> Self;
+    fn is_nan(self) -> bool;
 
     /// `if cond { a } else { b }` written as a select.
     #[inline(always)]
@@ -113,14 +114,18 @@ macro_rules! impl_real {
                 $ln1p(self)
             }
             #[inline(always)]
+            fn is_nan(self) -> bool {
+                <$t>::is_nan(self)
+            }
+            #[inline(always)]
             fn signum0(self) -> Self {
                 let s = if self > 0.0 { 1.0 } else { 0.0 };
                 let s = if self < 0.0 { -1.0 } else { s };
                 // NaN fails both comparisons: pass it through.
-                if self == self {
-                    s
-                } else {
+                if self.is_nan() {
                     self
+                } else {
+                    s
                 }
             }
         }
