@@ -390,6 +390,9 @@ fn piece<T: Real, L: Pointwise<T>, const W: bool, const G: bool, const E: bool>(
 }
 
 /// One block: element `k` goes to lane `k % LANES`; lanes are added in a fixed tree.
+///
+/// The main loop works on fixed-size lane arrays (no bounds checks, so LLVM vectorizes it); the
+/// short tail runs the same per-element code one lane at a time.
 #[inline(always)]
 fn block<T: Real, L: Pointwise<T>, const W: bool, const G: bool, const E: bool>(
     loss: &L,
@@ -406,88 +409,61 @@ fn block<T: Real, L: Pointwise<T>, const W: bool, const G: bool, const E: bool>(
     let mut bad = false;
     let mut i = 0;
     while i < full {
-        let pc: &[T; LANES] = p[i..i + LANES].try_into().unwrap();
-        let tc: &[T; LANES] = t[i..i + LANES].try_into().unwrap();
-        let wc: &[T] = if W { &w[i..i + LANES] } else { &[] };
-        let lc: &mut [T] = if E { &mut l_out[i..i + LANES] } else { &mut [] };
-        let gc: &mut [T] = if G { &mut g_out[i..i + LANES] } else { &mut [] };
+        let pc: [T; LANES] = lanes(&p[i..]);
+        let tc: [T; LANES] = lanes(&t[i..]);
+        let wc: [T; LANES] = if W { lanes(&w[i..]) } else { [T::ONE; LANES] };
+        let mut lv = [T::ZERO; LANES];
+        let mut gv = [T::ZERO; LANES];
         for j in 0..LANES {
-            element::<T, L, W, G, E>(
-                loss,
-                pc[j],
-                tc[j],
-                wc,
-                lc,
-                gc,
-                j,
-                scale,
-                &mut acc[j],
-                &mut bad,
-            );
+            let (l, g, a, b) = element::<T, L, W, G>(loss, pc[j], tc[j], wc[j], scale);
+            lv[j] = l;
+            gv[j] = g;
+            acc[j] += a;
+            bad |= b;
+        }
+        if E {
+            l_out[i..i + LANES].copy_from_slice(&lv);
+        }
+        if G {
+            g_out[i..i + LANES].copy_from_slice(&gv);
         }
         i += LANES;
     }
     for k in full..n {
-        let j = k - full;
-        let wc: &[T] = if W { &w[full..n] } else { &[] };
-        let lc: &mut [T] = if E { &mut l_out[full..n] } else { &mut [] };
-        let gc: &mut [T] = if G { &mut g_out[full..n] } else { &mut [] };
-        element::<T, L, W, G, E>(
-            loss,
-            p[k],
-            t[k],
-            wc,
-            lc,
-            gc,
-            j,
-            scale,
-            &mut acc[j],
-            &mut bad,
-        );
+        let wk = if W { w[k] } else { T::ONE };
+        let (l, g, a, b) = element::<T, L, W, G>(loss, p[k], t[k], wk, scale);
+        if E {
+            l_out[k] = l;
+        }
+        if G {
+            g_out[k] = g;
+        }
+        acc[k - full] += a;
+        bad |= b;
     }
     (reduce::sum_lanes(&acc), bad)
 }
 
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn element<T: Real, L: Pointwise<T>, const W: bool, const G: bool, const E: bool>(
+fn lanes<T: Real>(s: &[T]) -> [T; LANES] {
+    // The caller guarantees at least LANES elements remain.
+    *s.first_chunk::<LANES>().expect("a full chunk of lanes")
+}
+
+/// One element: (`w*l` for the output, `w*g*scale`, `w*l` in f64 for the sum, bad target).
+#[inline(always)]
+fn element<T: Real, L: Pointwise<T>, const W: bool, const G: bool>(
     loss: &L,
     p: T,
     t: T,
-    w: &[T],
-    l_out: &mut [T],
-    g_out: &mut [T],
-    j: usize,
+    w: T,
     scale: T,
-    acc: &mut f64,
-    bad: &mut bool,
-) {
-    let (l, d) = if G {
-        loss.value_grad(p, t)
-    } else {
-        (loss.value(p, t), T::ZERO)
-    };
+) -> (T, T, f64, bool) {
+    let (l, d) = if G { loss.value_grad(p, t) } else { (loss.value(p, t), T::ZERO) };
+    let bad = L::CHECKS_TARGET && !loss.target_ok(t);
     if W {
-        let wj = w[j];
-        if E {
-            l_out[j] = wj * l;
-        } else {
-            *acc += wj.to_f64() * l.to_f64();
-        }
-        if G {
-            g_out[j] = wj * d * scale;
-        }
+        (w * l, w * d * scale, w.to_f64() * l.to_f64(), bad)
     } else {
-        if E {
-            l_out[j] = l;
-        } else {
-            *acc += l.to_f64();
-        }
-        if G {
-            g_out[j] = d * scale;
-        }
-    }
-    if L::CHECKS_TARGET {
-        *bad |= !loss.target_ok(t);
+        (l, d * scale, l.to_f64(), bad)
     }
 }

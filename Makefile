@@ -1,0 +1,31 @@
+# losscore developer commands. `make help` lists them.
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+
+.PHONY: help install bench test lint rust-test clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-10s %s\n", $$1, $$2}'
+
+install: ## Create $(VENV) and build + install losscore with its test and bench extras
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet ".[test,bench]"
+
+bench: install ## Run the quick benchmark (losscore vs NumPy)
+	$(BIN)/losscore bench --quick
+
+test: install ## Run the Python test suite (and the docstring examples) against the installed wheel
+	$(BIN)/python -m pytest -q
+
+lint: install ## cargo fmt + clippy, ruff
+	cargo fmt --all --check
+	cargo clippy --all-targets --locked -- -D warnings
+	$(BIN)/ruff check .
+
+rust-test: ## Run the pure-Rust core's tests
+	cargo test -p losscore-core --locked
+
+clean: ## Remove build products and the virtual environment
+	rm -rf target $(VENV) dist

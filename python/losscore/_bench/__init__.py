@@ -1,0 +1,1 @@
+"""The benchmark suite behind ``losscore bench``: case definitions per family plus one timer."""
