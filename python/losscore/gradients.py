@@ -14,6 +14,8 @@ from typing import Any
 __all__ = ["grad", "value_and_grad"]
 
 _FUSED: dict[Callable[..., Any], Callable[..., Any]] = {}
+# The Rust entry point of each loss (for chunked evaluation, which asks it for block partials).
+_KERNELS: dict[Callable[..., Any], Callable[..., Any]] = {}
 
 
 def register(core_fn: Callable[..., Any]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -33,6 +35,7 @@ def register(core_fn: Callable[..., Any]) -> Callable[[Callable[..., Any]], Call
         fused.__name__ = f"value_and_grad({fn.__name__})"
         fused.__qualname__ = fused.__name__
         _FUSED[fn] = fused
+        _KERNELS[fn] = core_fn
         return fn
 
     return decorate

@@ -7,6 +7,8 @@
 //! for any thread count and for any split of the data at block boundaries (chunked evaluation).
 
 use crate::error::{invalid, LossError};
+use crate::par;
+use crate::simd::{self, Kernel, Real};
 
 /// Elements per reduction block. Chunked evaluation must split data at multiples of this.
 pub const BLOCK: usize = 8192;
@@ -163,6 +165,56 @@ pub fn exact_sum(values: &[f64]) -> f64 {
     s.value()
 }
 
+/// The block partials of `sum(x)`: one f64 per [`BLOCK`] elements, computed in parallel.
+pub fn block_sums<T: Real>(x: &[T]) -> Vec<f64> {
+    let mut partials = vec![0.0f64; n_blocks(x.len())];
+    let pieces = par::pieces(partials.len(), 4);
+    let blocks = partials.len();
+    let isa = simd::active();
+    let mut tasks = Vec::with_capacity(pieces);
+    let (mut xs, mut ps) = (x, partials.as_mut_slice());
+    for k in 0..pieces {
+        let take = blocks * (k + 1) / pieces - blocks * k / pieces;
+        let (x0, x1) = xs.split_at((take * BLOCK).min(xs.len()));
+        let (p0, p1) = ps.split_at_mut(take);
+        tasks.push((x0, p0));
+        (xs, ps) = (x1, p1);
+    }
+    par::for_each(tasks, |(x, p)| simd::dispatch(isa, SumKernel { x, partials: p }));
+    partials
+}
+
+/// Deterministic, correctly combined `sum(x)` (a streaming read: also the bandwidth probe).
+pub fn sum<T: Real>(x: &[T]) -> f64 {
+    exact_sum(&block_sums(x))
+}
+
+struct SumKernel<'a, T> {
+    x: &'a [T],
+    partials: &'a mut [f64],
+}
+
+impl<T: Real> Kernel for SumKernel<'_, T> {
+    type Output = ();
+
+    #[inline(always)]
+    fn run(self) {
+        for (block, partial) in self.x.chunks(BLOCK).zip(self.partials.iter_mut()) {
+            let mut acc = [0.0f64; LANES];
+            let mut chunks = block.chunks_exact(LANES);
+            for c in &mut chunks {
+                for j in 0..LANES {
+                    acc[j] += c[j].to_f64();
+                }
+            }
+            for (j, v) in chunks.remainder().iter().enumerate() {
+                acc[j] += v.to_f64();
+            }
+            *partial = sum_lanes(&acc);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -219,6 +271,18 @@ mod tests {
     fn lanes_sum_in_a_fixed_tree() {
         let acc: [f64; LANES] = std::array::from_fn(|i| i as f64);
         assert_eq!(sum_lanes(&acc), (0..LANES).sum::<usize>() as f64);
+    }
+
+    #[test]
+    fn parallel_sum_is_split_invariant_and_accurate() {
+        let x: Vec<f32> = (0..3 * BLOCK + 77).map(|i| ((i * 7919) % 10007) as f32 * 1e-3 - 5.0).collect();
+        let exact: f64 = exact_sum(&x.iter().map(|&v| v as f64).collect::<Vec<_>>());
+        let total = sum(&x);
+        assert!((total - exact).abs() <= 1e-12 * exact.abs().max(1.0));
+        // Summing block-aligned pieces separately and combining their partials gives the same bits.
+        let mut partials = block_sums(&x[..2 * BLOCK]);
+        partials.extend(block_sums(&x[2 * BLOCK..]));
+        assert_eq!(exact_sum(&partials).to_bits(), total.to_bits());
     }
 
     #[test]
