@@ -38,9 +38,22 @@ def files(tmp_path_factory):
 def test_eval_json_matches_in_memory(files):
     d, p, t, w = files
     res = run_cli(
-        "eval", str(d / "p.npy"), f"{d / 'both.npz'}:target", "--loss", "mse,huber,pinball",
-        "--param", "huber.delta=0.25", "--param", "quantile=0.9", "--weight", str(d / "w.npy"),
-        "--chunk-size", "10000", "--json", "--reduction", "sum",
+        "eval",
+        str(d / "p.npy"),
+        f"{d / 'both.npz'}:target",
+        "--loss",
+        "mse,huber,pinball",
+        "--param",
+        "huber.delta=0.25",
+        "--param",
+        "quantile=0.9",
+        "--weight",
+        str(d / "w.npy"),
+        "--chunk-size",
+        "10000",
+        "--json",
+        "--reduction",
+        "sum",
     )
     assert res.returncode == 0, res.stderr
     out = json.loads(res.stdout)["results"]

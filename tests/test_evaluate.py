@@ -43,8 +43,9 @@ LOSSES = [
 @pytest.mark.parametrize(("name", "params"), LOSSES)
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
 @pytest.mark.parametrize("weighted", [False, True])
-def test_bitwise_equal_to_in_memory_for_any_chunk_size(data, dtype, name, params, reduction,
-                                                       weighted):
+def test_bitwise_equal_to_in_memory_for_any_chunk_size(
+    data, dtype, name, params, reduction, weighted
+):
     p, t, w = data[dtype]
     if name == "poisson_nll":
         t = np.abs(t) * 3

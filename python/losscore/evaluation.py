@@ -1,9 +1,9 @@
 """Chunked loss evaluation over arrays, memory maps and files larger than memory.
 
 Each chunk starts at a multiple of the kernels' reduction block, and the kernels return their
-per-block partial sums, which are combined exactly with :func:`math.fsum`. The in-memory call
-combines the same partials the same way, so the result is bitwise identical to it for any
-chunk size.
+per-block partial sums, which are combined exactly (correctly rounded, like :func:`math.fsum`).
+The in-memory call combines the same partials the same way, so the result is bitwise identical
+to it for any chunk size.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from . import _core
 from ._progress import Progress
 from ._sources import ArraySource, open_source
 from .errors import ParameterError, ShapeError
-from .gradients import _KERNELS
+from .gradients import _KERNELS, keyword_defaults
 
 __all__ = ["evaluate", "evaluate_many", "resolve_loss"]
 
@@ -61,7 +61,12 @@ def evaluate_many(
     """Evaluate several losses in one pass over the data (see :func:`evaluate`)."""
     if reduction not in ("mean", "sum"):
         raise ParameterError(f"reduction: expected 'mean' or 'sum', got {reduction!r}")
-    kernels = [(_KERNELS[resolve_loss(fn)], dict(params)) for fn, params in losses]
+    kernels = []
+    for fn, params in losses:
+        loss = resolve_loss(fn)
+        full = {**keyword_defaults(loss), **params}
+        full.pop("reduction", None)
+        kernels.append((_KERNELS[loss], full))
     chunk = _chunk_elements(chunk_size)
     sources: list[ArraySource] = []
     try:
@@ -98,12 +103,14 @@ def evaluate_many(
         for src in sources:
             src.close()
     results = []
+    # The kernels' own exact summation (correctly rounded like math.fsum, and defined where an
+    # intermediate total overflows), exactly as the in-memory call combines its partials.
     for parts in loss_parts:
-        total = math.fsum(parts)
+        total = _core.exact_sum(parts)
         if reduction == "sum":
             results.append(total)
             continue
-        denominator = math.fsum(weight_parts) if w_src is not None else float(n)
+        denominator = _core.exact_sum(weight_parts) if w_src is not None else float(n)
         results.append(total / denominator if denominator != 0 else math.nan)
     return results
 

@@ -112,6 +112,13 @@ pub fn output<'py, T: Element>(
             format!("{name} must be C-contiguous"),
         ));
     }
+    if (arr.data() as usize) % std::mem::align_of::<T>() != 0 {
+        return Err(raise(
+            py,
+            "OutputError",
+            format!("{name} must be aligned to its dtype"),
+        ));
+    }
     Ok(arr.clone())
 }
 

@@ -5,6 +5,7 @@
 
 mod arrays;
 mod errors;
+mod params;
 mod regression;
 mod runtime;
 

@@ -3,6 +3,7 @@
 
 use crate::arrays::{borrow_error, floats, like, output, Floats};
 use crate::errors::{raise, IntoPy};
+use crate::params::{param, reduction_name};
 use losscore_core::loss::regression::{Huber, LogCosh, Mae, Mse, Pinball, PoissonNll, SmoothL1};
 use losscore_core::loss::{block_partials, evaluate, Pointwise};
 use losscore_core::{Real, Reduction};
@@ -52,7 +53,8 @@ pub fn run_pointwise<'py, T: Element + Real, L: Pointwise<T>>(
         Some(l) => Some(l.try_readwrite().map_err(|_| borrow_error(py, "loss"))?),
         None => None,
     };
-    let contiguous = |py| raise(py, "OutputError", "arrays must be C-contiguous".to_string());
+    // Unreachable after the checks above; kept as an error rather than a panic.
+    let contiguous = |py| raise(py, "OutputError", "inputs must be C-contiguous".to_string());
     let p = p_ro.as_slice().map_err(|_| contiguous(py))?;
     let t = t_ro.as_slice().map_err(|_| contiguous(py))?;
     let w = match &w_ro {
@@ -94,7 +96,9 @@ pub fn run_partials<'py, T: Element + Real, L: Pointwise<T>>(
 ) -> PyResult<Bound<'py, PyAny>> {
     let (target, weight) = checked_inputs::<T>(py, &pred, target, weight)?;
     let p_ro = pred.try_readonly().map_err(|_| borrow_error(py, "pred"))?;
-    let t_ro = target.try_readonly().map_err(|_| borrow_error(py, "target"))?;
+    let t_ro = target
+        .try_readonly()
+        .map_err(|_| borrow_error(py, "target"))?;
     let w_ro = match &weight {
         Some(w) => Some(w.try_readonly().map_err(|_| borrow_error(py, "weight"))?),
         None => None,
@@ -158,23 +162,25 @@ pub fn parse_reduction(py: Python<'_>, name: &str) -> PyResult<Reduction> {
 }
 
 /// Defines a `#[pyfunction]` for a pointwise loss. `|T| expr` builds the core loss for dtype `T`.
+/// Hyperparameters have no defaults here: the Python wrapper owns them (and passes them all).
 macro_rules! pointwise_loss {
-    ($name:ident, ($($p:ident : $pt:ty = $def:expr),*), |$T:ident| $make:expr) => {
+    ($name:ident, ($($p:ident : $pt:ty),*), |$T:ident| $make:expr) => {
         #[pyfunction]
-        #[pyo3(signature = (pred, target, weight=None, reduction="mean", out=None, with_grad=false $(, $p=$def)*, *, partials=false))]
+        #[pyo3(signature = (pred, target, weight=None, reduction=None, out=None, with_grad=false $(, $p=None)*, *, partials=false))]
         #[allow(clippy::too_many_arguments)]
         fn $name<'py>(
             py: Python<'py>,
             pred: &Bound<'py, PyAny>,
             target: &Bound<'py, PyAny>,
             weight: Option<&Bound<'py, PyAny>>,
-            reduction: &str,
+            reduction: Option<&Bound<'py, PyAny>>,
             out: Option<&Bound<'py, PyAny>>,
             with_grad: bool,
-            $($p: $pt,)*
+            $($p: Option<&Bound<'py, PyAny>>,)*
             partials: bool,
         ) -> PyResult<Bound<'py, PyAny>> {
-            let reduction = parse_reduction(py, reduction)?;
+            let reduction = parse_reduction(py, &reduction_name(py, reduction)?)?;
+            $(let $p: $pt = param(py, $p, stringify!($p))?;)*
             match floats(pred, "pred")? {
                 Floats::F32(pred) => {
                     type $T = f32;
@@ -203,13 +209,13 @@ fn ok<L>(loss: L) -> Result<L, losscore_core::LossError> {
 
 pointwise_loss!(mse, (), |T| ok(Mse));
 pointwise_loss!(mae, (), |T| ok(Mae));
-pointwise_loss!(huber, (delta: f64 = 1.0), |T| Huber::<T>::new(delta));
-pointwise_loss!(smooth_l1, (beta: f64 = 1.0), |T| SmoothL1::<T>::new(beta));
+pointwise_loss!(huber, (delta: f64), |T| Huber::<T>::new(delta));
+pointwise_loss!(smooth_l1, (beta: f64), |T| SmoothL1::<T>::new(beta));
 pointwise_loss!(log_cosh, (), |T| ok(LogCosh));
-pointwise_loss!(pinball, (quantile: f64 = 0.5), |T| Pinball::<T>::new(quantile));
+pointwise_loss!(pinball, (quantile: f64), |T| Pinball::<T>::new(quantile));
 pointwise_loss!(
     poisson_nll,
-    (log_input: bool = true, full: bool = false, eps: f64 = 1e-8),
+    (log_input: bool, full: bool, eps: f64),
     |T| PoissonNll::<T>::new(log_input, full, eps)
 );
 

@@ -43,12 +43,16 @@ fn exact_sum(values: Vec<f64>) -> f64 {
 fn stream_sum(py: Python<'_>, x: &Bound<'_, PyAny>) -> PyResult<f64> {
     match crate::arrays::floats(x, "x")? {
         crate::arrays::Floats::F32(a) => {
-            let ro = a.try_readonly().map_err(|_| crate::arrays::borrow_error(py, "x"))?;
+            let ro = a
+                .try_readonly()
+                .map_err(|_| crate::arrays::borrow_error(py, "x"))?;
             let s = ro.as_slice()?;
             Ok(py.detach(|| losscore_core::reduce::sum(s)))
         }
         crate::arrays::Floats::F64(a) => {
-            let ro = a.try_readonly().map_err(|_| crate::arrays::borrow_error(py, "x"))?;
+            let ro = a
+                .try_readonly()
+                .map_err(|_| crate::arrays::borrow_error(py, "x"))?;
             let s = ro.as_slice()?;
             Ok(py.detach(|| losscore_core::reduce::sum(s)))
         }

@@ -459,10 +459,15 @@ fn element<T: Real, L: Pointwise<T>, const W: bool, const G: bool>(
     w: T,
     scale: T,
 ) -> (T, T, f64, bool) {
-    let (l, d) = if G { loss.value_grad(p, t) } else { (loss.value(p, t), T::ZERO) };
+    let (l, d) = if G {
+        loss.value_grad(p, t)
+    } else {
+        (loss.value(p, t), T::ZERO)
+    };
     let bad = L::CHECKS_TARGET && !loss.target_ok(t);
     if W {
-        (w * l, w * d * scale, w.to_f64() * l.to_f64(), bad)
+        // w * scale first: w * d can overflow where the scaled weight cannot.
+        (w * l, d * (w * scale), w.to_f64() * l.to_f64(), bad)
     } else {
         (l, d * scale, l.to_f64(), bad)
     }

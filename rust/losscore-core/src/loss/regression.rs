@@ -103,7 +103,6 @@ impl<T: Real> Pointwise<T> for Huber<T> {
 pub struct SmoothL1<T> {
     beta: T,
     half_beta: T,
-    inv_beta: T,
 }
 
 impl<T: Real> SmoothL1<T> {
@@ -112,12 +111,11 @@ impl<T: Real> SmoothL1<T> {
         if beta < 0.0 {
             return Err(invalid("beta", format!("must be non-negative, got {beta}")));
         }
+        // Divide by beta rather than multiply by 1/beta: 1/beta overflows for subnormal beta.
         // With beta = 0 the quadratic branch is never selected (|d| < 0 is false).
-        let inv = if beta > 0.0 { 1.0 / beta } else { 0.0 };
         Ok(SmoothL1 {
             beta: T::from_f64(beta),
             half_beta: T::from_f64(0.5 * beta),
-            inv_beta: T::from_f64(inv),
         })
     }
 }
@@ -129,7 +127,7 @@ impl<T: Real> Pointwise<T> for SmoothL1<T> {
         let a = d.abs();
         T::select(
             a < self.beta,
-            T::HALF * d * d * self.inv_beta,
+            T::HALF * d * (d / self.beta),
             a - self.half_beta,
         )
     }
@@ -138,36 +136,69 @@ impl<T: Real> Pointwise<T> for SmoothL1<T> {
         let d = p - t;
         let a = d.abs();
         let inside = a < self.beta;
-        let l = T::select(inside, T::HALF * d * d * self.inv_beta, a - self.half_beta);
-        let g = T::select(inside, d * self.inv_beta, d.signum0());
+        let r = d / self.beta;
+        let l = T::select(inside, T::HALF * d * r, a - self.half_beta);
+        let g = T::select(inside, r, d.signum0());
         (l, g)
     }
 }
 
-/// log(cosh(p - t)), computed as `|d| + log1p(exp(-2|d|)) - ln 2` so it never overflows.
+/// log(cosh(p - t)).
+///
+/// For `|d| >= 1/2`: `|d| + log1p(exp(-2|d|)) - ln 2`, which never overflows. Below, that form
+/// cancels (the result ~ d^2/2 is far smaller than its terms), so it uses
+/// `log1p(m^2 / (2 (1 + m)))` with `m = expm1(|d|)` (since `cosh a - 1 = expm1(a)^2 / (2 e^a)`).
+/// The gradient `tanh(d)` is `m (m + 2) / (m (m + 2) + 2)` below 1/2 and `(1 - e)/(1 + e)` above.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LogCosh;
+
+/// Where the small-|d| forms take over; both forms are accurate around it.
+const LOG_COSH_SMALL: f64 = 0.5;
+
+/// expm1 from exp and ln (Kahan): `(u - 1) * x / ln(u)` with `u = exp(x)` is accurate to a few ulp
+/// because the rounding error of `u` cancels between numerator and denominator.
+#[inline(always)]
+fn expm1_small<T: Real>(x: T) -> T {
+    let u = x.exp();
+    let um1 = u - T::ONE;
+    T::select(um1 == T::ZERO, x, um1 * x / u.ln())
+}
+
+impl LogCosh {
+    #[inline(always)]
+    fn parts<T: Real>(d: T) -> (T, T, T) {
+        let a = d.abs();
+        let small = a < T::from_f64(LOG_COSH_SMALL);
+        // Large |d|: e = exp(-2|d|) <= 1/e, no cancellation.
+        let e = (-(a + a)).exp();
+        let large_value = a + e.ln_1p() - T::LN_2;
+        let large_tanh = (T::ONE - e) / (T::ONE + e);
+        // Small |d| (the argument is clamped so the unused lanes stay finite).
+        let m = expm1_small(a.min_nan(T::HALF));
+        let small_value = (m * m / (T::TWO * (T::ONE + m))).ln_1p();
+        let m2 = m * (m + T::TWO); // expm1(2|d|)
+        let small_tanh = m2 / (m2 + T::TWO);
+        let value = T::select(small, small_value, large_value);
+        let tanh_abs = T::select(small, small_tanh, large_tanh);
+        (a, value, tanh_abs)
+    }
+}
 
 impl<T: Real> Pointwise<T> for LogCosh {
     const HEAVY: bool = true;
 
     #[inline(always)]
     fn value(&self, p: T, t: T) -> T {
-        let a = (p - t).abs();
-        let e = (-(a + a)).exp();
-        a + e.ln_1p() - T::LN_2
+        LogCosh::parts(p - t).1
     }
     #[inline(always)]
     fn value_grad(&self, p: T, t: T) -> (T, T) {
         let d = p - t;
-        let a = d.abs();
-        let e = (-(a + a)).exp();
-        let l = a + e.ln_1p() - T::LN_2;
-        // tanh(|d|) = (1 - e) / (1 + e), with the sign of d restored.
-        let th = (T::ONE - e) / (T::ONE + e);
-        let g = T::select(d < T::ZERO, -th, th);
-        // tanh(NaN) must stay NaN: `d < 0` is false for NaN and `th` is NaN already.
-        (l, g)
+        let (a, value, tanh_abs) = LogCosh::parts(d);
+        // Restore the sign of d; NaN stays NaN (both selects pass it through).
+        let g = T::select(d < T::ZERO, -tanh_abs, tanh_abs);
+        let g = T::select(a.is_nan(), d, g);
+        (value, g)
     }
 }
 
@@ -320,6 +351,40 @@ mod tests {
             PoissonNll::<f64>::new(false, false, 1e-8).unwrap(),
             &positive,
         );
+    }
+
+    #[test]
+    fn log_cosh_is_accurate_for_small_residuals() {
+        // log(cosh(d)) = d^2/2 - d^4/12 + ... for small d.
+        for &d in &[1e-20f64, 1e-8, 1e-4, 0.01, 0.3, 0.49, 0.51] {
+            let series =
+                d * d / 2.0 - d.powi(4) / 12.0 + d.powi(6) / 45.0 - 17.0 * d.powi(8) / 2520.0;
+            let (v, g) = Pointwise::<f64>::value_grad(&LogCosh, d, 0.0);
+            if d < 0.05 {
+                assert!(
+                    (v - series).abs() <= 4e-16 * series,
+                    "d={d}: {v} vs {series}"
+                );
+            }
+            assert!((g - d.tanh()).abs() <= 4e-16 * d.tanh(), "tanh at {d}: {g}");
+            let v32: f32 = Pointwise::<f32>::value(&LogCosh, d as f32, 0.0);
+            let d32 = d as f32 as f64;
+            let exact = if d32 < 1e-3 {
+                d32 * d32 / 2.0 - d32.powi(4) / 12.0
+            } else {
+                d32.cosh().ln()
+            };
+            let err = ((v32 as f64) - exact).abs();
+            // Relative 4e-7, or the subnormal spacing of f32 for results below f32::MIN_POSITIVE.
+            assert!(err <= 4e-7 * exact + 1e-44, "f32 d={d}: {v32} vs {exact}");
+        }
+    }
+
+    #[test]
+    fn smooth_l1_with_subnormal_beta_is_l1() {
+        let loss = SmoothL1::<f64>::new(1e-309).unwrap();
+        assert_eq!(loss.value_grad(0.0, 0.0), (0.0, 0.0));
+        assert_eq!(loss.value_grad(2.0, 0.0), (2.0 - 0.5e-309, 1.0));
     }
 
     #[test]
