@@ -147,6 +147,13 @@ pub fn evaluate_ext<T: Real, L: Pointwise<T>>(
     if L::COLUMNS && cols.is_empty() {
         return Err(invalid("pos_weight", "column factors are required"));
     }
+    if let Some(i) = cols.iter().position(|&x| x < T::ZERO) {
+        return Err(LossError::InvalidWeight {
+            name: "pos_weight",
+            index: i,
+            value: cols[i].to_f64(),
+        });
+    }
     match (reduction, loss_out.as_deref()) {
         (Reduction::None, Some(l)) => check_len("loss_out", l.len(), n)?,
         (Reduction::None, None) => {
