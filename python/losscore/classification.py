@@ -62,7 +62,8 @@ def _class_target(obj: Any) -> np.ndarray:
             raise TargetError(
                 f"target: class index {flat[index]} is out of range (at flat index {index})"
             )
-        return np.ascontiguousarray(arr, dtype=np.int64)
+        # np.ascontiguousarray would turn a 0-d target into shape (1,).
+        return np.asarray(arr, dtype=np.int64, order="C")
     if kind == "b":
         raise DTypeError("target: boolean class targets are not supported, use integers")
     return arr
