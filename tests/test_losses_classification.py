@@ -7,11 +7,9 @@ differences.
 
 from __future__ import annotations
 
+import losscore
 import numpy as np
 import pytest
-
-import losscore
-from losscore import errors
 
 RNG = np.random.default_rng(12345)
 REDUCTIONS = ["mean", "sum", "none"]
@@ -28,16 +26,16 @@ def sigmoid(z):
     return np.exp(-softplus(-z))
 
 
-def reduce(l, w, reduction, denom=None):
+def reduce(loss, w, reduction, denom=None):
     """w*l, then "none" / "sum" / "mean" (= sum / denom, denom defaults to sum(w) or count)."""
-    wl = l if w is None else w * l
+    wl = loss if w is None else w * loss
     if reduction == "none":
         return wl
     total = float(np.sum(wl))
     if reduction == "sum":
         return total
     if denom is None:
-        denom = l.size if w is None else float(np.sum(w))
+        denom = loss.size if w is None else float(np.sum(w))
     return total / denom
 
 
@@ -192,13 +190,13 @@ def target_for(name, t, opts):
     return t
 
 
-@pytest.mark.parametrize("name", ELEMENTWISE)
+NAME_REDUCTION = [(n, r) for n in ELEMENTWISE for r in REDUCTIONS] + [("kl_div", "batchmean")]
+
+
+@pytest.mark.parametrize(("name", "reduction"), NAME_REDUCTION)
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("reduction", [*REDUCTIONS, "batchmean"])
 @pytest.mark.parametrize("weighted", [False, True])
 def test_elementwise_matches_reference(name, dtype, reduction, weighted):
-    if reduction == "batchmean" and name != "kl_div":
-        pytest.skip("batchmean is kl_div only")
     fn = getattr(losscore, name)
     x, t0, options, ref = elementwise_case(name)
     w = RNG.uniform(0, 2, size=x.shape) if weighted else None
@@ -211,12 +209,12 @@ def test_elementwise_matches_reference(name, dtype, reduction, weighted):
         xr, tr = args[0].astype(np.float64), args[1].astype(np.float64)
         ropts = {k: (v.astype(dtype).astype(np.float64) if isinstance(v, np.ndarray) else v)
                  for k, v in opts.items()}
-        l = ref(xr, tr, **ropts)
+        loss = ref(xr, tr, **ropts)
         wr = None if w is None else w.astype(dtype).astype(np.float64)
         if reduction == "batchmean":
-            want = float(np.sum(l if wr is None else wr * l)) / x.shape[0]
+            want = float(np.sum(loss if wr is None else wr * loss)) / x.shape[0]
         else:
-            want = reduce(l, wr, reduction)
+            want = reduce(loss, wr, reduction)
         rtol = 1e-5 if dtype == np.float32 else 1e-12
         if reduction == "none":
             assert got.dtype == dtype and got.shape == x.shape
@@ -255,12 +253,9 @@ def scalar(fn, reduction, **kw):
     return f
 
 
-@pytest.mark.parametrize("name", ELEMENTWISE)
-@pytest.mark.parametrize("reduction", [*REDUCTIONS, "batchmean"])
+@pytest.mark.parametrize(("name", "reduction"), NAME_REDUCTION)
 @pytest.mark.parametrize("weighted", [False, True])
 def test_elementwise_gradients_finite_differences(name, reduction, weighted):
-    if reduction == "batchmean" and name != "kl_div":
-        pytest.skip("batchmean is kl_div only")
     fn = getattr(losscore, name)
     x, t0, options, _ = elementwise_case(name, shape=(3, 4))
     w = RNG.uniform(0.1, 2, size=x.shape) if weighted else None
@@ -477,7 +472,7 @@ def test_out_buffer_receives_gradient():
     x = RNG.normal(size=(10, 4)).astype(np.float32)
     y = RNG.integers(0, 4, size=10)
     out = np.empty_like(x)
-    v, g = losscore.value_and_grad(losscore.cross_entropy)(x, y, out=out)
+    _, g = losscore.value_and_grad(losscore.cross_entropy)(x, y, out=out)
     assert g is out
     _, g2 = losscore.value_and_grad(losscore.cross_entropy)(x, y)
     np.testing.assert_array_equal(out, g2)
@@ -583,3 +578,42 @@ def test_every_isa_matches_scalar_bitwise(dtype):
                 assert got[key] == ref[key], (name, key)
     finally:
         losscore._core.set_isa(old)
+
+
+def test_pos_weight_shapes_broadcast_like_torch():
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(2, 3, 4))
+    t = rng.uniform(size=(2, 3, 4))
+    for pw in [np.array([2.5]), np.array(2.5), rng.uniform(0.5, 2, size=4),
+               rng.uniform(0.5, 2, size=(3, 4)), rng.uniform(0.5, 2, size=(1, 4))]:
+        want = ref_bce_logits(x, t, np.broadcast_to(pw, x.shape))
+        got = losscore.binary_cross_entropy_with_logits(x, t, pos_weight=pw, reduction="none")
+        np.testing.assert_allclose(got, want, rtol=1e-13, err_msg=str(pw.shape))
+        _, g = losscore.value_and_grad(losscore.binary_cross_entropy_with_logits)(
+            x, t, pos_weight=pw, reduction="sum"
+        )
+        s = sigmoid(x)
+        pwb = np.broadcast_to(pw, x.shape)
+        np.testing.assert_allclose(g, (1 - t) * s - pwb * t * (1 - s), rtol=1e-12, atol=1e-15)
+
+
+def test_design_gradient_example_with_buffer():
+    rng = np.random.default_rng(9)
+    logits = rng.normal(size=(8, 5)).astype(np.float32)
+    labels = rng.integers(0, 5, size=8)
+    buffer = np.empty_like(logits)
+    g = losscore.grad(losscore.cross_entropy)(logits, labels, label_smoothing=0.1, out=buffer)
+    assert g is buffer
+    p = np.exp(log_softmax(logits.astype(np.float64)))
+    want = p - 0.9 * np.eye(5)[labels] - 0.1 / 5
+    np.testing.assert_allclose(g, want / 8, rtol=1e-5, atol=1e-7)
+
+
+def test_none_with_sample_weight_is_weighted_per_sample():
+    x, y, _, w = row_data(12, 6)
+    per = losscore.cross_entropy(x, y, reduction="none")
+    got = losscore.cross_entropy(x, y, weight=w, reduction="none")
+    np.testing.assert_allclose(got, w * per, rtol=1e-15)
+    _, g = losscore.value_and_grad(losscore.cross_entropy)(x, y, weight=w, reduction="none")
+    _, g1 = losscore.value_and_grad(losscore.cross_entropy)(x, y, reduction="none")
+    np.testing.assert_allclose(g, w[:, None] * g1, rtol=1e-15)

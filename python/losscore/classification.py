@@ -131,9 +131,11 @@ def binary_cross_entropy_with_logits(
     Examples
     --------
     >>> import numpy as np, losscore
-    >>> bool(losscore.binary_cross_entropy_with_logits(np.array([0.0]), np.array([1.0])) == np.log(2))
+    >>> x, t = np.array([0.0]), np.array([1.0])
+    >>> bool(losscore.binary_cross_entropy_with_logits(x, t) == np.log(2))
     True
-    >>> losscore.binary_cross_entropy_with_logits(np.array([np.inf, -1e4]), np.array([1.0, 0.0]))
+    >>> x, t = np.array([np.inf, -1e4]), np.array([1.0, 0.0])
+    >>> losscore.binary_cross_entropy_with_logits(x, t)
     0.0
     """
     return _core.binary_cross_entropy_with_logits(logits, target, pos_weight, weight, reduction)

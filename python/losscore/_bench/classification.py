@@ -38,9 +38,9 @@ def _bce_logits_numpy(x: np.ndarray, t: np.ndarray) -> dict[str, Callable[[], ob
         np.exp(e, out=e)
         np.log1p(e, out=a)
         np.maximum(x, 0, out=b)
-        a += b
+        np.add(a, b, out=a)
         np.multiply(x, t, out=b)
-        a -= b
+        np.subtract(a, b, out=a)
         return float(a.sum(dtype=np.float64)) / n
 
     def careful_vg() -> tuple[float, np.ndarray]:
@@ -49,8 +49,8 @@ def _bce_logits_numpy(x: np.ndarray, t: np.ndarray) -> dict[str, Callable[[], ob
         np.add(e, 1, out=g)
         np.reciprocal(g, out=g)
         np.subtract(1, g, out=g, where=neg)
-        g -= t
-        g *= 1.0 / n
+        np.subtract(g, t, out=g)
+        np.multiply(g, 1.0 / n, out=g)
         return v, g
 
     def naive_value() -> float:
@@ -80,31 +80,31 @@ def _focal_numpy(x: np.ndarray, t: np.ndarray) -> dict[str, Callable[[], object]
         np.exp(e, out=e)
         np.log1p(e, out=ce)
         np.maximum(x, 0, out=a)
-        ce += a
+        np.add(ce, a, out=ce)
         np.multiply(x, t, out=a)
-        ce -= a
+        np.subtract(ce, a, out=ce)
         np.add(e, 1, out=s)
         np.reciprocal(s, out=s)
         np.subtract(1, s, out=s, where=neg)
         # q = 1 - p_t = s + t - 2 s t
         np.multiply(s, one_two_t, out=q)
-        q += t
+        np.add(q, t, out=q)
         np.multiply(q, q, out=a)  # q^2
         np.multiply(ce, a, out=b)
-        b *= at
+        np.multiply(b, at, out=b)
         v = float(b.sum(dtype=np.float64)) / n
         # grad = at (q^2 (s - t) + 2 ce q s (1 - s) (1 - 2t))
         np.subtract(s, t, out=g)
-        g *= a
+        np.multiply(g, a, out=g)
         np.subtract(1, s, out=b)
-        b *= s
-        b *= q
-        b *= ce
-        b *= one_two_t
-        b *= 2
-        g += b
-        g *= at
-        g *= 1.0 / n
+        np.multiply(b, s, out=b)
+        np.multiply(b, q, out=b)
+        np.multiply(b, ce, out=b)
+        np.multiply(b, one_two_t, out=b)
+        np.multiply(b, 2, out=b)
+        np.add(g, b, out=g)
+        np.multiply(g, at, out=g)
+        np.multiply(g, 1.0 / n, out=g)
         return v, g
 
     def naive_vg() -> tuple[float, np.ndarray]:
@@ -120,7 +120,7 @@ def _focal_numpy(x: np.ndarray, t: np.ndarray) -> dict[str, Callable[[], object]
 
 
 def _ce_numpy(x: np.ndarray, y: np.ndarray) -> dict[str, Callable[[], object]]:
-    n, c = x.shape
+    n = x.shape[0]
     rows = np.arange(n)
     m = np.empty((n, 1), x.dtype)
     z = np.empty_like(x)
@@ -146,7 +146,7 @@ def _ce_numpy(x: np.ndarray, y: np.ndarray) -> dict[str, Callable[[], object]]:
         np.log(s, out=s)
         total = float(s.sum(dtype=np.float64)) - float(z[rows, y].sum(dtype=np.float64))
         g[rows, y] -= 1
-        g *= 1.0 / n
+        np.multiply(g, 1.0 / n, out=g)
         return total / n, g
 
     def naive_value() -> float:

@@ -80,14 +80,16 @@ fn run_elementwise<'py, T: Element + Real, L: Pointwise<T>>(
     let pos_weight = match pos_weight {
         Some(pw) => {
             let pw = like::<T>(pw, "pos_weight")?;
+            // Leading size-1 axes broadcast (torch semantics); the rest must be trailing axes.
             let ps = pw.shape();
-            let suffix = ps.len() <= shape.len() && shape[shape.len() - ps.len()..] == *ps;
+            let core = &ps[ps.iter().take_while(|&&d| d == 1).count()..];
+            let suffix = core.len() <= shape.len() && shape[shape.len() - core.len()..] == *core;
             if pw.len() != 1 && !suffix {
                 return Err(shape_error(
                     py,
                     format!(
                         "pos_weight shape {} does not broadcast along the trailing axes of {first} \
-                         shape {} (expected (C,) with C = {first}.shape[-1], or a single value)",
+                         shape {} (expected (C,) with C = {first}.shape[-1], trailing axes of {first}, or a single value)",
                         shape_str(ps),
                         shape_str(&shape)
                     ),
@@ -209,14 +211,6 @@ elementwise_loss!(hinge, pred, "mean", false, (margin: f64 = 1.0), |T| Hinge::<T
 elementwise_loss!(squared_hinge, pred, "mean", false, (margin: f64 = 1.0), |T| {
     SquaredHinge::<T>::new(margin)
 });
-elementwise_loss!(
-    sigmoid_focal,
-    logits,
-    "mean",
-    false,
-    (alpha: f64 = 0.25, gamma: f64 = 2.0),
-    |T| SigmoidFocal::<T>::new(alpha, gamma)
-);
 elementwise_loss!(kl_div, log_pred, "batchmean", true, (log_target: bool = false), |T| ok(
     KlDiv { log_target }
 ));
@@ -251,8 +245,7 @@ fn binary_cross_entropy_with_logits<'py>(
                     with_grad,
                 ),
                 None => run_elementwise(
-                    py, BceLogits, "logits", $pred, target, None, weight, reduction, out,
-                    with_grad,
+                    py, BceLogits, "logits", $pred, target, None, weight, reduction, out, with_grad,
                 ),
             }
         };
@@ -260,6 +253,43 @@ fn binary_cross_entropy_with_logits<'py>(
     match floats(logits, "logits")? {
         Floats::F32(pred) => go!(pred),
         Floats::F64(pred) => go!(pred),
+    }
+}
+
+#[pyfunction]
+#[pyo3(signature = (logits, target, alpha=0.25, gamma=2.0, weight=None, reduction="mean", out=None, with_grad=false))]
+#[allow(clippy::too_many_arguments)]
+fn sigmoid_focal<'py>(
+    py: Python<'py>,
+    logits: &Bound<'py, PyAny>,
+    target: &Bound<'py, PyAny>,
+    alpha: f64,
+    gamma: f64,
+    weight: Option<&Bound<'py, PyAny>>,
+    reduction: &str,
+    out: Option<&Bound<'py, PyAny>>,
+    with_grad: bool,
+) -> PyResult<Bound<'py, PyAny>> {
+    let reduction = parse(py, reduction, false)?;
+    // gamma = 2 (the default) takes the squared form: no ln/exp for the power.
+    macro_rules! go {
+        ($T:ty, $pred:expr) => {
+            if gamma == 2.0 {
+                let loss = SigmoidFocal::<$T, true>::new(alpha, gamma).py_err(py)?;
+                run_elementwise(
+                    py, loss, "logits", $pred, target, None, weight, reduction, out, with_grad,
+                )
+            } else {
+                let loss = SigmoidFocal::<$T, false>::new(alpha, gamma).py_err(py)?;
+                run_elementwise(
+                    py, loss, "logits", $pred, target, None, weight, reduction, out, with_grad,
+                )
+            }
+        };
+    }
+    match floats(logits, "logits")? {
+        Floats::F32(pred) => go!(f32, pred),
+        Floats::F64(pred) => go!(f64, pred),
     }
 }
 
@@ -341,7 +371,9 @@ fn run_rows<'py, T: Element + Real>(
     let Some((&classes, sample_shape)) = shape.split_last() else {
         return Err(shape_error(
             py,
-            format!("{first} must have at least one dimension (the class axis, last), got shape ()"),
+            format!(
+                "{first} must have at least one dimension (the class axis, last), got shape ()"
+            ),
         ));
     };
     let rows: usize = sample_shape.iter().product();
@@ -370,7 +402,15 @@ fn run_rows<'py, T: Element + Real>(
                 ),
             ))
         }
-        Target::Prob(_) if matches!(kind, RowKind::CrossEntropy { ignore: Some(_), .. }) => {
+        Target::Prob(_)
+            if matches!(
+                kind,
+                RowKind::CrossEntropy {
+                    ignore: Some(_),
+                    ..
+                }
+            ) =>
+        {
             return Err(raise(
                 py,
                 "ParameterError",
@@ -504,7 +544,9 @@ fn check_kind(kind: RowKind) -> Result<(), LossError> {
         RowKind::CrossEntropy { smoothing, .. } => {
             CrossEntropy::<f64>::new(0, None, None, smoothing).map(|_| ())
         }
-        RowKind::MultiMargin { p, margin } => MultiMargin::<f64>::new(0, p, margin, None).map(|_| ()),
+        RowKind::MultiMargin { p, margin } => {
+            MultiMargin::<f64>::new(0, p, margin, None).map(|_| ())
+        }
         RowKind::Nll { .. } => Ok(()),
     }
 }
@@ -526,10 +568,28 @@ fn rows_entry<'py>(
     check_kind(kind).py_err(py)?;
     match floats(logits, first)? {
         Floats::F32(x) => run_rows(
-            py, kind, first, x, target, class_weight, weight, reduction, out, with_grad,
+            py,
+            kind,
+            first,
+            x,
+            target,
+            class_weight,
+            weight,
+            reduction,
+            out,
+            with_grad,
         ),
         Floats::F64(x) => run_rows(
-            py, kind, first, x, target, class_weight, weight, reduction, out, with_grad,
+            py,
+            kind,
+            first,
+            x,
+            target,
+            class_weight,
+            weight,
+            reduction,
+            out,
+            with_grad,
         ),
     }
 }
@@ -554,7 +614,16 @@ fn cross_entropy<'py>(
         smoothing: label_smoothing,
     };
     rows_entry(
-        py, kind, "logits", logits, target, class_weight, weight, reduction, out, with_grad,
+        py,
+        kind,
+        "logits",
+        logits,
+        target,
+        class_weight,
+        weight,
+        reduction,
+        out,
+        with_grad,
     )
 }
 
@@ -606,7 +675,16 @@ fn multi_margin<'py>(
 ) -> PyResult<Bound<'py, PyAny>> {
     let kind = RowKind::MultiMargin { p, margin };
     rows_entry(
-        py, kind, "logits", logits, target, class_weight, weight, reduction, out, with_grad,
+        py,
+        kind,
+        "logits",
+        logits,
+        target,
+        class_weight,
+        weight,
+        reduction,
+        out,
+        with_grad,
     )
 }
 

@@ -159,15 +159,16 @@ impl<T: Real> Pointwise<T> for BceLogitsPosWeight {
 }
 
 /// torchvision's `sigmoid_focal_loss`: BCE with logits times `(1 - p_t)^gamma`, times `alpha_t`
-/// when `alpha >= 0`.
+/// when `alpha >= 0`. `SQUARE` is the common `gamma = 2` with `q^2 = q * q` (no `ln`/`exp`, no
+/// division by `q`); the general path uses `q^gamma = exp(gamma ln q)`.
 #[derive(Debug, Clone, Copy)]
-pub struct SigmoidFocal<T> {
+pub struct SigmoidFocal<T, const SQUARE: bool = false> {
     alpha: T,
     use_alpha: bool,
     gamma: T,
 }
 
-impl<T: Real> SigmoidFocal<T> {
+impl<T: Real, const SQUARE: bool> SigmoidFocal<T, SQUARE> {
     pub fn new(alpha: f64, gamma: f64) -> Result<Self, LossError> {
         finite("alpha", alpha)?;
         finite("gamma", gamma)?;
@@ -181,6 +182,12 @@ impl<T: Real> SigmoidFocal<T> {
             return Err(invalid(
                 "gamma",
                 format!("must be non-negative, got {gamma}"),
+            ));
+        }
+        if SQUARE && gamma != 2.0 {
+            return Err(invalid(
+                "gamma",
+                format!("the squared form needs gamma = 2, got {gamma}"),
             ));
         }
         Ok(SigmoidFocal {
@@ -198,9 +205,12 @@ impl<T: Real> SigmoidFocal<T> {
         let ce = times(a, x.max_nan(T::ZERO)) + times(t, (-x).max_nan(T::ZERO)) + lp;
         // 1 - p_t without cancellation.
         let q = s * a + t * sc;
-        let qg = (self.gamma * q.ln()).exp();
-        // q^0 = 1 even at q = 0 (0 * -inf would be nan).
-        let qg = T::select(self.gamma == T::ZERO, T::ONE, qg);
+        let qg = if SQUARE {
+            q * q
+        } else {
+            // q^0 = 1 even at q = 0 (0 * -inf would be nan).
+            T::select(self.gamma == T::ZERO, T::ONE, (self.gamma * q.ln()).exp())
+        };
         let at = if self.use_alpha {
             self.alpha * t + (T::ONE - self.alpha) * a
         } else {
@@ -210,7 +220,7 @@ impl<T: Real> SigmoidFocal<T> {
     }
 }
 
-impl<T: Real> Pointwise<T> for SigmoidFocal<T> {
+impl<T: Real, const SQUARE: bool> Pointwise<T> for SigmoidFocal<T, SQUARE> {
     const HEAVY: bool = true;
 
     #[inline(always)]
@@ -222,10 +232,15 @@ impl<T: Real> Pointwise<T> for SigmoidFocal<T> {
         let [l, qg, ce, at, q, s, sc] = self.parts(x, t);
         let a = T::ONE - t;
         let dce = a * s - t * sc;
-        // dq/dx / q = (1 - 2t) s sc / q; q = 0 only for t in {0, 1}, where it tends to 1 - 2t.
         let one_two_t = T::ONE - T::TWO * t;
+        if SQUARE {
+            // d(ce q^2) = q (q dce + 2 ce dq), dq = (1 - 2t) s sc; ce * dq -> 0 when dq
+            // underflows to 0 while ce is infinite (x = +-inf).
+            let cdq = times(one_two_t * (s * sc), ce);
+            return (l, at * (q * (q * dce + T::TWO * cdq)));
+        }
+        // dq/dx / q = (1 - 2t) s sc / q; q = 0 only for t in {0, 1}, where it tends to 1 - 2t.
         let r = T::select(q > T::ZERO, one_two_t * (s * sc / q), one_two_t);
-        // ce * r -> 0 when r underflows to 0 while ce is infinite (x = +-inf).
         let cr = times(r, ce);
         (l, at * (qg * (dce + self.gamma * cr)))
     }
@@ -389,6 +404,7 @@ mod tests {
         ];
         check_grad(BceLogits, &logits);
         check_grad(SigmoidFocal::<f64>::new(0.25, 2.0).unwrap(), &logits);
+        check_grad(SigmoidFocal::<f64, true>::new(0.25, 2.0).unwrap(), &logits);
         check_grad(SigmoidFocal::<f64>::new(-1.0, 0.5).unwrap(), &logits);
         check_grad(SoftMargin, &[(0.3, 1.0), (-2.0, -1.0), (4.0, 1.0)]);
         check_grad(Bce, &[(0.3, 1.0), (0.9, 0.0), (0.5, 0.25)]);

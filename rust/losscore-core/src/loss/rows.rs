@@ -306,10 +306,9 @@ struct Piece<'a, T> {
     partials: &'a mut [f64],
 }
 
-fn split_opt<'a, T>(
-    s: Option<&'a mut [T]>,
-    at: usize,
-) -> (Option<&'a mut [T]>, Option<&'a mut [T]>) {
+type SplitMut<'a, T> = (Option<&'a mut [T]>, Option<&'a mut [T]>);
+
+fn split_opt<T>(s: Option<&mut [T]>, at: usize) -> SplitMut<'_, T> {
     match s {
         Some(s) => {
             let (a, b) = s.split_at_mut(at);
@@ -421,6 +420,16 @@ impl<T: Real, L: RowLoss<T>> Kernel for PieceKernel<'_, '_, T, L> {
 
 // ---- shared row helpers (all `#[inline(always)]`, fixed lane order) ----
 
+/// The last `x.len() % 16` values padded to a full chunk with `fill`, so the tail runs through
+/// the same vector code as the body (a scalar tail of `exp` would cost as much as the body for
+/// rows of ~100 classes).
+#[inline(always)]
+fn padded_tail<T: Real>(rem: &[T], fill: T) -> [T; LANES] {
+    let mut buf = [fill; LANES];
+    buf[..rem.len()].copy_from_slice(rem);
+    buf
+}
+
 /// Max of a row in 16 lanes (max is exact, so the order does not matter; NaN is skipped here
 /// and caught by the exponential sum).
 #[inline(always)]
@@ -432,8 +441,9 @@ pub fn row_max<T: Real>(x: &[T]) -> T {
             acc[j] = T::select(c[j] > acc[j], c[j], acc[j]);
         }
     }
-    for (j, &v) in chunks.remainder().iter().enumerate() {
-        acc[j] = T::select(v > acc[j], v, acc[j]);
+    let tail = padded_tail(chunks.remainder(), -T::INFINITY);
+    for j in 0..LANES {
+        acc[j] = T::select(tail[j] > acc[j], tail[j], acc[j]);
     }
     let mut m = acc[0];
     for &v in &acc[1..] {
@@ -456,13 +466,14 @@ pub fn lanes_sum<T: Real>(acc: [T; LANES]) -> T {
     a[0]
 }
 
-/// `sum_j exp(x_j - m)`, storing each exponential in `store` when given.
+/// `sum_j exp(x_j - m)`, storing each exponential in `store` when given. The tail is padded
+/// with `-inf` (whose exponential is exactly 0, so lane sums are unchanged).
 #[inline(always)]
 pub fn exp_sum<T: Real>(x: &[T], m: T, store: Option<&mut [T]>) -> T {
     let mut acc = [T::ZERO; LANES];
+    let mut xc = x.chunks_exact(LANES);
     match store {
         Some(out) => {
-            let mut xc = x.chunks_exact(LANES);
             let mut oc = out.chunks_exact_mut(LANES);
             for (c, o) in (&mut xc).zip(&mut oc) {
                 for j in 0..LANES {
@@ -471,21 +482,24 @@ pub fn exp_sum<T: Real>(x: &[T], m: T, store: Option<&mut [T]>) -> T {
                     acc[j] = acc[j] + e;
                 }
             }
-            for (j, (&v, o)) in xc.remainder().iter().zip(oc.into_remainder()).enumerate() {
-                let e = (v - m).exp();
-                *o = e;
-                acc[j] = acc[j] + e;
+            let rem = xc.remainder();
+            let tail = padded_tail(rem, -T::INFINITY);
+            let mut e = [T::ZERO; LANES];
+            for j in 0..LANES {
+                e[j] = (tail[j] - m).exp();
+                acc[j] = acc[j] + e[j];
             }
+            oc.into_remainder().copy_from_slice(&e[..rem.len()]);
         }
         None => {
-            let mut xc = x.chunks_exact(LANES);
             for c in &mut xc {
                 for j in 0..LANES {
                     acc[j] = acc[j] + (c[j] - m).exp();
                 }
             }
-            for (j, &v) in xc.remainder().iter().enumerate() {
-                acc[j] = acc[j] + (v - m).exp();
+            let tail = padded_tail(xc.remainder(), -T::INFINITY);
+            for j in 0..LANES {
+                acc[j] = acc[j] + (tail[j] - m).exp();
             }
         }
     }
