@@ -617,3 +617,45 @@ def test_none_with_sample_weight_is_weighted_per_sample():
     _, g = losscore.value_and_grad(losscore.cross_entropy)(x, y, weight=w, reduction="none")
     _, g1 = losscore.value_and_grad(losscore.cross_entropy)(x, y, reduction="none")
     np.testing.assert_allclose(g, w[:, None] * g1, rtol=1e-15)
+
+
+# ---------------------------------------------------------------- properties (hypothesis)
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.extra import numpy as hnp  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    x=hnp.arrays(np.float64, st.tuples(st.integers(1, 6), st.integers(1, 20)),
+                 elements=st.floats(-50, 50)),
+    shift=st.floats(-100, 100),
+    seed=st.integers(0, 2**16),
+)
+def test_cross_entropy_properties(x, shift, seed):
+    """Shift invariance of softmax; one-hot probability targets equal class indices."""
+    n, c = x.shape
+    y = np.random.default_rng(seed).integers(0, c, size=n)
+    v = losscore.cross_entropy(x, y, reduction="none")
+    assert np.all(v >= 0)
+    np.testing.assert_allclose(losscore.cross_entropy(x + shift, y, reduction="none"), v,
+                               rtol=1e-12, atol=1e-11)
+    onehot = np.eye(c)[y]
+    np.testing.assert_allclose(losscore.cross_entropy(x, onehot, reduction="none"), v,
+                               rtol=1e-12, atol=1e-13)
+    _, g = losscore.value_and_grad(losscore.cross_entropy)(x, y, reduction="sum")
+    np.testing.assert_allclose(g.sum(axis=1), 0.0, atol=1e-12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    x=hnp.arrays(np.float64, st.integers(1, 50), elements=st.floats(-15, 15)),
+    t=st.floats(0, 1),
+)
+def test_bce_logits_equals_bce_of_sigmoid(x, t):
+    target = np.full(x.shape, t)
+    a = losscore.binary_cross_entropy_with_logits(x, target, reduction="none")
+    b = losscore.binary_cross_entropy(sigmoid(x), target, reduction="none")
+    # sigmoid(x) rounds to 1e-16 absolute: log(1 - p) then carries ~1e-16 / 3e-7 relative.
+    np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-9)

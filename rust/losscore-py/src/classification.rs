@@ -10,7 +10,7 @@ use losscore_core::loss::classification::{
 };
 use losscore_core::loss::{evaluate_ext, Inputs, Pointwise};
 use losscore_core::{LossError, Real, Reduction};
-use numpy::{Element, PyArrayDyn, PyArrayMethods, PyUntypedArrayMethods};
+use numpy::{Element, PyArray1, PyArrayDyn, PyArrayMethods, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
@@ -317,6 +317,28 @@ enum Target<'py, T: Element> {
     Prob(Bound<'py, PyArrayDyn<T>>),
 }
 
+/// A C-contiguous array of integer dtype `I` copied into a new int64 array of the same shape.
+fn widen<'py, I: Element + Copy + Into<i64>>(
+    obj: &Bound<'py, PyAny>,
+) -> PyResult<Option<Bound<'py, PyArrayDyn<i64>>>> {
+    let Ok(a) = obj.cast::<PyArrayDyn<I>>() else {
+        return Ok(None);
+    };
+    if !a.is_c_contiguous() {
+        return Ok(None);
+    }
+    let ro = a
+        .try_readonly()
+        .map_err(|_| borrow_error(obj.py(), "target"))?;
+    let Ok(values) = ro.as_slice() else {
+        return Ok(None);
+    };
+    let wide: Vec<i64> = values.iter().map(|&v| v.into()).collect();
+    Ok(Some(
+        PyArray1::from_vec(obj.py(), wide).reshape(a.shape().to_vec())?,
+    ))
+}
+
 fn class_target<'py, T: Element>(
     target: &Bound<'py, PyAny>,
     kind: RowKind,
@@ -327,6 +349,15 @@ fn class_target<'py, T: Element>(
             return Ok(Target::Index(a.clone()));
         }
     }
+    // Narrower integer dtypes are widened here: the Python fallback costs microseconds.
+    macro_rules! widen {
+        ($($t:ty),*) => {$(
+            if let Some(a) = widen::<$t>(target)? {
+                return Ok(Target::Index(a));
+            }
+        )*};
+    }
+    widen!(i32, u8, i8, i16, u16, u32);
     // Slow path: any integer dtype becomes int64 (range-checked), floats are probabilities.
     let converted = py
         .import("losscore.classification")?

@@ -420,14 +420,27 @@ impl<T: Real, L: RowLoss<T>> Kernel for PieceKernel<'_, '_, T, L> {
 
 // ---- shared row helpers (all `#[inline(always)]`, fixed lane order) ----
 
-/// The last `x.len() % 16` values padded to a full chunk with `fill`, so the tail runs through
-/// the same vector code as the body (a scalar tail of `exp` would cost as much as the body for
-/// rows of ~100 classes).
+/// The last `x.len() % 16` values as a full chunk whose other lanes hold `fill`, so the tail runs
+/// through the same vector code as the body (a scalar tail of `exp` costs as much as the body for
+/// rows of ~100 classes). Rows of at least 16 values reload the last 16 (overlapping the body)
+/// and mask the repeated lanes: building the chunk on the stack would stall store forwarding.
+/// Returns the chunk and the index of the first real tail value in it.
 #[inline(always)]
-fn padded_tail<T: Real>(rem: &[T], fill: T) -> [T; LANES] {
-    let mut buf = [fill; LANES];
-    buf[..rem.len()].copy_from_slice(rem);
-    buf
+fn tail_chunk<T: Real>(x: &[T], fill: T) -> ([T; LANES], usize) {
+    let rem = x.len() % LANES;
+    if x.len() >= LANES {
+        let last: &[T; LANES] = x[x.len() - LANES..].try_into().expect("16 values");
+        let skip = LANES - rem;
+        let mut out = [fill; LANES];
+        for j in 0..LANES {
+            out[j] = T::select(j >= skip, last[j], fill);
+        }
+        (out, skip)
+    } else {
+        let mut out = [fill; LANES];
+        out[..rem].copy_from_slice(&x[x.len() - rem..]);
+        (out, 0)
+    }
 }
 
 /// Max of a row in 16 lanes (max is exact, so the order does not matter; NaN is skipped here
@@ -441,9 +454,11 @@ pub fn row_max<T: Real>(x: &[T]) -> T {
             acc[j] = T::select(c[j] > acc[j], c[j], acc[j]);
         }
     }
-    let tail = padded_tail(chunks.remainder(), -T::INFINITY);
-    for j in 0..LANES {
-        acc[j] = T::select(tail[j] > acc[j], tail[j], acc[j]);
+    if !chunks.remainder().is_empty() {
+        let (tail, _) = tail_chunk(x, -T::INFINITY);
+        for j in 0..LANES {
+            acc[j] = T::select(tail[j] > acc[j], tail[j], acc[j]);
+        }
     }
     let mut m = acc[0];
     for &v in &acc[1..] {
@@ -466,12 +481,13 @@ pub fn lanes_sum<T: Real>(acc: [T; LANES]) -> T {
     a[0]
 }
 
-/// `sum_j exp(x_j - m)`, storing each exponential in `store` when given. The tail is padded
-/// with `-inf` (whose exponential is exactly 0, so lane sums are unchanged).
+/// `sum_j exp(x_j - m)`, storing each exponential in `store` when given. Tail lanes that do not
+/// hold a tail value get `-inf`, whose exponential is exactly 0, so the lane sums are unchanged.
 #[inline(always)]
 pub fn exp_sum<T: Real>(x: &[T], m: T, store: Option<&mut [T]>) -> T {
     let mut acc = [T::ZERO; LANES];
     let mut xc = x.chunks_exact(LANES);
+    let rem = xc.remainder().len();
     match store {
         Some(out) => {
             let mut oc = out.chunks_exact_mut(LANES);
@@ -482,14 +498,15 @@ pub fn exp_sum<T: Real>(x: &[T], m: T, store: Option<&mut [T]>) -> T {
                     acc[j] = acc[j] + e;
                 }
             }
-            let rem = xc.remainder();
-            let tail = padded_tail(rem, -T::INFINITY);
-            let mut e = [T::ZERO; LANES];
-            for j in 0..LANES {
-                e[j] = (tail[j] - m).exp();
-                acc[j] = acc[j] + e[j];
+            if rem > 0 {
+                let (tail, first) = tail_chunk(x, -T::INFINITY);
+                let mut e = [T::ZERO; LANES];
+                for j in 0..LANES {
+                    e[j] = (tail[j] - m).exp();
+                    acc[j] = acc[j] + e[j];
+                }
+                oc.into_remainder().copy_from_slice(&e[first..first + rem]);
             }
-            oc.into_remainder().copy_from_slice(&e[..rem.len()]);
         }
         None => {
             for c in &mut xc {
@@ -497,9 +514,11 @@ pub fn exp_sum<T: Real>(x: &[T], m: T, store: Option<&mut [T]>) -> T {
                     acc[j] = acc[j] + (c[j] - m).exp();
                 }
             }
-            let tail = padded_tail(xc.remainder(), -T::INFINITY);
-            for j in 0..LANES {
-                acc[j] = acc[j] + (tail[j] - m).exp();
+            if rem > 0 {
+                let (tail, _) = tail_chunk(x, -T::INFINITY);
+                for j in 0..LANES {
+                    acc[j] = acc[j] + (tail[j] - m).exp();
+                }
             }
         }
     }

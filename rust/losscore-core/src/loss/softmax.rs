@@ -27,6 +27,14 @@ use crate::simd::Real;
 /// The largest class count handled by the row-transposed tile path.
 pub const TILE_CLASSES: usize = 16;
 
+/// Max, exponential sum and its log of one row.
+#[derive(Debug, Clone, Copy)]
+struct RowStats<T> {
+    m: T,
+    s: T,
+    ln_s: T,
+}
+
 /// Cross-entropy on logits with class-index or probability targets.
 #[derive(Debug, Clone, Copy)]
 pub struct CrossEntropy<'a, T> {
@@ -115,10 +123,91 @@ impl<'a, T: Real> CrossEntropy<'a, T> {
         false
     }
 
-    /// One row with a class index, along the row. Returns the unweighted loss.
+    /// Rows with class indices along the row (`C > 16`), 16 rows per group in phases (maxima,
+    /// exponential sums, one vector `ln`, finishing) so that the rows' dependency chains overlap
+    /// instead of each row waiting for the previous row's `exp` and `ln` latency.
     #[inline(always)]
-    fn index_row(&self, x: &[T], y: usize, k: T, grad: Option<&mut [T]>) -> T {
-        let m = row_max(x);
+    fn index_rows(&self, blk: RowBlock<'_, T>, y: &[i64]) -> (f64, bool) {
+        const R: usize = 16;
+        let c_n = self.classes;
+        let RowBlock {
+            x,
+            weight,
+            mut loss_out,
+            mut grad,
+            scale,
+            ..
+        } = blk;
+        let mut acc = [0.0f64; LANES];
+        let mut bad = false;
+        let rows = y.len();
+        let mut r0 = 0;
+        while r0 < rows {
+            let nr = (rows - r0).min(R);
+            let mut live = [false; R];
+            let mut m = [T::ZERO; R];
+            for r in 0..nr {
+                let n = r0 + r;
+                live[r] = !self.skip(y[n], &mut bad);
+                if live[r] {
+                    m[r] = row_max(&x[n * c_n..(n + 1) * c_n]);
+                }
+            }
+            let mut s = [T::ONE; R];
+            for r in 0..nr {
+                if !live[r] {
+                    continue;
+                }
+                let span = (r0 + r) * c_n..(r0 + r + 1) * c_n;
+                // An all -inf row: shift by 0 (its exponentials are 0; finish_row reports inf).
+                let shift = T::select(m[r] == -T::INFINITY, T::ZERO, m[r]);
+                s[r] = match grad.as_deref_mut() {
+                    Some(g) => exp_sum(&x[span.clone()], shift, Some(&mut g[span])),
+                    None => exp_sum(&x[span], shift, None),
+                };
+            }
+            let mut ln_s = [T::ZERO; R];
+            for r in 0..R {
+                ln_s[r] = s[r].ln();
+            }
+            for r in 0..nr {
+                let n = r0 + r;
+                let span = n * c_n..(n + 1) * c_n;
+                let g = grad.as_deref_mut().map(|g| &mut g[span.clone()]);
+                let wl = if live[r] {
+                    let sw = weight.map_or(T::ONE, |w| w[n]);
+                    let stats = RowStats {
+                        m: m[r],
+                        s: s[r],
+                        ln_s: ln_s[r],
+                    };
+                    let l = self.finish_row(&x[span], y[n] as usize, stats, scale * sw, g);
+                    if weight.is_some() {
+                        sw * l
+                    } else {
+                        l
+                    }
+                } else {
+                    if let Some(g) = g {
+                        g.fill(T::ZERO);
+                    }
+                    T::ZERO
+                };
+                match loss_out.as_deref_mut() {
+                    Some(lo) => lo[n] = wl,
+                    None => acc[n % LANES] += wl.to_f64(),
+                }
+            }
+            r0 += nr;
+        }
+        (crate::reduce::sum_lanes(&acc), bad)
+    }
+
+    /// The loss of one row (class `y`) from its statistics; turns the exponentials held in
+    /// `grad` into `k * d l / d x`. Returns the unweighted loss.
+    #[inline(always)]
+    fn finish_row(&self, x: &[T], y: usize, st: RowStats<T>, k: T, grad: Option<&mut [T]>) -> T {
+        let RowStats { m, s, ln_s } = st;
         if m == -T::INFINITY {
             if let Some(g) = grad {
                 g.fill(T::ZERO);
@@ -126,11 +215,6 @@ impl<'a, T: Real> CrossEntropy<'a, T> {
             return T::INFINITY;
         }
         let wy = self.cw(y);
-        let (s, g) = match grad {
-            Some(g) => (exp_sum(x, m, Some(&mut *g)), Some(g)),
-            None => (exp_sum(x, m, None), None),
-        };
-        let ln_s = s.ln();
         let nll = (m - x[y]) + ln_s;
         let mut l = if self.class_weight.is_some() {
             wy * nll
@@ -141,7 +225,7 @@ impl<'a, T: Real> CrossEntropy<'a, T> {
             let sm = self.smooth_sum(x, m) + self.wsum * ln_s;
             l = self.keep * l + self.eps_c * sm;
         }
-        if let Some(g) = g {
+        if let Some(g) = grad {
             let a = k * (self.keep * wy + self.eps_c * self.wsum);
             let pa = a / s;
             if self.smoothing {
@@ -343,45 +427,7 @@ impl<T: Real> RowLoss<T> for CrossEntropy<'_, T> {
         let c_n = self.classes;
         match blk.labels {
             Labels::Index(y) if c_n > 0 && c_n <= TILE_CLASSES => self.index_tiles(blk, y),
-            Labels::Index(y) => {
-                let RowBlock {
-                    x,
-                    weight,
-                    mut loss_out,
-                    mut grad,
-                    scale,
-                    ..
-                } = blk;
-                let mut acc = [0.0f64; LANES];
-                let mut bad = false;
-                for (n, &label) in y.iter().enumerate() {
-                    let g = grad.as_deref_mut().map(|g| &mut g[n * c_n..(n + 1) * c_n]);
-                    let wl = if self.skip(label, &mut bad) {
-                        if let Some(g) = g {
-                            g.fill(T::ZERO);
-                        }
-                        T::ZERO
-                    } else {
-                        let sw = weight.map_or(T::ONE, |w| w[n]);
-                        let l = self.index_row(
-                            &x[n * c_n..(n + 1) * c_n],
-                            label as usize,
-                            scale * sw,
-                            g,
-                        );
-                        if weight.is_some() {
-                            sw * l
-                        } else {
-                            l
-                        }
-                    };
-                    match loss_out.as_deref_mut() {
-                        Some(lo) => lo[n] = wl,
-                        None => acc[n % LANES] += wl.to_f64(),
-                    }
-                }
-                (crate::reduce::sum_lanes(&acc), bad)
-            }
+            Labels::Index(y) => self.index_rows(blk, y),
             Labels::Prob(t) => {
                 let RowBlock {
                     x,
