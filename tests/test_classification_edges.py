@@ -127,6 +127,15 @@ def test_cross_entropy_masked_classes_and_all_masked_rows(dtype, c):
     assert v[2] == np.inf
     assert np.all(g[2] == 0.0)
     assert np.all(np.isfinite(v[[0, 1, 3, 4]])) and np.all(np.isfinite(g))
+    # Label smoothing puts mass on masked classes (inf, as PyTorch) unless their weight is 0.
+    y0 = np.array([0])
+    assert losscore.cross_entropy(x[:1], y0, label_smoothing=0.1) == np.inf
+    cw = np.isfinite(x[0]).astype(dtype)
+    v3 = losscore.cross_entropy(x[:1], y0, label_smoothing=0.1, class_weight=cw)
+    xf = x[0][np.isfinite(x[0])].astype(np.float64)
+    lse = float(np.log(np.sum(np.exp(xf))))
+    want3 = 0.9 * (lse - float(x[0, 0])) + 0.1 / c * float(np.sum(lse - xf))
+    assert v3 == pytest.approx(want3, rel=8 * EPS[dtype])
     # The target itself masked: infinite loss, finite gradient p - onehot.
     v2, g2 = losscore.value_and_grad(losscore.cross_entropy)(x[:1], np.array([1]), reduction="sum")
     assert v2 == np.inf and np.all(np.isfinite(g2))

@@ -164,7 +164,9 @@ def cross_entropy(
       the number of samples (``sum(weight)``).
 
     ``(m - x[y]) + L`` is never formed as ``m + L - x[y]``, so float32 logits of 1e4 are exact to
-    float precision. ``-inf`` logits (masked classes) contribute exactly 0 probability. A row
+    float precision. ``-inf`` logits (masked classes) contribute exactly 0 probability (with
+    ``label_smoothing > 0`` a masked class has a positive smoothed target, so the loss is
+    ``+inf`` as in PyTorch, unless its ``class_weight`` is 0, which excludes it). A row
     whose logits are all ``-inf`` has loss ``+inf`` and a zero gradient (documented choice; never
     nan). ``+inf`` or nan logits give nan.
 

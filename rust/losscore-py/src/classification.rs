@@ -154,9 +154,19 @@ fn run_elementwise<'py, T: Element + Real, L: Pointwise<T>>(
         None => None,
     };
     let prevalidate = out.is_some();
-    let value = py
-        .detach(|| evaluate_ext(loss, inputs, reduction, batch, l, g, prevalidate))
-        .py_err(py)?;
+    let value = match py.detach(|| evaluate_ext(loss, inputs, reduction, batch, l, g, prevalidate))
+    {
+        Ok(v) => v,
+        // A bad first argument (BCE probabilities) is named as such, not as "target".
+        Err(LossError::InvalidTarget { index, message }) if message.starts_with(first) => {
+            return Err(raise(
+                py,
+                "TargetError",
+                format!("{message} (at flat index {index})"),
+            ))
+        }
+        Err(e) => return Err(crate::errors::to_pyerr(py, e)),
+    };
     drop((p_ro, t_ro, w_ro, pw_ro, g_rw, l_rw));
     result(py, value, per_element, grad)
 }

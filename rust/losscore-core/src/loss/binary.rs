@@ -99,7 +99,7 @@ impl<T: Real> Pointwise<T> for Bce {
         unit(p)
     }
     fn pred_rule(&self) -> &'static str {
-        "binary_cross_entropy probabilities (prob, the first argument) must be in [0, 1]"
+        "prob (binary_cross_entropy probabilities) must be in [0, 1]"
     }
 }
 
