@@ -4,6 +4,7 @@
 //! core kernels and maps [`losscore_core::LossError`] to `losscore.errors`. It holds no math.
 
 mod arrays;
+mod classification;
 mod errors;
 mod params;
 mod regression;
@@ -16,5 +17,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     runtime::register(m)?;
     regression::register(m)?;
+    classification::register(m)?;
     Ok(())
 }
