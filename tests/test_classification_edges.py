@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import losscore
 import mpmath
 import numpy as np
 import pytest
+
+import losscore
 from losscore import errors
 
 mpmath.mp.dps = 60

@@ -7,9 +7,10 @@ differences.
 
 from __future__ import annotations
 
-import losscore
 import numpy as np
 import pytest
+
+import losscore
 
 RNG = np.random.default_rng(12345)
 REDUCTIONS = ["mean", "sum", "none"]
