@@ -10,7 +10,7 @@ identical for any thread count.
 
 from __future__ import annotations
 
-from . import errors
+from . import errors, optim
 from ._core import __version__
 from .gradients import grad, value_and_grad
 from .regression import huber, log_cosh, mae, mse, pinball, poisson_nll, smooth_l1
@@ -27,6 +27,7 @@ __all__ = [
     "log_cosh",
     "mae",
     "mse",
+    "optim",
     "pinball",
     "poisson_nll",
     "set_num_threads",
