@@ -7,9 +7,8 @@ import math
 
 import numpy as np
 import pytest
-
 from losscore.errors import ParameterError
-from losscore.optim import SGD, Adam, Adagrad
+from losscore.optim import SGD, Adagrad, Adam
 from losscore.optim import lr_scheduler as S
 
 

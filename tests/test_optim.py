@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import math
 
+import losscore
 import numpy as np
 import pytest
-
-import losscore
 from losscore import _core, optim
 from losscore.errors import DTypeError, LosscoreError, OutputError, ParameterError, ShapeError
 
@@ -631,3 +630,55 @@ def test_torch_defaults():
     assert (nadam["lr"], nadam["momentum_decay"]) == (2e-3, 4e-3)
     assert optim.RAdam().hyper["lr"] == 1e-3
     assert optim.Lion().hyper == {"lr": 1e-4, "betas": (0.9, 0.99), "weight_decay": 0.0}
+
+
+def test_mixed_dtypes_match_separate_optimizers():
+    params, grads = _problem([(3, 4), (5,), (2, 2), (7,)], "float64", 4, seed=6)
+    params[0] = params[0].astype(np.float32)
+    params[2] = params[2].astype(np.float32)
+    for gs in grads:
+        gs[0] = gs[0].astype(np.float32)
+        gs[2] = gs[2].astype(np.float32)
+    mixed = [p.copy() for p in params]
+    opt = optim.Adam(mixed, lr=0.05, amsgrad=True)
+    alone = [p.copy() for p in params]
+    opts = [optim.Adam([a], lr=0.05, amsgrad=True) for a in alone]
+    for gs in grads:
+        opt.step(gs)
+        for o, g in zip(opts, gs, strict=True):
+            o.step([g])
+    for x, y in zip(mixed, alone, strict=True):
+        assert x.dtype == y.dtype
+        np.testing.assert_array_equal(x, y)
+    sd = opt.state_dict()
+    for i, o in enumerate(opts):
+        for name, arr in o.state_dict()["state"][0].items():
+            np.testing.assert_array_equal(sd["state"][i][name], arr)
+
+
+def test_core_rejects_bad_state_buffers():
+    # The private kernel entry point checks its state arguments too (never a panic).
+    w = np.ones(4)
+    g = np.ones(4)
+    kw = {
+        "step": 1,
+        "lr": 0.1,
+        "beta1": 0.9,
+        "beta2": 0.999,
+        "eps": 1e-8,
+        "weight_decay": 0.0,
+        "decoupled_weight_decay": False,
+        "amsgrad": False,
+        "maximize": False,
+    }
+    with pytest.raises(ParameterError, match="states"):
+        _core.adam_step([w], [g], [[np.zeros(4)]], **kw)
+    with pytest.raises(ParameterError, match="4 elements"):
+        _core.adam_step([w], [g], [[np.zeros(4)], [np.zeros(3)]], **kw)
+    with pytest.raises(ParameterError, match="missing"):
+        _core.adam_step([w], [g], [[np.zeros(4)], []], **kw)
+    with pytest.raises(ParameterError, match=r"states\[1\]"):
+        _core.adam_step([w], [g], [[np.zeros(4)], [np.zeros(4, np.float32)]], **kw)
+    with pytest.raises(OutputError, match=r"states\[1\]"):
+        _core.adam_step([w], [g], [[np.zeros(4)], [w]], **kw)
+    np.testing.assert_array_equal(w, np.ones(4))

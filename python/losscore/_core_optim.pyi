@@ -5,6 +5,7 @@ import numpy as np
 import numpy.typing as npt
 
 _Arrays = Sequence[npt.NDArray[np.floating]]
+# states[k]: the flat buffers (one per dtype present) of the k-th state the update uses.
 _States = Sequence[Sequence[npt.NDArray[np.floating]]]
 
 def sgd_step(

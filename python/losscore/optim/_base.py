@@ -2,7 +2,9 @@
 
 A subclass names its state buffers and makes ONE call into Rust per step, covering every
 parameter (``_core.<name>_step(params, grads, states, **hyperparameters)``); the Rust side
-checks, borrows and updates all arrays in place with the GIL released.
+checks, borrows and updates all arrays in place with the GIL released. Each state buffer is one
+flat array per dtype holding every parameter's buffer back to back (the per-parameter arrays
+are views into it), so a step borrows two arrays per parameter instead of four.
 """
 
 from __future__ import annotations
@@ -66,7 +68,9 @@ class Optimizer:
     def __init__(self, params: Iterable[np.ndarray] | None, **hyper: Any) -> None:
         self._hyper: dict[str, Any] = {k: _canonical(k, v) for k, v in hyper.items()}
         self._params: list[np.ndarray] = []
+        # name -> per-parameter views; name -> the flat arrays behind them (one per dtype).
         self._state: dict[str, list[np.ndarray]] = {}
+        self._flat: dict[str, list[np.ndarray]] = {}
         self._step = 0
         self._pending: list[dict[str, np.ndarray]] | None = None
         self._validate(self._hyper)
@@ -79,8 +83,9 @@ class Optimizer:
         """The buffers the current hyperparameters need, in the kernel's order."""
         raise NotImplementedError
 
-    def _new_buffer(self, name: str, param: np.ndarray) -> np.ndarray:
-        return np.zeros_like(param)
+    def _initial_value(self, name: str) -> float:
+        """The value a new state buffer starts from."""
+        return 0.0
 
     def _call(
         self,
@@ -153,7 +158,7 @@ class Optimizer:
             raise ParameterError("params: got an empty list of parameters")
         _core.optim_check_params(params)
         if self._pending is not None:
-            self._state = self._buffers_from(self._pending, params)
+            self._flat, self._state = self._buffers_from(self._pending, params)
             self._pending = None
         self._params = params
 
@@ -172,13 +177,15 @@ class Optimizer:
         states = []
         created = {}
         for name in names:
-            buffers = self._state.get(name)
-            if buffers is None:
-                buffers = created[name] = [self._new_buffer(name, p) for p in params]
-            states.append(buffers)
+            flats = self._flat.get(name)
+            if flats is None:
+                flats, views = created[name] = self._allocate(name, params)
+            states.append(flats)
         result = self._call(params, grads, states, self._hyper, self._step + 1, bool(created))
         # Only now: a failed call leaves no half-made state behind.
-        self._state.update(created)
+        for name, (flats, views) in created.items():
+            self._flat[name] = flats
+            self._state[name] = views
         self._step += 1
         self._after_step(result)
 
@@ -218,8 +225,7 @@ class Optimizer:
         kind = state_dict.get("optimizer")
         if kind != type(self).__name__:
             raise ParameterError(
-                f"state_dict: saved from optimizer {kind!r}, cannot load into "
-                f"{type(self).__name__}"
+                f"state_dict: saved from optimizer {kind!r}, cannot load into {type(self).__name__}"
             )
         for key in ("hyper", "step", "state"):
             if key not in state_dict:
@@ -239,15 +245,15 @@ class Optimizer:
             raise ParameterError("state_dict: state must be a list of dicts, one per parameter")
         extra = self._load_extra(state_dict)
         if self._params:
-            buffers = self._buffers_from(state, self._params)
+            flats, views = self._buffers_from(state, self._params)
             pending = None
         else:
             self._check_names(state)
             pending = [{k: np.array(v, copy=True) for k, v in s.items()} for s in state]
-            buffers = {}
+            flats, views = {}, {}
         self._hyper = hyper
         self._step = int(step)
-        self._state = buffers
+        self._flat, self._state = flats, views
         self._pending = pending
         self._apply_extra(extra)
 
@@ -286,16 +292,39 @@ class Optimizer:
             )
         return names
 
+    def _allocate(
+        self, name: str, params: list[np.ndarray]
+    ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """One flat buffer per dtype present, and each parameter's view into it."""
+        fill = self._initial_value(name)
+        flats: list[np.ndarray] = []
+        views: list[np.ndarray] = [np.empty(0)] * len(params)
+        for dtype in (np.float32, np.float64):
+            idx = [i for i, p in enumerate(params) if p.dtype == dtype]
+            if not idx:
+                continue
+            flat = np.full(sum(params[i].size for i in idx), fill, dtype=dtype)
+            offset = 0
+            for i in idx:
+                size = params[i].size
+                views[i] = flat[offset : offset + size].reshape(params[i].shape)
+                offset += size
+            flats.append(flat)
+        return flats, views
+
     def _buffers_from(
         self, state: Sequence[dict[str, Any]], params: list[np.ndarray]
-    ) -> dict[str, list[np.ndarray]]:
+    ) -> tuple[dict[str, list[np.ndarray]], dict[str, list[np.ndarray]]]:
         if len(state) != len(params):
             raise ShapeError(
                 f"state_dict: holds state for {len(state)} parameters, the optimizer has "
                 f"{len(params)}"
             )
         names = self._check_names(state)
-        buffers: dict[str, list[np.ndarray]] = {name: [] for name in names}
+        flats: dict[str, list[np.ndarray]] = {}
+        views: dict[str, list[np.ndarray]] = {}
+        for name in names:
+            flats[name], views[name] = self._allocate(name, params)
         for i, (s, p) in enumerate(zip(state, params, strict=True)):
             for name in names:
                 arr = np.asarray(s[name])
@@ -308,5 +337,5 @@ class Optimizer:
                         f"state_dict: state {name!r} of parameter {i} has shape {arr.shape}, "
                         f"the parameter has shape {p.shape}"
                     )
-                buffers[name].append(np.array(arr, dtype=p.dtype, order="C", copy=True))
-        return buffers
+                views[name][i][...] = arr
+        return flats, views

@@ -68,8 +68,8 @@ class Adagrad(Optimizer):
     def _state_names(self) -> tuple[str, ...]:
         return self._STATE_NAMES
 
-    def _new_buffer(self, name: str, param: np.ndarray) -> np.ndarray:
-        return np.full_like(param, self._hyper["initial_accumulator_value"])
+    def _initial_value(self, name: str) -> float:
+        return self._hyper["initial_accumulator_value"]
 
     def _call(self, params, grads, states, hyper, step, fresh) -> Any:  # type: ignore[no-untyped-def]
         return _core.adagrad_step(params, grads, states, step=step, **hyper)

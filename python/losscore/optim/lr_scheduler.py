@@ -163,7 +163,7 @@ class CosineAnnealingLR(LRScheduler):
     ``lr_epoch = eta_min + (base_lr - eta_min) * (1 + cos(pi * epoch / T_max)) / 2``.
     """
 
-    def __init__(self, optimizer: Any, T_max: int, eta_min: float = 0.0) -> None:  # noqa: N803
+    def __init__(self, optimizer: Any, T_max: int, eta_min: float = 0.0) -> None:
         self.T_max = _positive_int("T_max", T_max)
         self.eta_min = float(eta_min)
         super().__init__(optimizer)

@@ -16,19 +16,20 @@ use numpy::{
 };
 use pyo3::prelude::*;
 
-/// One parameter of dtype `T` with its gradient and used state buffers, checked but not borrowed.
+/// One parameter of dtype `T` with its gradient, checked but not borrowed.
 struct Entry<'py, T> {
     index: usize,
     param: Bound<'py, PyArrayDyn<T>>,
     grad: Bound<'py, PyArrayDyn<T>>,
-    state: [Option<Bound<'py, PyArrayDyn<T>>>; MAX_STATES],
 }
 
-/// The same, borrowed.
+/// The parameters of one dtype and their state, borrowed. Each state buffer is ONE flat array
+/// holding every parameter's buffer back to back (parameter order), so a step borrows two
+/// arrays per parameter plus one per buffer, not four per parameter.
 struct Borrowed<'py, T: Element> {
     params: Vec<PyReadwriteArrayDyn<'py, T>>,
     grads: Vec<PyReadonlyArrayDyn<'py, T>>,
-    states: Vec<[Option<PyReadwriteArrayDyn<'py, T>>; MAX_STATES]>,
+    states: [Option<PyReadwriteArrayDyn<'py, T>>; MAX_STATES],
 }
 
 fn dtype_name(obj: &Bound<'_, PyAny>) -> String {
@@ -71,7 +72,13 @@ enum InPlace<'py> {
     F64(Bound<'py, PyArrayDyn<f64>>),
 }
 
-fn inplace<'py>(py: Python<'py>, obj: &Bound<'py, PyAny>, name: &str) -> PyResult<InPlace<'py>> {
+/// `list[index]` names the array in messages (formatted only on error).
+fn inplace<'py>(
+    py: Python<'py>,
+    obj: &Bound<'py, PyAny>,
+    list: &str,
+    index: usize,
+) -> PyResult<InPlace<'py>> {
     let arr = if let Ok(a) = obj.cast::<PyArrayDyn<f32>>() {
         InPlace::F32(a.clone())
     } else if let Ok(a) = obj.cast::<PyArrayDyn<f64>>() {
@@ -81,7 +88,7 @@ fn inplace<'py>(py: Python<'py>, obj: &Bound<'py, PyAny>, name: &str) -> PyResul
             py,
             "DTypeError",
             format!(
-                "{name} must be a numpy array of dtype float32 or float64, got {}",
+                "{list}[{index}] must be a numpy array of dtype float32 or float64, got {}",
                 dtype_name(obj)
             ),
         ));
@@ -94,26 +101,25 @@ fn inplace<'py>(py: Python<'py>, obj: &Bound<'py, PyAny>, name: &str) -> PyResul
         return Err(raise(
             py,
             "OutputError",
-            format!("{name} must be C-contiguous: it is updated in place"),
+            format!("{list}[{index}] must be C-contiguous: it is updated in place"),
         ));
     }
     Ok(arr)
 }
 
-/// A read-only companion of `param` (gradient): same dtype and shape; copied if not contiguous.
+/// The gradient of `params[index]`: same dtype and shape; copied if not contiguous.
 fn companion<'py, T: Element>(
     py: Python<'py>,
     obj: &Bound<'py, PyAny>,
-    name: &str,
+    index: usize,
     param: &Bound<'py, PyArrayDyn<T>>,
-    param_name: &str,
 ) -> PyResult<Bound<'py, PyArrayDyn<T>>> {
     let Ok(arr) = obj.cast::<PyArrayDyn<T>>() else {
         return Err(raise(
             py,
             "DTypeError",
             format!(
-                "{name} must be a numpy array of dtype {} like {param_name}, got {}",
+                "grads[{index}] must be a numpy array of dtype {} like params[{index}], got {}",
                 numpy::dtype::<T>(py),
                 dtype_name(obj)
             ),
@@ -124,7 +130,7 @@ fn companion<'py, T: Element>(
             py,
             "ShapeError",
             format!(
-                "{name} must have the shape of {param_name} {}, got {}",
+                "grads[{index}] must have the shape of params[{index}] {}, got {}",
                 shape_str(param.shape()),
                 shape_str(arr.shape())
             ),
@@ -138,51 +144,6 @@ fn companion<'py, T: Element>(
         .getattr("ascontiguousarray")?
         .call1((arr,))?;
     Ok(copy.cast_into::<PyArrayDyn<T>>()?)
-}
-
-/// A state buffer: an in-place array of `param`'s dtype and shape.
-fn state_like<'py, T: Element>(
-    py: Python<'py>,
-    obj: &Bound<'py, PyAny>,
-    name: &str,
-    param: &Bound<'py, PyArrayDyn<T>>,
-) -> PyResult<Bound<'py, PyArrayDyn<T>>> {
-    match obj.cast::<PyArrayDyn<T>>() {
-        Ok(a) if a.shape() == param.shape() && a.is_c_contiguous() => Ok(a.clone()),
-        _ => Err(raise(
-            py,
-            "ParameterError",
-            format!(
-                "{name} must be a C-contiguous array of dtype {} and shape {} (optimizer state)",
-                numpy::dtype::<T>(py),
-                shape_str(param.shape())
-            ),
-        )),
-    }
-}
-
-fn entry<'py, T: Element>(
-    py: Python<'py>,
-    index: usize,
-    param: Bound<'py, PyArrayDyn<T>>,
-    grad: &Bound<'py, PyAny>,
-    states: &[Option<Vec<Bound<'py, PyAny>>>; MAX_STATES],
-) -> PyResult<Entry<'py, T>> {
-    let pname = format!("params[{index}]");
-    let grad = companion(py, grad, &format!("grads[{index}]"), &param, &pname)?;
-    let mut state: [Option<Bound<'py, PyArrayDyn<T>>>; MAX_STATES] = [None, None, None];
-    for (k, list) in states.iter().enumerate() {
-        if let Some(list) = list {
-            let name = format!("state {k} of params[{index}]");
-            state[k] = Some(state_like(py, &list[index], &name, &param)?);
-        }
-    }
-    Ok(Entry {
-        index,
-        param,
-        grad,
-        state,
-    })
 }
 
 fn borrow_params<'py, T: Element>(
@@ -202,30 +163,6 @@ fn borrow_params<'py, T: Element>(
             })
         })
         .collect()
-}
-
-fn borrow_states<'py, T: Element>(
-    py: Python<'py>,
-    entries: &[Entry<'py, T>],
-) -> PyResult<Vec<[Option<PyReadwriteArrayDyn<'py, T>>; MAX_STATES]>> {
-    let mut out = Vec::with_capacity(entries.len());
-    for e in entries {
-        let mut row: [Option<PyReadwriteArrayDyn<'py, T>>; MAX_STATES] = [None, None, None];
-        for (k, s) in e.state.iter().enumerate() {
-            if let Some(s) = s {
-                row[k] = Some(s.try_readwrite().map_err(|_| {
-                    inplace_error(
-                        py,
-                        s.as_any(),
-                        &format!("state {k} of params[{}]", e.index),
-                        "array",
-                    )
-                })?);
-            }
-        }
-        out.push(row);
-    }
-    Ok(out)
 }
 
 fn borrow_grads<'py, T: Element>(
@@ -250,25 +187,93 @@ fn borrow_grads<'py, T: Element>(
         .collect()
 }
 
+fn state_error(py: Python<'_>, k: usize, message: String) -> PyErr {
+    raise(py, "ParameterError", format!("states[{k}]: {message}"))
+}
+
+/// The flat buffers of one dtype: `states[k]` holds at most one array per dtype; an absent one
+/// is only allowed when the group is empty. Each must have `total` elements.
+fn flat_states<'py, T: Element>(
+    py: Python<'py>,
+    states: &[Vec<Bound<'py, PyAny>>; MAX_STATES],
+    uses: [bool; MAX_STATES],
+    total: usize,
+    present: bool,
+) -> PyResult<[Option<PyReadwriteArrayDyn<'py, T>>; MAX_STATES]> {
+    let mut out: [Option<PyReadwriteArrayDyn<'py, T>>; MAX_STATES] = [None, None, None];
+    for k in 0..MAX_STATES {
+        if !uses[k] {
+            continue;
+        }
+        let mut found = None;
+        for obj in &states[k] {
+            if let Ok(a) = obj.cast::<PyArrayDyn<T>>() {
+                if found.is_some() {
+                    return Err(state_error(
+                        py,
+                        k,
+                        format!("two {} buffers", numpy::dtype::<T>(py)),
+                    ));
+                }
+                found = Some(a.clone());
+            }
+        }
+        match found {
+            Some(a) => {
+                if a.len() != total || !a.is_c_contiguous() {
+                    return Err(state_error(
+                        py,
+                        k,
+                        format!(
+                            "the {} buffer must be C-contiguous with {total} elements, got {}",
+                            numpy::dtype::<T>(py),
+                            a.len()
+                        ),
+                    ));
+                }
+                let rw = a
+                    .try_readwrite()
+                    .map_err(|_| inplace_error(py, a.as_any(), &format!("states[{k}]"), "array"))?;
+                out[k] = Some(rw);
+            }
+            None if present => {
+                return Err(state_error(
+                    py,
+                    k,
+                    format!("missing the {} buffer", numpy::dtype::<T>(py)),
+                ))
+            }
+            None => {}
+        }
+    }
+    Ok(out)
+}
+
 fn not_contiguous(py: Python<'_>) -> PyErr {
     raise(py, "OutputError", "arrays must be C-contiguous".to_string())
 }
 
 impl<'py, T: Element + Real> Borrowed<'py, T> {
     fn slots(&mut self, py: Python<'py>) -> PyResult<Vec<Slot<'_, T>>> {
+        let mut flat: [Option<&mut [T]>; MAX_STATES] = [None, None, None];
+        for (k, s) in self.states.iter_mut().enumerate() {
+            if let Some(s) = s {
+                flat[k] = Some(s.as_slice_mut().map_err(|_| not_contiguous(py))?);
+            }
+        }
         let mut out = Vec::with_capacity(self.params.len());
-        let rows = self
-            .params
-            .iter_mut()
-            .zip(self.grads.iter())
-            .zip(self.states.iter_mut());
-        for ((p, g), [a, b, c]) in rows {
+        for (p, g) in self.params.iter_mut().zip(self.grads.iter()) {
             let param = p.as_slice_mut().map_err(|_| not_contiguous(py))?;
             let grad = g.as_slice().map_err(|_| not_contiguous(py))?;
+            let n = param.len();
             let mut state: [&mut [T]; MAX_STATES] = [&mut [], &mut [], &mut []];
-            for (k, s) in [a, b, c].into_iter().enumerate() {
-                if let Some(s) = s {
-                    state[k] = s.as_slice_mut().map_err(|_| not_contiguous(py))?;
+            for (k, rest) in flat.iter_mut().enumerate() {
+                if let Some(rest) = rest {
+                    // The flat length was checked against the sum of the parameter sizes.
+                    let take = n.min(rest.len());
+                    let (head, tail) = std::mem::take(rest).split_at_mut(take);
+                    state[k] = head;
+                    *rest = tail;
                 }
             }
             out.push(Slot::new(param, grad, state));
@@ -277,7 +282,8 @@ impl<'py, T: Element + Real> Borrowed<'py, T> {
     }
 }
 
-/// Checks, borrows and runs one optimizer step over all parameters.
+/// Checks, borrows and runs one optimizer step over all parameters. `states[k]` lists the flat
+/// buffers (one per dtype present) of the k-th buffer the update uses.
 fn run_step<'py, U: Update>(
     py: Python<'py>,
     update: U,
@@ -299,35 +305,54 @@ fn run_step<'py, U: Update>(
     }
     let uses = update.uses();
     let want = uses.iter().filter(|&&u| u).count();
-    if states.len() != want || states.iter().any(|s| s.len() != n) {
+    if states.len() != want {
         return Err(raise(
             py,
             "ParameterError",
-            format!("states: expected {want} lists of {n} state arrays"),
+            format!(
+                "states: expected {want} lists of flat state buffers, got {}",
+                states.len()
+            ),
         ));
     }
-    let mut placed: [Option<Vec<Bound<'py, PyAny>>>; MAX_STATES] = [None, None, None];
+    let mut placed: [Vec<Bound<'py, PyAny>>; MAX_STATES] = [Vec::new(), Vec::new(), Vec::new()];
     let mut lists = states.into_iter();
     for (k, used) in uses.iter().enumerate() {
         if *used {
-            placed[k] = lists.next();
+            placed[k] = lists.next().unwrap_or_default();
         }
     }
 
     let mut e32: Vec<Entry<'py, f32>> = Vec::new();
     let mut e64: Vec<Entry<'py, f64>> = Vec::new();
     for (i, (p, g)) in params.iter().zip(grads.iter()).enumerate() {
-        match inplace(py, p, &format!("params[{i}]"))? {
-            InPlace::F32(a) => e32.push(entry(py, i, a, g, &placed)?),
-            InPlace::F64(a) => e64.push(entry(py, i, a, g, &placed)?),
+        match inplace(py, p, "params", i)? {
+            InPlace::F32(param) => {
+                let grad = companion(py, g, i, &param)?;
+                e32.push(Entry {
+                    index: i,
+                    param,
+                    grad,
+                });
+            }
+            InPlace::F64(param) => {
+                let grad = companion(py, g, i, &param)?;
+                e64.push(Entry {
+                    index: i,
+                    param,
+                    grad,
+                });
+            }
         }
     }
+    let total32: usize = e32.iter().map(|e| e.param.len()).sum();
+    let total64: usize = e64.iter().map(|e| e.param.len()).sum();
 
     // Writers first, so that a gradient aliasing any of them is caught at its read borrow.
     let p32 = borrow_params(py, &e32)?;
     let p64 = borrow_params(py, &e64)?;
-    let s32 = borrow_states(py, &e32)?;
-    let s64 = borrow_states(py, &e64)?;
+    let s32 = flat_states::<f32>(py, &placed, uses, total32, !e32.is_empty())?;
+    let s64 = flat_states::<f64>(py, &placed, uses, total64, !e64.is_empty())?;
     let g32 = borrow_grads(py, &e32)?;
     let g64 = borrow_grads(py, &e64)?;
     let mut b32 = Borrowed {
@@ -630,15 +655,15 @@ fn writable<'py>(
         "gradient"
     };
     for (i, obj) in arrays.iter().enumerate() {
-        let item = format!("{name}[{i}]");
-        match inplace(py, obj, &item)? {
+        let item = || format!("{name}[{i}]");
+        match inplace(py, obj, name, i)? {
             InPlace::F32(a) => out.f32s.push(
                 a.try_readwrite()
-                    .map_err(|_| inplace_error(py, obj, &item, what))?,
+                    .map_err(|_| inplace_error(py, obj, &item(), what))?,
             ),
             InPlace::F64(a) => out.f64s.push(
                 a.try_readwrite()
-                    .map_err(|_| inplace_error(py, obj, &item, what))?,
+                    .map_err(|_| inplace_error(py, obj, &item(), what))?,
             ),
         }
     }
