@@ -210,7 +210,7 @@ def test_bad_arguments():
         S.ReduceLROnPlateau(opt, factor=1.0)
     with pytest.raises(ParameterError, match="optimizer"):
         S.StepLR(object(), step_size=1)
-    with pytest.raises(ParameterError, match="metric"):
+    with pytest.raises(ParameterError, match="metrics"):
         S.ReduceLROnPlateau(opt).step("low")
     with pytest.raises(ParameterError, match="lr"):
         S.ExponentialLR(opt, gamma=float("nan")).step()

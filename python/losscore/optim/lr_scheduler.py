@@ -112,6 +112,18 @@ class StepLR(LRScheduler):
     """Multiply the lr by ``gamma`` every ``step_size`` epochs.
 
     ``lr_epoch = base_lr * gamma ** (epoch // step_size)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from losscore.optim import SGD
+    >>> from losscore.optim.lr_scheduler import StepLR
+    >>> opt = SGD([np.zeros(1)], lr=1.0)
+    >>> sched = StepLR(opt, step_size=2, gamma=0.1)
+    >>> for _ in range(4):
+    ...     sched.step()
+    >>> round(opt.lr, 12)
+    0.01
     """
 
     def __init__(self, optimizer: Any, step_size: int, gamma: float = 0.1) -> None:
@@ -129,6 +141,18 @@ class MultiStepLR(LRScheduler):
     """Multiply the lr by ``gamma`` at each milestone epoch.
 
     ``lr_epoch = base_lr * gamma ** (number of milestones <= epoch)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from losscore.optim import SGD
+    >>> from losscore.optim.lr_scheduler import MultiStepLR
+    >>> opt = SGD([np.zeros(1)], lr=1.0)
+    >>> sched = MultiStepLR(opt, milestones=[1, 3], gamma=0.5)
+    >>> for _ in range(4):
+    ...     sched.step()
+    >>> opt.lr
+    0.25
     """
 
     def __init__(self, optimizer: Any, milestones: Iterable[int], gamma: float = 0.1) -> None:
@@ -146,7 +170,20 @@ class MultiStepLR(LRScheduler):
 
 
 class ExponentialLR(LRScheduler):
-    """Multiply the lr by ``gamma`` every epoch: ``lr_epoch = base_lr * gamma ** epoch``."""
+    """Multiply the lr by ``gamma`` every epoch: ``lr_epoch = base_lr * gamma ** epoch``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from losscore.optim import SGD
+    >>> from losscore.optim.lr_scheduler import ExponentialLR
+    >>> opt = SGD([np.zeros(1)], lr=1.0)
+    >>> sched = ExponentialLR(opt, gamma=0.5)
+    >>> for _ in range(3):
+    ...     sched.step()
+    >>> opt.lr
+    0.125
+    """
 
     def __init__(self, optimizer: Any, gamma: float) -> None:
         self.gamma = float(gamma)
@@ -161,6 +198,18 @@ class CosineAnnealingLR(LRScheduler):
     restarts; past ``T_max`` the cosine continues, as in PyTorch).
 
     ``lr_epoch = eta_min + (base_lr - eta_min) * (1 + cos(pi * epoch / T_max)) / 2``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from losscore.optim import SGD
+    >>> from losscore.optim.lr_scheduler import CosineAnnealingLR
+    >>> opt = SGD([np.zeros(1)], lr=1.0)
+    >>> sched = CosineAnnealingLR(opt, T_max=4)
+    >>> for _ in range(2):
+    ...     sched.step()
+    >>> round(opt.lr, 12)
+    0.5
     """
 
     def __init__(self, optimizer: Any, T_max: int, eta_min: float = 0.0) -> None:
@@ -184,6 +233,19 @@ class LinearLR(LRScheduler):
     """Scale the lr linearly from ``start_factor`` to ``end_factor`` over ``total_iters`` epochs.
 
     ``lr_epoch = base_lr * (start + (end - start) * min(epoch, total_iters) / total_iters)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from losscore.optim import SGD
+    >>> from losscore.optim.lr_scheduler import LinearLR
+    >>> opt = SGD([np.zeros(1)], lr=1.0)
+    >>> sched = LinearLR(opt, start_factor=0.5, total_iters=2)
+    >>> sched.get_last_lr()
+    [0.5]
+    >>> sched.step()
+    >>> sched.get_last_lr()
+    [0.75]
     """
 
     def __init__(
@@ -219,6 +281,16 @@ class OneCycleLR(LRScheduler):
 
     ``anneal_strategy="cos"``: ``end + (start - end) / 2 * (1 + cos(pi * pct))``;
     ``"linear"``: ``start + (end - start) * pct``, ``pct`` the fraction of the current phase.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from losscore.optim import SGD
+    >>> from losscore.optim.lr_scheduler import OneCycleLR
+    >>> opt = SGD([np.zeros(1)], lr=1.0, momentum=0.9)
+    >>> sched = OneCycleLR(opt, max_lr=1.0, total_steps=10)
+    >>> round(opt.lr, 12), opt.momentum  # starts at max_lr / div_factor, max_momentum
+    (0.04, 0.95)
     """
 
     def __init__(
@@ -329,10 +401,22 @@ class OneCycleLR(LRScheduler):
 class ReduceLROnPlateau:
     """Reduce the lr by ``factor`` when a metric has stopped improving for ``patience`` epochs.
 
-    ``step(metric)`` once per epoch. Improvement (``mode="min"``): ``metric < best * (1 -
+    ``step(metrics)`` once per epoch. Improvement (``mode="min"``): ``metric < best * (1 -
     threshold)`` (``threshold_mode="rel"``) or ``metric < best - threshold`` (``"abs"``); the
     mirror for ``"max"``. After a reduction (``lr = max(lr * factor, min_lr)``, skipped if the
     change is below ``eps``), ``cooldown`` epochs pass before bad epochs count again.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from losscore.optim import SGD
+    >>> from losscore.optim.lr_scheduler import ReduceLROnPlateau
+    >>> opt = SGD([np.zeros(1)], lr=1.0)
+    >>> sched = ReduceLROnPlateau(opt, factor=0.5, patience=1)
+    >>> for loss in [1.0, 1.0, 1.0]:  # two epochs without improvement > patience
+    ...     sched.step(loss)
+    >>> opt.lr
+    0.5
     """
 
     def __init__(
@@ -379,12 +463,13 @@ class ReduceLROnPlateau:
             return a < (best * (1.0 - t) if self.threshold_mode == "rel" else best - t)
         return a > (best * (1.0 + t) if self.threshold_mode == "rel" else best + t)
 
-    def step(self, metric: float) -> None:
-        """Record this epoch's metric; reduce the lr if it has plateaued."""
+    def step(self, metrics: float) -> None:
+        """Record this epoch's metric (``metrics``, as PyTorch names it); reduce the lr if it
+        has plateaued."""
         try:
-            current = float(metric)
+            current = float(metrics)
         except (TypeError, ValueError):
-            raise ParameterError(f"metric: expected a number, got {metric!r}") from None
+            raise ParameterError(f"metrics: expected a number, got {metrics!r}") from None
         self.last_epoch += 1
         if self._is_better(current):
             self.best = current
