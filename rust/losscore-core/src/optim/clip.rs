@@ -188,51 +188,102 @@ impl<T: Real> Kernel for NormBlocks<'_, '_, T> {
 
     #[inline(always)]
     fn run(self) {
-        for (b, o) in self.blocks.iter().zip(self.out.iter_mut()) {
-            *o = match self.kind {
-                NormType::P(2.0) => lanes(b, 0.0, |acc, x| acc + x * x),
-                NormType::P(1.0) => lanes(b, 0.0, |acc, x| acc + x.abs()),
-                // A rare order: libm's pow (accurate), not vectorized.
-                NormType::P(p) => lanes(b, 0.0, |acc, x| acc + x.abs().powf(p)),
-                NormType::Inf => extreme(b, nan_max::<f64>),
-                NormType::NegInf => extreme(b, nan_min),
-                NormType::Zero => 0.0,
-            };
+        // One monomorphized loop per order: nothing is decided per element.
+        match self.kind {
+            NormType::P(2.0) => sums(self.blocks, self.out, SumSquares),
+            NormType::P(1.0) => sums(self.blocks, self.out, SumAbs),
+            // A rare order: libm's pow (accurate), not vectorized.
+            NormType::P(p) => sums(self.blocks, self.out, SumPow(p)),
+            NormType::Inf => extremes(self.blocks, self.out, MaxAbs),
+            NormType::NegInf => extremes(self.blocks, self.out, MinAbs),
+            NormType::Zero => self.out.fill(0.0),
         }
     }
 }
 
-/// Sum over one block: element `k` goes to lane `k % LANES`; lanes added in a fixed tree.
-#[inline(always)]
-fn lanes<T: Real>(block: &[T], zero: f64, f: impl Fn(f64, f64) -> f64) -> f64 {
-    let mut acc = [zero; LANES];
-    let mut chunks = block.chunks_exact(LANES);
-    for c in &mut chunks {
-        for j in 0..LANES {
-            acc[j] = f(acc[j], c[j].to_f64());
-        }
-    }
-    for (j, &x) in chunks.remainder().iter().enumerate() {
-        acc[j] = f(acc[j], x.to_f64());
-    }
-    reduce::sum_lanes(&acc)
+/// How one lane accumulates `|x|`-based terms. Methods are `#[inline(always)]` so that the
+/// loops vectorize inside the ISA wrapper.
+trait Accumulate: Copy {
+    fn add(&self, acc: f64, x: f64) -> f64;
 }
 
-/// Max (or min) of `|x|` over one non-empty block, NaN-propagating.
+#[derive(Clone, Copy)]
+struct SumSquares;
+impl Accumulate for SumSquares {
+    #[inline(always)]
+    fn add(&self, acc: f64, x: f64) -> f64 {
+        acc + x * x
+    }
+}
+
+#[derive(Clone, Copy)]
+struct SumAbs;
+impl Accumulate for SumAbs {
+    #[inline(always)]
+    fn add(&self, acc: f64, x: f64) -> f64 {
+        acc + x.abs()
+    }
+}
+
+#[derive(Clone, Copy)]
+struct SumPow(f64);
+impl Accumulate for SumPow {
+    #[inline(always)]
+    fn add(&self, acc: f64, x: f64) -> f64 {
+        acc + x.abs().powf(self.0)
+    }
+}
+
+#[derive(Clone, Copy)]
+struct MaxAbs;
+impl Accumulate for MaxAbs {
+    #[inline(always)]
+    fn add(&self, acc: f64, x: f64) -> f64 {
+        nan_max(acc, x.abs())
+    }
+}
+
+#[derive(Clone, Copy)]
+struct MinAbs;
+impl Accumulate for MinAbs {
+    #[inline(always)]
+    fn add(&self, acc: f64, x: f64) -> f64 {
+        nan_min(acc, x.abs())
+    }
+}
+
 #[inline(always)]
-fn extreme<T: Real>(block: &[T], f: impl Fn(f64, f64) -> f64) -> f64 {
-    let first = block[0].to_f64().abs();
-    let mut acc = [first; LANES];
+fn sums<T: Real, A: Accumulate>(blocks: &[&[T]], out: &mut [f64], op: A) {
+    for (b, o) in blocks.iter().zip(out.iter_mut()) {
+        *o = reduce::sum_lanes(&lanes(b, 0.0, op));
+    }
+}
+
+#[inline(always)]
+fn extremes<T: Real, A: Accumulate>(blocks: &[&[T]], out: &mut [f64], op: A) {
+    for (b, o) in blocks.iter().zip(out.iter_mut()) {
+        // Blocks are never empty: seed every lane with the first |x|.
+        let first = b[0].to_f64().abs();
+        let acc = lanes(b, first, op);
+        *o = acc.iter().fold(first, |a, &x| op.add(a, x));
+    }
+}
+
+/// One block: element `k` goes to lane `k % LANES`.
+#[inline(always)]
+fn lanes<T: Real, A: Accumulate>(block: &[T], seed: f64, op: A) -> [f64; LANES] {
+    let mut acc = [seed; LANES];
     let mut chunks = block.chunks_exact(LANES);
     for c in &mut chunks {
+        let c: &[T; LANES] = c.try_into().unwrap();
         for j in 0..LANES {
-            acc[j] = f(acc[j], c[j].to_f64().abs());
+            acc[j] = op.add(acc[j], c[j].to_f64());
         }
     }
     for (j, &x) in chunks.remainder().iter().enumerate() {
-        acc[j] = f(acc[j], x.to_f64().abs());
+        acc[j] = op.add(acc[j], x.to_f64());
     }
-    acc.iter().fold(first, |a, &x| f(a, x))
+    acc
 }
 
 /// Elements per task of the in-place passes.
