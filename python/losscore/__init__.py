@@ -10,7 +10,7 @@ identical for any thread count.
 
 from __future__ import annotations
 
-from . import errors
+from . import errors, optim
 from ._core import __version__
 from .classification import (
     binary_cross_entropy,
@@ -48,6 +48,7 @@ __all__ = [
     "mse",
     "multi_margin",
     "nll_loss",
+    "optim",
     "pinball",
     "poisson_nll",
     "set_num_threads",

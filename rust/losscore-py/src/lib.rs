@@ -6,6 +6,7 @@
 mod arrays;
 mod classification;
 mod errors;
+mod optim;
 mod params;
 mod regression;
 mod runtime;
@@ -18,5 +19,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     runtime::register(m)?;
     regression::register(m)?;
     classification::register(m)?;
+    optim::register(m)?;
     Ok(())
 }
