@@ -683,3 +683,50 @@ def test_core_rejects_bad_state_buffers():
     with pytest.raises(OutputError, match=r"states\[1\]"):
         _core.adam_step([w], [g], [[np.zeros(4)], [w]], **kw)
     np.testing.assert_array_equal(w, np.ones(4))
+
+
+def test_empty_scalar_and_shared_grad_arrays():
+    params = [np.zeros(0), np.array(1.0), np.ones((2, 0, 3)), np.ones(3)]
+    opt = optim.Adam(params, lr=0.1)
+    g = np.ones(3)
+    opt.step([np.zeros(0), np.array(2.0), np.ones((2, 0, 3)), g])
+    assert params[1].shape == () and params[1] == pytest.approx(0.9)
+    np.testing.assert_allclose(params[3], np.full(3, 0.9))
+    # One gradient array may serve two parameters (both only read it).
+    a, b = np.ones(3), np.ones(3)
+    optim.SGD([a, b], lr=1.0).step([g, g])
+    np.testing.assert_array_equal(a, b)
+
+
+def test_other_byte_order_is_rejected():
+    w = np.ones(3, dtype=">f8" if np.little_endian else "<f8")
+    with pytest.raises(DTypeError, match=r"params\[0\]"):
+        optim.SGD([w])
+
+
+def test_concurrent_steps_in_threads(restore_runtime):
+    # The GIL is released during a step: two threads updating their own parameters must give
+    # exactly the sequential results.
+    import threading
+
+    params, grads = _problem([(100_000,), (7,)], "float32", 5, seed=12)
+    seq = [[p.copy() for p in params] for _ in range(2)]
+    for arrays in seq:
+        opt = optim.Adam(arrays, lr=0.01)
+        for gs in grads:
+            opt.step(gs)
+    par = [[p.copy() for p in params] for _ in range(2)]
+
+    def work(arrays):
+        opt = optim.Adam(arrays, lr=0.01)
+        for gs in grads:
+            opt.step(gs)
+
+    threads = [threading.Thread(target=work, args=(arrays,)) for arrays in par]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for x, y in zip(seq, par, strict=True):
+        for a, b in zip(x, y, strict=True):
+            np.testing.assert_array_equal(a, b)

@@ -269,19 +269,24 @@ fn extremes<T: Real, A: Accumulate>(blocks: &[&[T]], out: &mut [f64], op: A) {
     }
 }
 
-/// One block: element `k` goes to lane `k % LANES`.
+/// One block: element `k` goes to lane `k % LANES`. Index loops over fixed-size local arrays
+/// (not slice iterators) so that LLVM vectorizes them inside the ISA wrappers.
 #[inline(always)]
 fn lanes<T: Real, A: Accumulate>(block: &[T], seed: f64, op: A) -> [f64; LANES] {
     let mut acc = [seed; LANES];
-    let mut chunks = block.chunks_exact(LANES);
-    for c in &mut chunks {
-        let c: &[T; LANES] = c.try_into().unwrap();
+    let n = block.len();
+    let full = n - n % LANES;
+    let mut i = 0;
+    while i < full {
+        let mut c = [T::ZERO; LANES];
+        c.copy_from_slice(&block[i..i + LANES]);
         for j in 0..LANES {
             acc[j] = op.add(acc[j], c[j].to_f64());
         }
+        i += LANES;
     }
-    for (j, &x) in chunks.remainder().iter().enumerate() {
-        acc[j] = op.add(acc[j], x.to_f64());
+    for k in full..n {
+        acc[k - full] = op.add(acc[k - full], block[k].to_f64());
     }
     acc
 }
@@ -351,14 +356,20 @@ impl<T: Real, O: ElemOp<T>> Kernel for ElemKernel<'_, T, O> {
     #[inline(always)]
     fn run(mut self) {
         for s in self.slices.iter_mut() {
-            let mut chunks = s.chunks_exact_mut(LANES);
-            for c in &mut chunks {
+            let n = s.len();
+            let full = n - n % LANES;
+            let mut i = 0;
+            while i < full {
+                let mut c = [T::ZERO; LANES];
+                c.copy_from_slice(&s[i..i + LANES]);
                 for x in c.iter_mut() {
                     *x = self.op.apply(*x);
                 }
+                s[i..i + LANES].copy_from_slice(&c);
+                i += LANES;
             }
-            for x in chunks.into_remainder() {
-                *x = self.op.apply(*x);
+            for k in full..n {
+                s[k] = self.op.apply(s[k]);
             }
         }
     }
