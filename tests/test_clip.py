@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import losscore
-from losscore.errors import DTypeError, OutputError, ParameterError
+from losscore.errors import DTypeError, NonFiniteError, OutputError, ParameterError
 from losscore.optim import clip_grad_norm, clip_grad_value
 
 
@@ -88,7 +88,7 @@ def test_non_finite_norms():
     for bad in (np.nan, np.inf):
         g = [np.array([1.0, bad])]
         before = g[0].copy()
-        with pytest.raises(ParameterError, match="non-finite"):
+        with pytest.raises(NonFiniteError, match="non-finite"):
             clip_grad_norm(g, 1.0, error_if_nonfinite=True)
         np.testing.assert_array_equal(g[0], before)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 __all__ = [
     "DTypeError",
     "LosscoreError",
+    "NonFiniteError",
     "OutputError",
     "ParameterError",
     "ParameterTypeError",
@@ -44,6 +45,10 @@ class WeightError(LosscoreError, ValueError):
 
 class TargetError(LosscoreError, ValueError):
     """A target value is not allowed (class index out of range, label not in {-1, 1}, ...)."""
+
+
+class NonFiniteError(LosscoreError, ValueError):
+    """A result that must be finite is not (``clip_grad_norm(..., error_if_nonfinite=True)``)."""
 
 
 class OutputError(LosscoreError, ValueError):

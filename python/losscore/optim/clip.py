@@ -45,7 +45,8 @@ def clip_grad_norm(
     norm_type : float, default 2.0
         ``0``, a positive number, ``inf`` or ``-inf``.
     error_if_nonfinite : bool, default False
-        Raise (leaving the gradients unchanged) if the total norm is nan or inf.
+        Raise :class:`losscore.errors.NonFiniteError` (leaving the gradients unchanged) if the
+        total norm is nan or inf.
 
     Returns
     -------

@@ -712,7 +712,7 @@ fn clip_grad_norm<'py>(
     if error_if_nonfinite && !total.is_finite() {
         return Err(raise(
             py,
-            "ParameterError",
+            "NonFiniteError",
             format!(
                 "grads: the total norm of order {norm_type} is non-finite ({total}), so the \
                  gradients cannot be clipped (error_if_nonfinite=True); the gradients were left unchanged"
