@@ -539,19 +539,38 @@ fn block<T: Real, L: Pointwise<T>, const W: bool, const G: bool, const E: bool>(
         let wc: &[T] = if W { &w[i..i + LANES] } else { &[] };
         let lc: &mut [T] = if E { &mut l_out[i..i + LANES] } else { &mut [] };
         let gc: &mut [T] = if G { &mut g_out[i..i + LANES] } else { &mut [] };
+        // The losses of a chunk go through a `T` array and are added to the float64 lanes in a
+        // second loop: fused in one loop, the float64 accumulators made LLVM vectorize the whole
+        // loop at half width (measured 2x slower for exp/log losses). Same operations, same bits.
+        let mut ls = [T::ZERO; LANES];
         for j in 0..LANES {
-            element::<T, L, W, G, E>(
-                loss,
-                pc[j],
-                tc[j],
-                wc,
-                lc,
-                gc,
-                j,
-                scale,
-                &mut acc[j],
-                &mut bad,
-            );
+            let (l, d) = if G {
+                loss.value_grad(pc[j], tc[j])
+            } else {
+                (loss.value(pc[j], tc[j]), T::ZERO)
+            };
+            ls[j] = l;
+            if E {
+                lc[j] = if W { wc[j] * l } else { l };
+            }
+            if G {
+                gc[j] = if W { wc[j] * d * scale } else { d * scale };
+            }
+            if L::CHECKS_TARGET {
+                bad |= !loss.target_ok(tc[j]);
+            }
+            if L::CHECKS_PRED {
+                bad |= !loss.pred_ok(pc[j]);
+            }
+        }
+        if !E {
+            for j in 0..LANES {
+                acc[j] += if W {
+                    wc[j].to_f64() * ls[j].to_f64()
+                } else {
+                    ls[j].to_f64()
+                };
+            }
         }
         i += LANES;
     }
