@@ -321,9 +321,14 @@ def test_parameter_errors():
         (losscore.cross_entropy, (x, y), {"reduction": "batchmean"}, "reduction"),
         (losscore.binary_cross_entropy, (x, t * 0), {"reduction": "batchmean"}, "reduction"),
         (losscore.kl_div, (x, t), {"reduction": "avg"}, "reduction"),
+        (losscore.multi_margin, (x, y), {"p": 1.5}, "p"),
+        (losscore.cross_entropy, (x, y), {"ignore_index": 2**70}, "ignore_index"),
+        (losscore.nll_loss, (x, y), {"ignore_index": 1.0}, "ignore_index"),
     ]
     for fn, args, kw, name in cases:
         check_error(errors.ParameterError, fn, *args, match=name, **kw)
+    # NumPy integers are integers (every target is class 0: all ignored, mean is nan).
+    assert np.isnan(losscore.cross_entropy(x, y, ignore_index=np.int32(0)))
 
 
 def test_output_errors():

@@ -486,8 +486,8 @@ fn run_rows<'py, T: Element + Real>(
                 return Err(shape_error(
                     py,
                     format!(
-                        "class_weight must have shape ({classes},) (the size of {first}'s last \
-                         axis), got {}",
+                        "class_weight must have shape ({classes},) (the size of the last axis of \
+                         {first}), got {}",
                         shape_str(w.shape())
                     ),
                 ));
@@ -635,6 +635,24 @@ fn rows_entry<'py>(
     }
 }
 
+/// An optional integer option (int64 range); anything else is a `ParameterError`.
+fn int_option(py: Python<'_>, v: Option<&Bound<'_, PyAny>>, name: &str) -> PyResult<Option<i64>> {
+    let Some(v) = v else { return Ok(None) };
+    if v.is_none() {
+        return Ok(None);
+    }
+    let is_int = v.is_instance_of::<pyo3::types::PyInt>()
+        || v.hasattr("__index__").unwrap_or(false) && !v.is_instance_of::<pyo3::types::PyFloat>();
+    match v.extract::<i64>() {
+        Ok(i) if is_int => Ok(Some(i)),
+        _ => Err(raise(
+            py,
+            "ParameterError",
+            format!("{name}: must be an integer in the int64 range, got {v}"),
+        )),
+    }
+}
+
 #[pyfunction]
 #[pyo3(signature = (logits, target, class_weight=None, ignore_index=None, label_smoothing=0.0, weight=None, reduction="mean", out=None, with_grad=false))]
 #[allow(clippy::too_many_arguments)]
@@ -643,7 +661,7 @@ fn cross_entropy<'py>(
     logits: &Bound<'py, PyAny>,
     target: &Bound<'py, PyAny>,
     class_weight: Option<&Bound<'py, PyAny>>,
-    ignore_index: Option<i64>,
+    ignore_index: Option<&Bound<'py, PyAny>>,
     label_smoothing: f64,
     weight: Option<&Bound<'py, PyAny>>,
     reduction: &str,
@@ -651,7 +669,7 @@ fn cross_entropy<'py>(
     with_grad: bool,
 ) -> PyResult<Bound<'py, PyAny>> {
     let kind = RowKind::CrossEntropy {
-        ignore: ignore_index,
+        ignore: int_option(py, ignore_index, "ignore_index")?,
         smoothing: label_smoothing,
     };
     rows_entry(
@@ -676,14 +694,14 @@ fn nll_loss<'py>(
     log_probs: &Bound<'py, PyAny>,
     target: &Bound<'py, PyAny>,
     class_weight: Option<&Bound<'py, PyAny>>,
-    ignore_index: Option<i64>,
+    ignore_index: Option<&Bound<'py, PyAny>>,
     weight: Option<&Bound<'py, PyAny>>,
     reduction: &str,
     out: Option<&Bound<'py, PyAny>>,
     with_grad: bool,
 ) -> PyResult<Bound<'py, PyAny>> {
     let kind = RowKind::Nll {
-        ignore: ignore_index,
+        ignore: int_option(py, ignore_index, "ignore_index")?,
     };
     rows_entry(
         py,
@@ -700,13 +718,13 @@ fn nll_loss<'py>(
 }
 
 #[pyfunction]
-#[pyo3(signature = (logits, target, p=1, margin=1.0, class_weight=None, weight=None, reduction="mean", out=None, with_grad=false))]
+#[pyo3(signature = (logits, target, p=None, margin=1.0, class_weight=None, weight=None, reduction="mean", out=None, with_grad=false))]
 #[allow(clippy::too_many_arguments)]
 fn multi_margin<'py>(
     py: Python<'py>,
     logits: &Bound<'py, PyAny>,
     target: &Bound<'py, PyAny>,
-    p: i64,
+    p: Option<&Bound<'py, PyAny>>,
     margin: f64,
     class_weight: Option<&Bound<'py, PyAny>>,
     weight: Option<&Bound<'py, PyAny>>,
@@ -714,6 +732,8 @@ fn multi_margin<'py>(
     out: Option<&Bound<'py, PyAny>>,
     with_grad: bool,
 ) -> PyResult<Bound<'py, PyAny>> {
+    // None means the default p = 1.
+    let p = int_option(py, p, "p")?.unwrap_or(1);
     let kind = RowKind::MultiMargin { p, margin };
     rows_entry(
         py,

@@ -460,25 +460,38 @@ pub fn row_max<T: Real>(x: &[T]) -> T {
             acc[j] = T::select(tail[j] > acc[j], tail[j], acc[j]);
         }
     }
-    let mut m = acc[0];
-    for &v in &acc[1..] {
-        m = T::select(v > m, v, m);
-    }
-    m
+    lanes_max(acc)
 }
 
-/// Adds 16 lanes in a fixed pairwise tree.
+/// Adds 16 lanes in a fixed pairwise tree (16 -> 8 -> 4 -> 2 -> 1), written out step by step so
+/// the lanes stay in registers (a loop over a halving width left them on the stack, where reading
+/// single lanes of a just-stored vector stalls store forwarding once per row).
 #[inline(always)]
-pub fn lanes_sum<T: Real>(acc: [T; LANES]) -> T {
-    let mut a = acc;
-    let mut width = LANES / 2;
-    while width > 0 {
-        for i in 0..width {
-            a[i] = a[i] + a[i + width];
-        }
-        width /= 2;
+pub fn lanes_sum<T: Real>(a: [T; LANES]) -> T {
+    let mut b = [T::ZERO; 8];
+    for i in 0..8 {
+        b[i] = a[i] + a[i + 8];
     }
-    a[0]
+    let mut c = [T::ZERO; 4];
+    for i in 0..4 {
+        c[i] = b[i] + b[i + 4];
+    }
+    (c[0] + c[2]) + (c[1] + c[3])
+}
+
+/// Max of 16 lanes in the same tree shape (max is exact: any order gives the same value).
+#[inline(always)]
+fn lanes_max<T: Real>(a: [T; LANES]) -> T {
+    let mx = |u: T, v: T| T::select(v > u, v, u);
+    let mut b = [T::ZERO; 8];
+    for i in 0..8 {
+        b[i] = mx(a[i], a[i + 8]);
+    }
+    let mut c = [T::ZERO; 4];
+    for i in 0..4 {
+        c[i] = mx(b[i], b[i + 4]);
+    }
+    mx(mx(c[0], c[2]), mx(c[1], c[3]))
 }
 
 /// `sum_j exp(x_j - m)`, storing each exponential in `store` when given. Tail lanes that do not
