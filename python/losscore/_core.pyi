@@ -188,7 +188,7 @@ def nll_loss(
 def multi_margin(
     logits: ArrayLike,
     target: ArrayLike,
-    p: int = 1,
+    p: int | None = None,
     margin: float = 1.0,
     class_weight: ArrayLike | None = None,
     weight: ArrayLike | None = None,
