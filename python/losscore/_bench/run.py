@@ -202,13 +202,15 @@ def main(
                 losscore.set_num_threads(k)
                 peers.set_threads(k)
                 label = f"[{done}/{total}] {case.group} {case.name} {case.dtype} n={case.n:,} t={k}"
-                print("\r" + label[:79].ljust(79), end="", file=sys.stderr, flush=True)
+                if sys.stderr.isatty():
+                    print("\r" + label[:79].ljust(79), end="", file=sys.stderr, flush=True)
                 results.append(time_case(case, repeats=reps, budget=budget, threads=k))
             case.contenders = {}  # free the inputs
     finally:
         losscore.set_num_threads(all_threads)
         peers.set_threads(all_threads)
-        print("\r" + " " * 79 + "\r", end="", file=sys.stderr)
+        if sys.stderr.isatty():
+            print("\r" + " " * 79 + "\r", end="", file=sys.stderr)
     print(table(results, bandwidth))
     mem = None
     if only is None or "memory" in only:

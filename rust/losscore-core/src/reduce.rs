@@ -220,15 +220,21 @@ impl<T: Real> Kernel for SumKernel<'_, T> {
 
     #[inline(always)]
     fn run(self) {
-        for (block, partial) in self.x.chunks(BLOCK).zip(self.partials.iter_mut()) {
+        for (b, partial) in self.partials.iter_mut().enumerate() {
+            let block = &self.x[b * BLOCK..((b + 1) * BLOCK).min(self.x.len())];
             let mut acc = [0.0f64; LANES];
-            let mut chunks = block.chunks_exact(LANES);
-            for c in &mut chunks {
+            // Index loop over fixed-size lane arrays: slice iterators here did not vectorize
+            // inside the ISA wrappers.
+            let full = block.len() - block.len() % LANES;
+            let mut i = 0;
+            while i < full {
+                let c: &[T; LANES] = block[i..i + LANES].try_into().expect("a full chunk");
                 for j in 0..LANES {
                     acc[j] += c[j].to_f64();
                 }
+                i += LANES;
             }
-            for (j, v) in chunks.remainder().iter().enumerate() {
+            for (j, v) in block[full..].iter().enumerate() {
                 acc[j] += v.to_f64();
             }
             *partial = sum_lanes(&acc);
