@@ -10,22 +10,27 @@ identical for any thread count.
 
 from __future__ import annotations
 
-from . import errors
+from . import errors, estimators, models
 from ._core import __version__
 from .gradients import grad, value_and_grad
 from .regression import huber, log_cosh, mae, mse, pinball, poisson_nll, smooth_l1
 from .runtime import available_isas, get_num_threads, isa, set_num_threads
+from .training import History, fit
 
 __all__ = [
+    "History",
     "__version__",
     "available_isas",
     "errors",
+    "estimators",
+    "fit",
     "get_num_threads",
     "grad",
     "huber",
     "isa",
     "log_cosh",
     "mae",
+    "models",
     "mse",
     "pinball",
     "poisson_nll",

@@ -5,6 +5,7 @@
 
 mod arrays;
 mod errors;
+mod nn;
 mod regression;
 mod runtime;
 
@@ -15,5 +16,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     runtime::register(m)?;
     regression::register(m)?;
+    nn::register(m)?;
     Ok(())
 }
