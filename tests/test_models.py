@@ -121,7 +121,7 @@ def test_penalty_errors_modify_nothing():
     with pytest.raises(ShapeError):
         _core.penalty(w, [np.zeros((2, 2)), np.zeros(2)], 0.1, 0.1)
     with pytest.raises(ShapeError):
-        _core.penalty(w + [np.ones(3)], g + [np.zeros(2)], 0.1, 0.1)
+        _core.penalty([*w, np.ones(3)], [*g, np.zeros(2)], 0.1, 0.1)
     assert g[0].tolist() == [[0.0, 0.0], [0.0, 0.0]]
 
 

@@ -228,7 +228,9 @@ class BaseEstimator:
         if isinstance(rs, np.random.Generator):
             return int(rs.integers(2**31))
         if isinstance(rs, bool) or not isinstance(rs, int | np.integer):
-            raise ParameterError(f"random_state: expected None, an int or a RandomState, got {rs!r}")
+            raise ParameterError(
+                f"random_state: expected None, an int or a RandomState, got {rs!r}"
+            )
         return int(rs)
 
     def _callbacks(self, epochs: int) -> list[Any]:

@@ -82,7 +82,7 @@ class ClassifierBase(BaseEstimator):
     _is_classifier = True
 
     def fit(self, X: Any, y: Any) -> Any:
-        """Train on ``X`` of shape ``(n_samples, n_features)`` and labels ``y``; returns ``self``."""
+        """Train on ``X`` (n_samples, n_features) and labels ``y``; returns ``self``."""
         X = check_X(X)
         check_y_present(y, type(self).__name__)
         y = column_to_1d(np.asarray(y))

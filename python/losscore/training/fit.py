@@ -238,7 +238,8 @@ def fit(
     Parameters
     ----------
     model : object
-        ``parameters()``, ``forward(X)``, ``backward(grad_output)`` (e.g. :class:`losscore.models.MLP`).
+        ``parameters()``, ``forward(X)``, ``backward(grad_output)``
+        (e.g. :class:`losscore.models.MLP`).
     X, y : array_like
         Inputs (cast once to the parameters' dtype) and targets (integer class indices stay
         integers for ``cross_entropy``, ``nll_loss``, ``multi_margin``). A 1-D ``y`` for a model
