@@ -14,6 +14,11 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--only", metavar="NAME", help="only operations containing NAME")
     bench.add_argument("--json", metavar="PATH", help="write the raw results as JSON")
     bench.add_argument("--repeats", type=int, default=None, help="timed repeats per case")
+    demo = sub.add_parser("demo", help="train an MLP on a generated data set, plot the curves")
+    demo.add_argument("--epochs", type=int, default=30, help="training epochs (default 30)")
+    demo.add_argument("--out", metavar="PATH", default="losscore-demo.png",
+                      help="learning-curve PNG (needs matplotlib; '' to skip)")
+    demo.add_argument("--seed", type=int, default=0, help="data and initialisation seed")
     return parser
 
 
@@ -23,6 +28,10 @@ def main(argv: list[str] | None = None) -> int:
         from ._bench.run import main as bench_main
 
         return bench_main(args.quick, args.only, args.json, args.repeats)
+    if args.command == "demo":
+        from ._demo import main as demo_main
+
+        return demo_main(args.epochs, args.out or None, args.seed)
     return 2  # pragma: no cover - argparse rejects unknown commands
 
 
