@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _core
 from ..errors import ParameterError, ShapeError
 from ._common import as_input, load_into, model_dtype, positive_int, uniform_init
 
@@ -79,11 +80,13 @@ class Linear:
         return out
 
     def backward(self, grad_output: Any) -> list[np.ndarray]:
-        """Gradients ``[X.T @ g, sum(g, axis=0)]`` for ``g = dL/d output`` of the last forward."""
+        """Gradients ``[X.T @ g, sum(g, axis=0)]`` for ``g = dL/d output`` of the last forward.
+
+        The bias gradient is summed in float64 and rounded once (a Rust kernel)."""
         X = self._input
         if X is None:
             raise ParameterError("grad_output: backward() needs a forward() call first")
-        g = np.asarray(grad_output)
+        g = np.ascontiguousarray(grad_output, dtype=self.dtype)
         if g.shape != (X.shape[0], self.out_features):
             raise ShapeError(
                 f"grad_output must have shape {(X.shape[0], self.out_features)} "
@@ -92,7 +95,7 @@ class Linear:
         np.matmul(X.T, g, out=self._grad_w)
         if self._grad_b is None:
             return [self._grad_w]
-        np.sum(g, axis=0, out=self._grad_b)
+        _core.bias_activation_backward(None, None, None, g, self._grad_b)  # column sums
         return [self._grad_w, self._grad_b]
 
     def state_dict(self) -> dict[str, np.ndarray]:

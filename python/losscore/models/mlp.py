@@ -114,17 +114,17 @@ class MLP:
         n = X.shape[0]
         self._ensure(n)
         act = self.activation
+        fused = _core.bias_activation_forward
         a = X
         last = len(self.weights) - 1
         for i in range(last):
             z = self._z[i][:n]
             np.matmul(a, self.weights[i], out=z)
-            z += self.biases[i]
             a_next = self._a[i][:n]
-            _core.activation_forward(act, z, a_next)
+            fused(act, z, self.biases[i], a_next)  # z += b; a = f(z), one Rust pass
             a = a_next
         out = a @ self.weights[last]
-        out += self.biases[last]
+        fused(None, out, self.biases[last], None)
         self._input = X
         return out
 
@@ -135,22 +135,25 @@ class MLP:
         if X is None:
             raise ParameterError("grad_output: backward() needs a forward() call first")
         n = X.shape[0]
-        g = np.asarray(grad_output)
+        g = np.ascontiguousarray(grad_output, dtype=self.dtype)
         if g.shape != (n, self.layer_sizes[-1]):
             raise ShapeError(
                 f"grad_output must have shape {(n, self.layer_sizes[-1])} "
                 f"(the output of the last forward), got shape {g.shape}"
             )
         act = self.activation
+        fused = _core.bias_activation_backward
         grads = self._grads
-        for i in range(len(self.weights) - 1, -1, -1):
+        last = len(self.weights) - 1
+        fused(None, None, None, g, grads[2 * last + 1])  # output bias gradient: column sums
+        for i in range(last, -1, -1):
             a_prev = X if i == 0 else self._a[i - 1][:n]
             np.matmul(a_prev.T, g, out=grads[2 * i])
-            np.sum(g, axis=0, out=grads[2 * i + 1])
             if i > 0:
                 g_prev = self._g[i - 1][:n]
                 np.matmul(g, self.weights[i].T, out=g_prev)
-                _core.activation_backward(act, self._z[i - 1][:n], a_prev, g_prev)
+                # g_prev *= f'(z); previous bias gradient = column sums, one Rust pass
+                fused(act, self._z[i - 1][:n], a_prev, g_prev, grads[2 * i - 1])
                 g = g_prev
         return list(grads)
 

