@@ -428,3 +428,39 @@ def test_exports():
     assert losscore.History is History
     assert math.isnan(losscore.training.metrics.accuracy_for(None)(np.zeros((0, 3)),
                                                                  np.zeros(0)))
+
+
+# ---- the demo and the examples ----
+
+ROOT = __import__("pathlib").Path(__file__).resolve().parent.parent
+
+
+def test_demo_runs(tmp_path, capsys):
+    from losscore.__main__ import main
+
+    out = tmp_path / "demo.png"
+    assert main(["demo", "--epochs", "3", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "epoch 1/3" in text and "epoch 3/3" in text and "val_accuracy" in text
+    if __import__("importlib").util.find_spec("matplotlib") is not None:
+        assert out.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_demo_learns_the_spiral(capsys):
+    from losscore._demo import main
+
+    assert main(epochs=25, out=None) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    val_acc = float(last.rsplit("val_accuracy", 1)[1].strip())
+    assert val_acc > 0.9
+
+
+@pytest.mark.parametrize(
+    "script", ["linear_regression_sgd.py", "logistic_regression_bce.py", "mlp_classifier.py"]
+)
+def test_examples_run(script, tmp_path):
+    import subprocess
+
+    result = subprocess.run([sys.executable, str(ROOT / "examples" / script)], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
