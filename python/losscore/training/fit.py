@@ -62,7 +62,7 @@ def resolve_optimizer(optimizer: Any, lr: float | None = None) -> Any:
         classes = {
             name.lower(): obj
             for name, obj in vars(optim).items()
-            if isinstance(obj, type) and hasattr(obj, "step")
+            if isinstance(obj, type) and hasattr(obj, "step") and name != "Optimizer"
         }
         cls = classes.get(optimizer.lower())
         if cls is None:
@@ -93,10 +93,13 @@ def bind_optimizer(opt: Any, params: list[np.ndarray]) -> None:
 
 
 def _is_plateau(scheduler: Any) -> bool:
+    """``losscore.optim.lr_scheduler.ReduceLROnPlateau``, or any class of that name."""
+    if type(scheduler).__name__ == "ReduceLROnPlateau":
+        return True
     try:
         from ..optim.lr_scheduler import ReduceLROnPlateau
-    except ImportError:
-        return type(scheduler).__name__ == "ReduceLROnPlateau"
+    except ImportError:  # pragma: no cover - optim ships with losscore
+        return False
     return isinstance(scheduler, ReduceLROnPlateau)
 
 
