@@ -4,7 +4,7 @@ Compares losscore (``losscore.fit`` with Rust activations, fused cross-entropy a
 step; and the ``losscore.estimators.MLPClassifier`` wrapper) with the same training loop written
 in plain NumPy (float32, same initialisation, Adam, per-step allocations as idiomatic NumPy code
 does), and reports scikit-learn's ``MLPClassifier`` and ``SGDClassifier`` for one epoch when
-installed. Best of ``--repeats`` timings, each on a freshly initialised model.
+installed. Best of ``--repeats`` interleaved rounds, each run on a freshly initialised model.
 
 Run: python benchmarks/bench_training.py [--samples 100000] [--repeats 3] [--json out.json]
 """
@@ -113,13 +113,18 @@ def sklearn_sgd_epoch(X: np.ndarray, y: np.ndarray, batch: int, seed: int = 0) -
     return float("nan")
 
 
-def best_time(fn, X, y, batch, repeats) -> tuple[float, float]:
-    best, value = float("inf"), float("nan")
+def interleaved_best(cases, X, y, batch, repeats) -> list[tuple[float, float]]:
+    """Best time of each case over ``repeats`` rounds; each round runs every case once, so a
+    change of machine load hits all cases alike."""
+    best = [(float("inf"), float("nan"))] * len(cases)
     for r in range(repeats):
-        start = time.perf_counter()
-        value = fn(X, y, batch, seed=r)
-        best = min(best, time.perf_counter() - start)
-    return best, value
+        for k, (_, fn) in enumerate(cases):
+            start = time.perf_counter()
+            value = fn(X, y, batch, seed=r)
+            seconds = time.perf_counter() - start
+            if seconds < best[k][0]:
+                best[k] = (seconds, value)
+    return best
 
 
 def main() -> None:
@@ -145,10 +150,11 @@ def main() -> None:
     except ImportError:
         pass
     losscore_epoch(X[:2000], y[:2000], args.batch)  # warm up imports and the pool
-    results = []
-    for name, fn in cases:
-        seconds, loss = best_time(fn, X, y, args.batch, args.repeats)
-        results.append({"case": name, "seconds": seconds, "epoch_loss": loss})
+    timings = interleaved_best(cases, X, y, args.batch, args.repeats)
+    results = [
+        {"case": name, "seconds": seconds, "epoch_loss": loss}
+        for (name, _), (seconds, loss) in zip(cases, timings, strict=True)
+    ]
     ref = next(r["seconds"] for r in results if r["case"].startswith("NumPy"))
     print(f"one epoch, {args.samples} samples, batch {args.batch}, MLP {D}-{H}-{C}, "
           f"best of {args.repeats}; losscore {losscore.__version__} isa={losscore.isa()} "

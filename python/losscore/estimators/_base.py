@@ -51,7 +51,7 @@ def _conversion_warning() -> type[Warning]:
 
 
 def check_X(X: Any, name: str = "X") -> np.ndarray:
-    """A finite 2-D float64 array with at least one row and one column."""
+    """A finite 2-D float array (float32 kept, other numbers as float64), at least 1 x 1."""
     if X is None:
         raise ShapeError(f"{name}: expected a 2-D array, got None")
     if type(X).__module__.startswith("scipy.sparse"):
@@ -84,7 +84,8 @@ def check_X(X: Any, name: str = "X") -> np.ndarray:
             f"{name}: Found array with 0 feature(s) (shape={arr.shape}) while a minimum of 1 "
             "is required."
         )
-    arr = np.asarray(arr, dtype=np.float64)
+    if arr.dtype not in (np.float32, np.float64):
+        arr = np.asarray(arr, dtype=np.float64)
     if not np.isfinite(arr).all():
         raise ParameterError(f"{name}: Input contains NaN or infinity.")
     return arr

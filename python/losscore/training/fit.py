@@ -365,8 +365,9 @@ def fit(
                     idx = perm[s:e]
                     xb = xbuf[: e - s]
                     yb = ybuf[: e - s]
-                    np.take(X, idx, axis=0, out=xb, mode="clip")
-                    np.take(y, idx, axis=0, out=yb, mode="clip")
+                    # mode="clip": indices are valid, and "raise" would buffer the output
+                    X.take(idx, axis=0, out=xb, mode="clip")
+                    y.take(idx, axis=0, out=yb, mode="clip")
                 else:
                     xb = X[s:e]
                     yb = y[s:e]
