@@ -290,10 +290,12 @@ def fit(
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(size=(256, 3)); y = X @ np.array([1.0, -2.0, 0.5]) + 0.3
     >>> model = losscore.models.Linear(3, 1, seed=0, dtype=np.float64)
-    >>> h = losscore.fit(model, X, y, loss="mse", optimizer="sgd", epochs=30, batch_size=16,
-    ...                  seed=0, progress=False)
-    >>> h.history["loss"][-1] < 1e-3 < h.history["loss"][0]
+    >>> h = losscore.fit(model, X, y, loss="mse", optimizer=losscore.optim.SGD(lr=0.05),
+    ...                  epochs=20, batch_size=16, seed=0, progress=False)
+    >>> h.history["loss"][-1] < 1e-6 < 1.0 < h.history["loss"][0]
     True
+    >>> model.weight.ravel().round(3).tolist(), model.bias.round(3).tolist()
+    ([1.0, -2.0, 0.5], [0.3])
     """
     params = _check_model(model)
     dtype = params[0].dtype
