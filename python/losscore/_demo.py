@@ -12,12 +12,12 @@ import time
 import numpy as np
 
 
-def spirals(n_per_class: int, n_classes: int = 3, noise: float = 0.15, seed: int = 0):
+def spirals(n_per_class: int, n_classes: int = 3, noise: float = 0.12, seed: int = 0):
     """Interleaved spiral arms in 2-D: ``(X float32 (n, 2), y int64 (n,))``."""
     rng = np.random.default_rng(seed)
     t = rng.uniform(0.0, 1.0, size=(n_classes, n_per_class))
     radius = 0.2 + 2.0 * t
-    angle = 3.5 * t + (2 * np.pi / n_classes) * np.arange(n_classes)[:, None]
+    angle = 3.0 * np.pi * t + (2 * np.pi / n_classes) * np.arange(n_classes)[:, None]
     X = np.stack([radius * np.cos(angle), radius * np.sin(angle)], axis=-1).reshape(-1, 2)
     X += rng.normal(scale=noise, size=X.shape)
     y = np.repeat(np.arange(n_classes), n_per_class)
@@ -27,6 +27,7 @@ def spirals(n_per_class: int, n_classes: int = 3, noise: float = 0.15, seed: int
 
 def main(epochs: int = 30, out: str | None = "losscore-demo.png", seed: int = 0) -> int:
     import losscore
+    from losscore.optim.lr_scheduler import CosineAnnealingLR
     from losscore.training import PrintProgress
 
     if epochs < 1:
@@ -38,11 +39,12 @@ def main(epochs: int = 30, out: str | None = "losscore-demo.png", seed: int = 0)
     model = losscore.models.MLP([2, 64, 64, 3], activation="relu", seed=seed)
     print(
         f"losscore demo: {len(yt)} training / {len(yv)} validation points, 3-arm spiral; "
-        f"{model}; Adam(lr=0.01), batch 64, {epochs} epochs"
+        f"{model}; Adam(lr=0.01) with a cosine schedule, batch 64, {epochs} epochs"
     )
     start = time.perf_counter()
     history = losscore.fit(
         model, Xt, yt, loss="cross_entropy", optimizer=losscore.optim.Adam(lr=0.01),
+        lr_scheduler=lambda opt: CosineAnnealingLR(opt, T_max=epochs),
         epochs=epochs, batch_size=64, seed=seed, validation_data=(Xv, yv),
         metrics=["accuracy"], callbacks=[PrintProgress(epochs)], progress=sys.stdout.isatty(),
     )
