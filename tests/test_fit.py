@@ -464,3 +464,25 @@ def test_examples_run(script, tmp_path):
     result = subprocess.run([sys.executable, str(ROOT / "examples" / script)], cwd=tmp_path,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_training_is_bitwise_independent_of_losscore_threads():
+    rng = np.random.default_rng(9)
+    X = rng.normal(size=(4096, 4)).astype(np.float32)
+    y = rng.normal(size=4096).astype(np.float32)
+    before = losscore.get_num_threads()
+    results = []
+    try:
+        for threads in (1, 2, 3):
+            losscore.set_num_threads(threads)
+            # 1024 x 64 hidden units per batch: enough for the kernels to split across threads
+            model = MLP([4, 64, 1], activation="gelu", seed=0)
+            h = losscore.fit(model, X, y, loss="mse", optimizer=PlainSGD(0.01), epochs=2,
+                             batch_size=1024, seed=0, l2=1e-3, progress=False)
+            results.append((h.history["loss"], [p.copy() for p in model.parameters()]))
+    finally:
+        losscore.set_num_threads(before)
+    for losses, params in results[1:]:
+        assert losses == results[0][0]
+        for p, q in zip(params, results[0][1], strict=True):
+            np.testing.assert_array_equal(p, q)
