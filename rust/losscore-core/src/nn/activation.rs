@@ -91,7 +91,11 @@ pub fn sigmoid<T: Real>(z: T) -> T {
 pub fn tanh<T: Real>(z: T) -> T {
     let x = z.abs();
     let x2 = x + x;
-    let x2 = if x2 > T::from_f64(EXP_CAP) { T::from_f64(EXP_CAP) } else { x2 };
+    let x2 = if x2 > T::from_f64(EXP_CAP) {
+        T::from_f64(EXP_CAP)
+    } else {
+        x2
+    };
     let e = (-x2).exp();
     let big = (T::ONE - e) / (T::ONE + e);
     // Taylor series to z^15: relative error < 1e-17 for |z| < 0.1.

@@ -423,7 +423,9 @@ mod tests {
     fn ns_per_element() {
         let (rows, cols) = (64, 128);
         let n = rows * cols;
-        let z0: Vec<f32> = (0..n).map(|i| ((i * 7919) % 1013) as f32 * 0.004 - 2.0).collect();
+        let z0: Vec<f32> = (0..n)
+            .map(|i| ((i * 7919) % 1013) as f32 * 0.004 - 2.0)
+            .collect();
         let bias = vec![0.0f32; cols];
         let mut a = vec![0.0f32; n];
         let mut z = z0.clone();
@@ -450,7 +452,9 @@ mod tests {
                 g.fill(1.0);
                 bias_activation_backward(Some(act), &z0, &a, &mut g, &mut bg).unwrap();
             });
-            println!("{act:?} plain {plain:.3} fused forward {fwd:.3} backward {bwd:.3} ns/element");
+            println!(
+                "{act:?} plain {plain:.3} fused forward {fwd:.3} backward {bwd:.3} ns/element"
+            );
         }
     }
 
