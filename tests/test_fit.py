@@ -461,8 +461,11 @@ def test_demo_learns_the_spiral(capsys):
 def test_examples_run(script, tmp_path):
     import subprocess
 
+    # Batch-64 matrix products are too small for BLAS threads; on a busy 2-core runner they
+    # only contend with each other (seconds of spinning), so the scripts run with one.
+    env = {**__import__("os").environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
     result = subprocess.run([sys.executable, str(ROOT / "examples" / script)], cwd=tmp_path,
-                            capture_output=True, text=True, timeout=120)
+                            capture_output=True, text=True, timeout=120, env=env)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -486,3 +489,104 @@ def test_training_is_bitwise_independent_of_losscore_threads():
         assert losses == results[0][0]
         for p, q in zip(params, results[0][1], strict=True):
             np.testing.assert_array_equal(p, q)
+
+
+# ---- with losscore.optim and the classification losses ----
+
+
+def test_default_optimizer_is_adam_with_the_documented_first_step():
+    # torch.optim.Adam, first step from zero state: m_hat = g, v_hat = g**2, so
+    # p -= lr * g / (|g| + eps) with lr = 1e-3, eps = 1e-8.
+    X, y = _regression(n=50, d=3)
+    model = Linear(3, 1, seed=0, dtype=np.float64)
+    W, b = (p.copy() for p in model.parameters())
+    losscore.fit(model, X, y, loss="mse", epochs=1, batch_size=50, shuffle=False,
+                 progress=False)
+    g = 2 * (X @ W + b - y[:, None]) / 50
+    gW, gb = X.T @ g, g.sum(axis=0)
+    np.testing.assert_allclose(model.weight, W - 1e-3 * gW / (np.abs(gW) + 1e-8), rtol=1e-12)
+    np.testing.assert_allclose(model.bias, b - 1e-3 * gb / (np.abs(gb) + 1e-8), rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["adam", "SGD", "adamw", "rmsprop", "nadam", "lion"])
+def test_optimizer_by_name(name):
+    X, y = _regression(n=64, d=3)
+    h = losscore.fit(Linear(3, 1, seed=0), X, y, loss="mse", optimizer=name, epochs=2,
+                     progress=False)
+    assert h.history["lr"] == [1e-3, 1e-3]
+    assert all(math.isfinite(v) for v in h.history["loss"])
+
+
+def test_optimizer_binding_rules():
+    X, y = _regression(n=32, d=3)
+    model = Linear(3, 1, seed=0, dtype=np.float64)
+    opt = losscore.optim.SGD(model.parameters(), lr=0.1)  # already bound to these: fine
+    losscore.fit(model, X, y, loss="mse", optimizer=opt, epochs=1, progress=False)
+    other = losscore.optim.SGD([np.zeros(3)], lr=0.1)
+    before = [p.copy() for p in model.parameters()]
+    with pytest.raises(ParameterError, match="params"):
+        losscore.fit(model, X, y, loss="mse", optimizer=other, epochs=1, progress=False)
+    for p, q in zip(model.parameters(), before, strict=True):
+        np.testing.assert_array_equal(p, q)
+    with pytest.raises(ParameterError, match="unknown optimizer 'adamz'"):
+        losscore.fit(model, X, y, loss="mse", optimizer="adamz", progress=False)
+
+
+def test_real_schedulers():
+    from losscore.optim.lr_scheduler import ReduceLROnPlateau as Plateau
+    from losscore.optim.lr_scheduler import StepLR
+
+    X, y = _regression(n=32, d=2)
+    h = losscore.fit(Linear(2, 1), X, y, loss="mse", optimizer=losscore.optim.SGD(lr=0.1),
+                     epochs=5, lr_scheduler=lambda o: StepLR(o, step_size=2, gamma=0.5),
+                     progress=False)
+    np.testing.assert_allclose(h.history["lr"], [0.1, 0.1, 0.05, 0.05, 0.025])
+    # A learning rate too small to move the validation loss by the relative threshold 1e-4:
+    # the plateau scheduler (patience 0) halves it after every epoch from the second on.
+    opt = losscore.optim.SGD(lr=1e-6)
+    h = losscore.fit(Linear(2, 1), X, y, loss="mse", optimizer=opt, epochs=4,
+                     lr_scheduler=Plateau(opt, factor=0.5, patience=0),
+                     validation_data=(X, y), progress=False)
+    np.testing.assert_allclose(h.history["lr"], [1e-6, 1e-6, 5e-7, 2.5e-7])
+
+
+def test_accuracy_metric_reads_outputs_like_the_loss():
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(40, 3))
+    labels = rng.integers(4, size=40)
+    model = Linear(3, 4, seed=0, dtype=np.float64)
+    out0 = X @ model.weight + model.bias
+    h = losscore.fit(model, X, labels, loss="cross_entropy", optimizer=PlainSGD(0.1), epochs=1,
+                     batch_size=40, shuffle=False, metrics=["accuracy"],
+                     validation_data=(X, labels), progress=False)
+    assert h.history["accuracy"][0] == np.mean(out0.argmax(axis=1) == labels)
+    out1 = X @ model.weight + model.bias
+    assert h.history["val_accuracy"][0] == np.mean(out1.argmax(axis=1) == labels)
+    # softmax cross-entropy from its definition
+    lse = np.log(np.exp(out0 - out0.max(1, keepdims=True)).sum(1)) + out0.max(1)
+    assert h.history["loss"][0] == pytest.approx(np.mean(lse - out0[np.arange(40), labels]))
+    # one logit, 0/1 targets: positive logit means class 1
+    yb = (labels > 1).astype(float)
+    m1 = Linear(3, 1, seed=0, dtype=np.float64)
+    o = (X @ m1.weight + m1.bias)[:, 0]
+    h = losscore.fit(m1, X, yb, loss="binary_cross_entropy_with_logits",
+                     optimizer=PlainSGD(0.1), epochs=1, batch_size=40, shuffle=False,
+                     metrics=["accuracy"], progress=False)
+    assert h.history["accuracy"][0] == np.mean((o > 0) == (yb > 0.5))
+    # -1/+1 targets with the hinge loss
+    ypm = 2 * yb - 1
+    m2 = Linear(3, 1, seed=0, dtype=np.float64)
+    h = losscore.fit(m2, X, ypm, loss="hinge", optimizer=PlainSGD(0.1), epochs=1, batch_size=40,
+                     shuffle=False, metrics=["accuracy", "mae"], progress=False)
+    assert h.history["accuracy"][0] == np.mean((o > 0) == (ypm > 0))
+    assert h.history["mae"][0] == pytest.approx(np.mean(np.abs(o - ypm)))
+
+
+def test_mlp_learns_a_classification_problem():
+    rng = np.random.default_rng(12)
+    X = rng.normal(size=(600, 2))
+    y = ((X[:, 0] ** 2 + X[:, 1] ** 2) > 1.2).astype(np.int64)
+    model = MLP([2, 32, 2], activation="tanh", seed=0)
+    h = losscore.fit(model, X, y, loss="cross_entropy", optimizer=losscore.optim.Adam(lr=0.02),
+                     epochs=40, batch_size=32, seed=0, metrics=["accuracy"], progress=False)
+    assert h.history["accuracy"][-1] > 0.95
