@@ -560,6 +560,12 @@ def test_accuracy_metric_reads_outputs_like_the_loss():
                      batch_size=40, shuffle=False, metrics=["accuracy"],
                      validation_data=(X, labels), progress=False)
     assert h.history["accuracy"][0] == np.mean(out0.argmax(axis=1) == labels)
+    # the same labels as floats are still class indices
+    twin = Linear(3, 4, seed=0, dtype=np.float64)
+    h2 = losscore.fit(twin, X, labels.astype(float), loss="cross_entropy",
+                      optimizer=PlainSGD(0.1), epochs=1, batch_size=40, shuffle=False,
+                      progress=False)
+    assert h2.history["loss"] == h.history["loss"]
     out1 = X @ model.weight + model.bias
     assert h.history["val_accuracy"][0] == np.mean(out1.argmax(axis=1) == labels)
     # softmax cross-entropy from its definition

@@ -182,6 +182,10 @@ def prepare_data(
     if not np.isfinite(X).all():
         row = int(np.argwhere(~np.isfinite(X))[0][0])
         raise ParameterError(f"{xn} contains NaN or infinity (first at row {row})")
+    if loss_name in CLASS_INDEX_LOSSES and y.ndim == 1 and y.dtype.kind == "f":
+        # 1-D float labels (0.0, 1.0, ...) are class indices, not probabilities.
+        if np.all(np.isfinite(y)) and np.all(y == np.round(y)):
+            y = y.astype(np.int64)
     if loss_name in CLASS_INDEX_LOSSES and y.dtype.kind in "biu":
         y = np.ascontiguousarray(y, dtype=np.int64)
     else:
