@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from . import errors, estimators, models
 from ._core import __version__
+from .evaluation import evaluate
 from .gradients import grad, value_and_grad
 from .regression import huber, log_cosh, mae, mse, pinball, poisson_nll, smooth_l1
 from .runtime import available_isas, get_num_threads, isa, set_num_threads
@@ -23,6 +24,7 @@ __all__ = [
     "available_isas",
     "errors",
     "estimators",
+    "evaluate",
     "fit",
     "get_num_threads",
     "grad",

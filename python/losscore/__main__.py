@@ -1,9 +1,11 @@
-"""The ``losscore`` command line: ``losscore bench`` (``python -m losscore bench``)."""
+"""The ``losscore`` command line: ``losscore bench``, ``losscore eval`` (``python -m losscore``)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+
+from . import _cli_eval
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -14,6 +16,15 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--only", metavar="NAME", help="only operations containing NAME")
     bench.add_argument("--json", metavar="PATH", help="write the raw results as JSON")
     bench.add_argument("--repeats", type=int, default=None, help="timed repeats per case")
+    bench.add_argument("--plot", metavar="PATH", help="write a PNG chart of the speedups")
+    bench.add_argument(
+        "--threads",
+        type=int,
+        nargs="+",
+        metavar="N",
+        help="thread counts to run (default: all; 1 and all without --quick)",
+    )
+    _cli_eval.add_parser(sub)
     demo = sub.add_parser("demo", help="train an MLP on a generated data set, plot the curves")
     demo.add_argument("--epochs", type=int, default=30, help="training epochs (default 30)")
     demo.add_argument("--out", metavar="PATH", default="losscore-demo.png",
@@ -27,7 +38,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "bench":
         from ._bench.run import main as bench_main
 
-        return bench_main(args.quick, args.only, args.json, args.repeats)
+        return bench_main(
+            args.quick, args.only, args.json, args.repeats, args.plot, args.threads
+        )
+    if args.command == "eval":
+        return _cli_eval.run(args)
     if args.command == "demo":
         from ._demo import main as demo_main
 

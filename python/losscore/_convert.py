@@ -29,12 +29,12 @@ def _checked(obj: Any, name: str) -> np.ndarray:
 
 
 def as_float_array(obj: Any, name: str) -> np.ndarray:
-    """float32 and float64 stay; other numeric dtypes become float64; C-contiguous, native order."""
+    """float32 and float64 stay; other numbers become float64; C-contiguous, aligned, native."""
     arr = _checked(obj, name)
-    dtype = np.float32 if arr.dtype == np.float32 else np.float64
-    return np.ascontiguousarray(arr, dtype=dtype)
+    dtype = np.float32 if (arr.dtype.kind == "f" and arr.dtype.itemsize == 4) else np.float64
+    return np.require(arr, dtype=dtype, requirements=["C", "A"])
 
 
 def as_dtype(obj: Any, name: str, dtype: np.dtype) -> np.ndarray:
-    """Cast a second input to the first input's dtype, C-contiguous."""
-    return np.ascontiguousarray(_checked(obj, name), dtype=dtype)
+    """Cast a second input to the first input's dtype, C-contiguous and aligned."""
+    return np.require(_checked(obj, name), dtype=dtype, requirements=["C", "A"])

@@ -8,7 +8,7 @@ __version__: str
 
 _Array = npt.NDArray[np.float32] | npt.NDArray[np.float64]
 # A float (reduction "mean"/"sum") or an array (reduction "none"); with with_grad=True a
-# (value, gradient) tuple.
+# (value, gradient) tuple; with partials=True (loss block partials, weight block partials | None).
 _LossResult = Any
 
 # -- runtime -------------------------------------------------------------------------------
@@ -19,6 +19,7 @@ def available_isas() -> list[str]: ...
 def set_isa(name: str) -> None: ...
 def exact_sum(values: list[float]) -> float: ...
 def block_size() -> int: ...
+def stream_sum(x: npt.ArrayLike) -> float: ...
 
 # -- regression losses ---------------------------------------------------------------------
 def mse(
@@ -28,6 +29,8 @@ def mse(
     reduction: str = "mean",
     out: _Array | None = None,
     with_grad: bool = False,
+    *,
+    partials: bool = False,
 ) -> _LossResult: ...
 def mae(
     pred: npt.ArrayLike,
@@ -36,6 +39,8 @@ def mae(
     reduction: str = "mean",
     out: _Array | None = None,
     with_grad: bool = False,
+    *,
+    partials: bool = False,
 ) -> _LossResult: ...
 def huber(
     pred: npt.ArrayLike,
@@ -45,6 +50,8 @@ def huber(
     out: _Array | None = None,
     with_grad: bool = False,
     delta: float = 1.0,
+    *,
+    partials: bool = False,
 ) -> _LossResult: ...
 def smooth_l1(
     pred: npt.ArrayLike,
@@ -54,6 +61,8 @@ def smooth_l1(
     out: _Array | None = None,
     with_grad: bool = False,
     beta: float = 1.0,
+    *,
+    partials: bool = False,
 ) -> _LossResult: ...
 def log_cosh(
     pred: npt.ArrayLike,
@@ -62,6 +71,8 @@ def log_cosh(
     reduction: str = "mean",
     out: _Array | None = None,
     with_grad: bool = False,
+    *,
+    partials: bool = False,
 ) -> _LossResult: ...
 def pinball(
     pred: npt.ArrayLike,
@@ -71,6 +82,8 @@ def pinball(
     out: _Array | None = None,
     with_grad: bool = False,
     quantile: float = 0.5,
+    *,
+    partials: bool = False,
 ) -> _LossResult: ...
 def poisson_nll(
     pred: npt.ArrayLike,
@@ -82,4 +95,6 @@ def poisson_nll(
     log_input: bool = True,
     full: bool = False,
     eps: float = 1e-8,
+    *,
+    partials: bool = False,
 ) -> _LossResult: ...

@@ -11,6 +11,7 @@ __all__ = [
     "LosscoreError",
     "OutputError",
     "ParameterError",
+    "ParameterTypeError",
     "ShapeError",
     "TargetError",
     "WeightError",
@@ -31,6 +32,10 @@ class DTypeError(LosscoreError, TypeError):
 
 class ParameterError(LosscoreError, ValueError):
     """A hyperparameter or option is outside its domain (unknown reduction, delta <= 0, ...)."""
+
+
+class ParameterTypeError(LosscoreError, TypeError):
+    """A hyperparameter has the wrong type (``delta="1"``, ``reduction=None``, ...)."""
 
 
 class WeightError(LosscoreError, ValueError):

@@ -14,6 +14,15 @@ from typing import Any
 __all__ = ["grad", "value_and_grad"]
 
 _FUSED: dict[Callable[..., Any], Callable[..., Any]] = {}
+# The Rust entry point of each loss (for chunked evaluation, which asks it for block partials).
+_KERNELS: dict[Callable[..., Any], Callable[..., Any]] = {}
+# The keyword defaults of each loss: the Rust entry points take every hyperparameter explicitly.
+_DEFAULTS: dict[Callable[..., Any], dict[str, Any]] = {}
+
+
+def keyword_defaults(fn: Callable[..., Any]) -> dict[str, Any]:
+    """The keyword-only defaults of a registered loss (hyperparameters and reduction)."""
+    return _DEFAULTS[fn]
 
 
 def register(core_fn: Callable[..., Any]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -23,9 +32,23 @@ def register(core_fn: Callable[..., Any]) -> Callable[[Callable[..., Any]], Call
         sig = inspect.signature(fn)
         out_param = inspect.Parameter("out", inspect.Parameter.KEYWORD_ONLY, default=None)
 
+        positional = sum(
+            p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD for p in sig.parameters.values()
+        )
+        defaults = {
+            p.name: p.default
+            for p in sig.parameters.values()
+            if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name != "weight"
+        }
+
         @functools.wraps(fn)
         def fused(*args: Any, out: Any = None, **kwargs: Any) -> Any:
-            return core_fn(*args, out=out, with_grad=True, **kwargs)
+            if len(args) > positional:
+                raise TypeError(
+                    f"value_and_grad({fn.__name__})() takes {positional} positional arguments "
+                    f"but {len(args)} were given"
+                )
+            return core_fn(*args, out=out, with_grad=True, **{**defaults, **kwargs})
 
         fused.__signature__ = sig.replace(  # type: ignore[attr-defined]
             parameters=[*sig.parameters.values(), out_param]
@@ -33,6 +56,8 @@ def register(core_fn: Callable[..., Any]) -> Callable[[Callable[..., Any]], Call
         fused.__name__ = f"value_and_grad({fn.__name__})"
         fused.__qualname__ = fused.__name__
         _FUSED[fn] = fused
+        _KERNELS[fn] = core_fn
+        _DEFAULTS[fn] = defaults
         return fn
 
     return decorate

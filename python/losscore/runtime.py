@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from . import _core
+from .errors import ParameterError, ParameterTypeError
+
+MAX_THREADS = 1024
 
 __all__ = ["available_isas", "get_num_threads", "isa", "set_num_threads"]
 
@@ -47,7 +50,9 @@ def set_num_threads(n: int) -> None:
     >>> losscore.set_num_threads(old)
     """
     if isinstance(n, bool) or not isinstance(n, int):
-        raise TypeError(f"n must be an int, got {type(n).__name__}")
+        raise ParameterTypeError(f"n must be an int, got {type(n).__name__}")
+    if not 1 <= n <= MAX_THREADS:
+        raise ParameterError(f"n: number of threads must be between 1 and {MAX_THREADS}, got {n}")
     _core.set_num_threads(n)
 
 

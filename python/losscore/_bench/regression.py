@@ -10,6 +10,7 @@ import numpy as np
 
 import losscore
 
+from . import peers
 from .timing import Case
 
 LN2 = float(np.log(2.0))
@@ -141,43 +142,135 @@ def _numpy_impls(p: np.ndarray, t: np.ndarray) -> dict[str, dict[str, object]]:
     }
 
 
+def _torch_impls(p: np.ndarray, t: np.ndarray) -> dict[str, tuple[object, object]]:
+    torch = peers.peer("torch")
+    if torch is None:
+        return {}
+    f = torch.nn.functional
+    pt, tt = torch.from_numpy(p), torch.from_numpy(t)
+    leaf = pt.clone().requires_grad_(True)
+
+    def log_cosh(x, y):
+        a = (x - y).abs()
+        return (a + torch.log1p(torch.exp(-2 * a)) - LN2).mean()
+
+    formulas = {
+        "mse": f.mse_loss,
+        "mae": f.l1_loss,
+        "huber": f.huber_loss,
+        "log_cosh": log_cosh,
+        "poisson_nll": f.poisson_nll_loss,
+    }
+
+    def make(formula):
+        def value():
+            with torch.no_grad():
+                return formula(pt, tt).item()
+
+        def value_and_grad():
+            leaf.grad = None
+            loss = formula(leaf, tt)
+            loss.backward()
+            return loss.item(), leaf.grad
+
+        return value, value_and_grad
+
+    return {name: make(formula) for name, formula in formulas.items()}
+
+
+def _jax_impls(p: np.ndarray, t: np.ndarray) -> dict[str, tuple[object, object]]:
+    jax = peers.peer("jax")
+    if jax is None:
+        return {}
+    jnp = jax.numpy
+    pj, tj = jnp.asarray(p), jnp.asarray(t)
+
+    def huber(x, y):
+        a = jnp.abs(x - y)
+        return jnp.mean(jnp.where(a < 1.0, 0.5 * a * a, a - 0.5))
+
+    formulas = {
+        "mse": lambda x, y: jnp.mean((x - y) ** 2),
+        "mae": lambda x, y: jnp.mean(jnp.abs(x - y)),
+        "huber": huber,
+        "log_cosh": lambda x, y: jnp.mean(jnp.logaddexp(x - y, y - x) - LN2),
+        "poisson_nll": lambda x, y: jnp.mean(jnp.exp(x) - y * x),
+    }
+
+    def make(formula):
+        value = jax.jit(formula)
+        value_and_grad = jax.jit(jax.value_and_grad(formula))
+        return (
+            lambda: value(pj, tj).block_until_ready(),
+            lambda: jax.block_until_ready(value_and_grad(pj, tj)),
+        )
+
+    return {name: make(formula) for name, formula in formulas.items()}
+
+
+def _sklearn_impls(p: np.ndarray, t: np.ndarray) -> dict[str, tuple[object, object]]:
+    if peers.peer("sklearn") is None:
+        return {}
+    from sklearn._loss import loss as sk
+
+    import losscore
+
+    threads = losscore.get_num_threads()
+    classes = {
+        "mse": sk.HalfSquaredError(),
+        "mae": sk.AbsoluteError(),
+        "poisson_nll": sk.HalfPoissonLoss(),
+    }
+    loss_out, grad_out = np.empty_like(p), np.empty_like(p)
+
+    def make(obj):
+        def value():
+            obj.loss(y_true=t, raw_prediction=p, loss_out=loss_out, n_threads=threads)
+            return float(loss_out.mean())
+
+        def value_and_grad():
+            obj.loss_gradient(y_true=t, raw_prediction=p, loss_out=loss_out,
+                              gradient_out=grad_out, n_threads=threads)
+            return float(loss_out.mean()), grad_out
+
+        return value, value_and_grad
+
+    return {name: make(obj) for name, obj in classes.items()}
+
+
 def cases(quick: bool) -> list[Case]:
-    sizes = [10, 100_000, 10_000_000]
-    dtypes = [np.float32] if quick else [np.float32, np.float64]
+    sizes = [10, 100_000, 10_000_000] if quick else [10, 1_000, 100_000, 10_000_000]
     out: list[Case] = []
-    for dtype in dtypes:
+    for dtype in (np.float32, np.float64):
+        if quick and dtype is np.float64:
+            continue
         for n in sizes:
             p, t = _inputs(n, dtype)
             impls = _numpy_impls(p, t)
+            peer_impls = {"torch": _torch_impls(p, t), "jax": _jax_impls(p, t),
+                          "sklearn": _sklearn_impls(p, t)}
+            item = np.dtype(dtype).itemsize
+            dt = np.dtype(dtype).name
             for name, np_fns in impls.items():
                 fn = getattr(losscore, name)
                 vg = losscore.value_and_grad(fn)
                 g = np.empty_like(p)
-                dt = np.dtype(dtype).name
+                value = {
+                    "losscore": lambda fn=fn, p=p, t=t: fn(p, t),
+                    "numpy-careful": np_fns["careful"],
+                    "numpy-naive": np_fns["naive"],
+                }
+                fused = {
+                    "losscore": lambda vg=vg, g=g, p=p, t=t: vg(p, t, out=g),
+                    "numpy-careful": np_fns["careful_vg"],
+                    "numpy-naive": np_fns["naive_vg"],
+                }
+                for peer_name, table in peer_impls.items():
+                    if name in table:
+                        value[peer_name], fused[peer_name] = table[name]
+                out.append(Case("regression", name, dt, n, value, bytes_per_element=2 * item))
                 out.append(
-                    Case(
-                        "regression",
-                        name,
-                        dt,
-                        n,
-                        {
-                            "losscore": lambda fn=fn, p=p, t=t: fn(p, t),
-                            "numpy-careful": np_fns["careful"],
-                            "numpy-naive": np_fns["naive"],
-                        },
-                    )
-                )
-                out.append(
-                    Case(
-                        "regression",
-                        f"value_and_grad({name})",
-                        dt,
-                        n,
-                        {
-                            "losscore": lambda vg=vg, g=g, p=p, t=t: vg(p, t, out=g),
-                            "numpy-careful": np_fns["careful_vg"],
-                            "numpy-naive": np_fns["naive_vg"],
-                        },
-                    )
+                    Case("regression", f"value_and_grad({name})", dt, n, fused,
+                         bytes_per_element=3 * item)
                 )
     return out

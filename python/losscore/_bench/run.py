@@ -6,12 +6,15 @@ import importlib
 import json
 import platform
 import sys
+import time
 from typing import Any
 
 import numpy as np
 
 import losscore
+from losscore import _core
 
+from . import peers
 from .memory import peak_extra_bytes
 from .timing import Case, Result, time_case
 
@@ -44,22 +47,51 @@ def _fmt_x(x: float | None) -> str:
     return "-" if x is None else f"{x:.1f}x"
 
 
-def table(results: list[Result]) -> str:
+def measure_bandwidth(n_bytes: int = 512 * 1024 * 1024) -> float:
+    """Read bandwidth in GB/s of losscore's own streaming kernel (a deterministic sum)."""
+    x = np.ones(n_bytes // 4, dtype=np.float32)
+    _core.stream_sum(x)
+    best = float("inf")
+    for _ in range(5):
+        start = time.perf_counter()
+        _core.stream_sum(x)
+        best = min(best, time.perf_counter() - start)
+    return x.nbytes / best / 1e9
+
+
+def bandwidth_share(r: Result, bandwidth_gbs: float | None) -> float | None:
+    if not bandwidth_gbs or r.bytes_per_element is None or "losscore" not in r.seconds:
+        return None
+    if r.n * r.bytes_per_element < 64 * 1024 * 1024:  # fits in cache: not memory-bound
+        return None
+    achieved = r.n * r.bytes_per_element / r.seconds["losscore"] / 1e9
+    return achieved / bandwidth_gbs
+
+
+def table(results: list[Result], bandwidth_gbs: float | None = None) -> str:
     header = (
-        f"{'operation':<34}{'dtype':<9}{'n':>10}  {'losscore':>10}{'careful':>10}{'naive':>10}"
-        f"{'vs careful':>12}{'vs naive':>10}{'call us':>9}"
+        f"{'operation':<36}{'dtype':<8}{'n':>11}{'thr':>4}  {'losscore':>9}{'careful':>9}"
+        f"{'naive':>9}{'best peer':>16}  {'vs careful':>10}{'vs naive':>9}{'vs peer':>8}"
+        f"{'% bw':>6}"
     )
     lines = [header, "-" * len(header)]
     for r in results:
         s = r.seconds
+        best = r.best_peer()
+        peer_txt = f"{_fmt_ns(best[1], r.n)} {best[0]}" if best else "-"
+        vs_peer = best[1] / s["losscore"] if best and "losscore" in s else None
+        share = bandwidth_share(r, bandwidth_gbs)
         lines.append(
-            f"{r.group + ' ' + r.name:<34}{r.dtype:<9}{r.n:>10,}  "
-            f"{_fmt_ns(s.get('losscore'), r.n):>10}{_fmt_ns(s.get('numpy-careful'), r.n):>10}"
-            f"{_fmt_ns(s.get('numpy-naive'), r.n):>10}"
-            f"{_fmt_x(r.speedup('numpy-careful')):>12}{_fmt_x(r.speedup('numpy-naive')):>10}"
-            f"{s.get('losscore', 0) * 1e6:>9.2f}"
+            f"{r.group + ' ' + r.name:<36}{r.dtype:<8}{r.n:>11,}{r.threads:>4}  "
+            f"{_fmt_ns(s.get('losscore'), r.n):>9}{_fmt_ns(s.get('numpy-careful'), r.n):>9}"
+            f"{_fmt_ns(s.get('numpy-naive'), r.n):>9}{peer_txt:>16}  "
+            f"{_fmt_x(r.speedup('numpy-careful')):>10}{_fmt_x(r.speedup('numpy-naive')):>9}"
+            f"{_fmt_x(vs_peer):>8}{'' if share is None else f'{share:.0%}':>6}"
         )
-    lines.append("(ns per element; speedup = NumPy time / losscore time; interleaved medians)")
+    lines.append(
+        "ns per element (medians of interleaved runs); speedup = other time / losscore time; "
+        "% bw = losscore's traffic as a share of the measured read bandwidth"
+    )
     return "\n".join(lines)
 
 
@@ -84,30 +116,100 @@ def machine() -> dict[str, Any]:
         "losscore": losscore.__version__,
         "isa": losscore.isa(),
         "threads": losscore.get_num_threads(),
-        "cpu": platform.processor() or platform.machine(),
+        "cpu": _cpu_name(),
     }
 
 
-def main(quick: bool, only: str | None, json_path: str | None, repeats: int | None) -> int:
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def plot(results: list[Result], path: str) -> None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("--plot needs matplotlib: pip install 'losscore[plot]'", file=sys.stderr)
+        return
+    rows = [r for r in results if r.speedup("numpy-careful") is not None]
+    sizes = sorted({r.n for r in rows})
+    ops = list(dict.fromkeys(f"{r.group} {r.name} ({r.dtype}, {r.threads}t)" for r in rows))
+    fig, ax = plt.subplots(figsize=(10, 0.32 * len(ops) + 1.5))
+    height = 0.8 / max(len(sizes), 1)
+    for k, n in enumerate(sizes):
+        values = []
+        for op in ops:
+            match = [r for r in rows
+                     if f"{r.group} {r.name} ({r.dtype}, {r.threads}t)" == op and r.n == n]
+            values.append(match[0].speedup("numpy-careful") if match else 0.0)
+        ax.barh([i + k * height for i in range(len(ops))], values, height, label=f"n={n:,}")
+    ax.set_yticks([i + 0.4 - height / 2 for i in range(len(ops))], ops, fontsize=7)
+    ax.axvline(1.0, color="k", lw=0.8)
+    ax.set_xscale("log")
+    ax.set_xlabel("speedup over careful NumPy (log scale)")
+    ax.legend(fontsize=7)
+    ax.invert_yaxis()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    print(f"wrote {path}")
+
+
+def main(
+    quick: bool,
+    only: str | None,
+    json_path: str | None,
+    repeats: int | None,
+    plot_path: str | None = None,
+    threads: list[int] | None = None,
+) -> int:
     cases = collect(quick, only)
     if not cases:
         print(f"no benchmark matches {only!r}", file=sys.stderr)
         return 2
     info = machine()
+    all_threads = info["threads"]
+    thread_counts = threads or ([all_threads] if quick else sorted({1, all_threads}))
     print(
-        f"losscore {info['losscore']} | isa {info['isa']} | threads {info['threads']} | "
-        f"numpy {info['numpy']} | python {info['python']}"
+        f"losscore {info['losscore']} | {info['cpu']} | isa {info['isa']} | "
+        f"threads {all_threads} | numpy {info['numpy']} | python {info['python']}"
     )
+    absent = peers.missing()
+    if absent:
+        print(f"peers not installed (skipped): {', '.join(absent)}")
+    bandwidth = None if quick and only else measure_bandwidth(
+        128 * 1024 * 1024 if quick else 512 * 1024 * 1024
+    )
+    if bandwidth:
+        print(f"measured read bandwidth: {bandwidth:.1f} GB/s ({all_threads} threads)")
     reps = repeats or (3 if quick else 7)
     budget = 0.005 if quick else 0.02
     results = []
-    for i, case in enumerate(cases, 1):
-        print(f"\r[{i}/{len(cases)}] {case.group} {case.name} {case.dtype} n={case.n:,}".ljust(79),
-              end="", file=sys.stderr, flush=True)
-        results.append(time_case(case, repeats=reps, budget=budget))
-        del case.contenders
-    print("\r" + " " * 79 + "\r", end="", file=sys.stderr)
-    print(table(results))
+    total = len(cases) * len(thread_counts)
+    done = 0
+    try:
+        for case in cases:
+            for k in thread_counts:
+                done += 1
+                losscore.set_num_threads(k)
+                peers.set_threads(k)
+                label = f"[{done}/{total}] {case.group} {case.name} {case.dtype} n={case.n:,} t={k}"
+                print("\r" + label[:79].ljust(79), end="", file=sys.stderr, flush=True)
+                results.append(time_case(case, repeats=reps, budget=budget, threads=k))
+            case.contenders = {}  # free the inputs
+    finally:
+        losscore.set_num_threads(all_threads)
+        peers.set_threads(all_threads)
+        print("\r" + " " * 79 + "\r", end="", file=sys.stderr)
+    print(table(results, bandwidth))
     mem = None
     if only is None or "memory" in only:
         mem = memory_report(100_000 if quick else 10_000_000)
@@ -119,15 +221,20 @@ def main(quick: bool, only: str | None, json_path: str | None, repeats: int | No
     if json_path:
         payload = {
             "machine": info,
+            "bandwidth_gbs": bandwidth,
+            "peers_missing": absent,
             "results": [
                 {
                     "group": r.group,
                     "name": r.name,
                     "dtype": r.dtype,
                     "n": r.n,
+                    "threads": r.threads,
                     "seconds": r.seconds,
                     "speedup_vs_careful": r.speedup("numpy-careful"),
                     "speedup_vs_naive": r.speedup("numpy-naive"),
+                    "best_peer": r.best_peer(),
+                    "bandwidth_share": bandwidth_share(r, bandwidth),
                 }
                 for r in results
             ],
@@ -136,4 +243,6 @@ def main(quick: bool, only: str | None, json_path: str | None, repeats: int | No
         with open(json_path, "w") as fh:
             json.dump(payload, fh, indent=2)
         print(f"wrote {json_path}")
+    if plot_path:
+        plot(results, plot_path)
     return 0

@@ -29,6 +29,9 @@ class Case:
     n: int
     contenders: dict[str, Callable[[], object]]
     baseline: str = "numpy-careful"
+    # Bytes the operation must move per element (reads + writes): memory-bound cases report
+    # their speed as a share of the measured bandwidth.
+    bytes_per_element: float | None = None
 
 
 @dataclass
@@ -39,6 +42,17 @@ class Result:
     n: int
     seconds: dict[str, float] = field(default_factory=dict)
     baseline: str = "numpy-careful"
+    bytes_per_element: float | None = None
+    threads: int = 1
+
+    def best_peer(self) -> tuple[str, float] | None:
+        """The fastest contender that is neither losscore nor NumPy."""
+        peers = [(s, who) for who, s in self.seconds.items()
+                 if who != "losscore" and not who.startswith("numpy")]
+        if not peers:
+            return None
+        s, who = min(peers)
+        return who, s
 
     def ns_per_element(self, who: str) -> float:
         return self.seconds[who] / max(self.n, 1) * 1e9
@@ -62,7 +76,7 @@ def _calls_per_sample(fn: Callable[[], object], budget: float) -> int:
         calls = max(calls * 2, int(calls * budget / max(elapsed, 1e-9)))
 
 
-def time_case(case: Case, repeats: int = 7, budget: float = 0.02) -> Result:
+def time_case(case: Case, repeats: int = 7, budget: float = 0.02, threads: int = 1) -> Result:
     """Median seconds per call of every contender, measured interleaved."""
     loops = {who: _calls_per_sample(fn, budget) for who, fn in case.contenders.items()}
     samples: dict[str, list[float]] = {who: [] for who in case.contenders}
@@ -80,4 +94,6 @@ def time_case(case: Case, repeats: int = 7, budget: float = 0.02) -> Result:
         case.n,
         {who: statistics.median(s) for who, s in samples.items()},
         case.baseline,
+        case.bytes_per_element,
+        threads,
     )

@@ -8,7 +8,6 @@
 //! computes which piece, never how results are combined, so results do not depend on thread count.
 
 use crate::error::{invalid, LossError};
-use rayon::prelude::*;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -108,17 +107,97 @@ fn pool(threads: usize) -> Arc<rayon::ThreadPool> {
 
 /// Runs `f` on every task, in parallel when there is more than one task and more than one thread.
 /// The result of each task must not depend on which thread runs it.
+///
+/// The calling thread works too: tasks are claimed from a shared counter by the caller and by
+/// helper jobs on the pool. If the pool's threads are slow to wake (a busy machine), the caller
+/// simply claims more tasks itself instead of waiting for them; it only ever waits for tasks a
+/// helper has already started.
 pub fn for_each<T, F>(tasks: Vec<T>, f: F)
 where
     T: Send,
     F: Fn(T) + Sync + Send,
 {
     let threads = num_threads();
-    if tasks.len() <= 1 || threads <= 1 {
+    let n = tasks.len();
+    if n <= 1 || threads <= 1 {
         tasks.into_iter().for_each(f);
         return;
     }
-    pool(threads).install(|| tasks.into_par_iter().for_each(f));
+    let slots: Vec<Mutex<Option<T>>> = tasks.into_iter().map(|t| Mutex::new(Some(t))).collect();
+    let run_one = |i: usize| {
+        if let Some(task) = lock(&slots[i]).take() {
+            f(task);
+        }
+    };
+    let work: &(dyn Fn(usize) + Sync) = &run_one;
+    // SAFETY: only the lifetime is erased. Helpers call `work` only for a claimed index i < n,
+    // and this function does not return before all n claimed calls have finished (see the
+    // wait below), so `work` and everything it borrows outlive every call. A helper that runs
+    // later finds the counter exhausted and never touches `work`.
+    let work: WorkPtr = WorkPtr(unsafe {
+        std::mem::transmute::<
+            *const (dyn Fn(usize) + Sync + '_),
+            *const (dyn Fn(usize) + Sync + 'static),
+        >(work)
+    });
+    let claims = Arc::new(Claims {
+        next: AtomicUsize::new(0),
+        done: AtomicUsize::new(0),
+        panicked: std::sync::atomic::AtomicBool::new(false),
+        n,
+    });
+    let pool = pool(threads);
+    for _ in 0..(threads - 1).min(n - 1) {
+        let claims = Arc::clone(&claims);
+        pool.spawn(move || claims.work_through(work));
+    }
+    claims.work_through(work);
+    let mut spins = 0u32;
+    while claims.done.load(Ordering::Acquire) < n {
+        if spins < 1 << 12 {
+            std::hint::spin_loop();
+            spins += 1;
+        } else {
+            std::thread::yield_now();
+        }
+    }
+    if claims.panicked.load(Ordering::Relaxed) {
+        panic!("a losscore kernel task panicked");
+    }
+}
+
+/// A lifetime-erased pointer to the task runner of one [`for_each`] call.
+#[derive(Clone, Copy)]
+struct WorkPtr(*const (dyn Fn(usize) + Sync + 'static));
+
+// SAFETY: the pointee is `Sync` and [`for_each`] keeps it alive while any claimed call runs.
+unsafe impl Send for WorkPtr {}
+
+/// Shared progress of one [`for_each`] call (kept alive by the helpers' `Arc`s).
+struct Claims {
+    next: AtomicUsize,
+    done: AtomicUsize,
+    panicked: std::sync::atomic::AtomicBool,
+    n: usize,
+}
+
+impl Claims {
+    fn work_through(&self, work: WorkPtr) {
+        loop {
+            let i = self.next.fetch_add(1, Ordering::AcqRel);
+            if i >= self.n {
+                return;
+            }
+            let run = std::panic::AssertUnwindSafe(|| {
+                // SAFETY: i < n, so the `for_each` call that owns `work` is still waiting.
+                unsafe { (*work.0)(i) }
+            });
+            if std::panic::catch_unwind(run).is_err() {
+                self.panicked.store(true, Ordering::Relaxed);
+            }
+            self.done.fetch_add(1, Ordering::Release);
+        }
+    }
 }
 
 /// How many pieces to cut `n` items into, given that a piece below `grain` items is not worth a

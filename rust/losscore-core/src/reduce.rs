@@ -7,6 +7,8 @@
 //! for any thread count and for any split of the data at block boundaries (chunked evaluation).
 
 use crate::error::{invalid, LossError};
+use crate::par;
+use crate::simd::{self, Kernel, Real};
 
 /// Elements per reduction block. Chunked evaluation must split data at multiples of this.
 pub const BLOCK: usize = 8192;
@@ -79,6 +81,8 @@ pub struct ExactSum {
     /// Sum of the non-finite inputs (inf, -inf, NaN), kept apart as fsum does.
     special: f64,
     has_special: bool,
+    /// A running total of finite inputs left the f64 range; see [`exact_sum`].
+    overflowed: bool,
 }
 
 impl ExactSum {
@@ -100,6 +104,13 @@ impl ExactSum {
                 std::mem::swap(&mut x, &mut y);
             }
             let hi = x + y;
+            if !hi.is_finite() {
+                // The partials can no longer represent the sum exactly.
+                self.overflowed = true;
+                self.special += hi;
+                self.has_special = true;
+                return;
+            }
             let lo = y - (hi - x);
             if lo != 0.0 {
                 self.partials[kept] = lo;
@@ -108,19 +119,18 @@ impl ExactSum {
             x = hi;
         }
         self.partials.truncate(kept);
-        if x.is_finite() {
-            self.partials.push(x);
-        } else {
-            // Intermediate overflow of finite inputs: the true sum is beyond f64.
-            self.special += x;
-            self.has_special = true;
-        }
+        self.partials.push(x);
     }
 
     /// The sum rounded once (round-half-even).
     pub fn value(&self) -> f64 {
         if self.has_special {
-            return self.special;
+            // One NaN bit pattern whatever produced it (SIMD and scalar code differ in sign).
+            return if self.special.is_nan() {
+                f64::NAN
+            } else {
+                self.special
+            };
         }
         let p = &self.partials;
         let mut n = p.len();
@@ -155,12 +165,75 @@ impl ExactSum {
 }
 
 /// Correctly rounded sum of `values`.
+///
+/// If a running total of finite values overflows, the values are summed again scaled by 1/4
+/// (exact for all but subnormal inputs, which cannot matter at that magnitude) and the result
+/// scaled back: `[1e308, 1e308, -1e308]` sums to `1e308`, not NaN.
 pub fn exact_sum(values: &[f64]) -> f64 {
     let mut s = ExactSum::new();
     for &v in values {
         s.add(v);
     }
+    if s.overflowed && values.iter().all(|v| v.is_finite()) {
+        let mut scaled = ExactSum::new();
+        for &v in values {
+            scaled.add(v * 0.25);
+        }
+        return scaled.value() * 4.0;
+    }
     s.value()
+}
+
+/// The block partials of `sum(x)`: one f64 per [`BLOCK`] elements, computed in parallel.
+pub fn block_sums<T: Real>(x: &[T]) -> Vec<f64> {
+    let mut partials = vec![0.0f64; n_blocks(x.len())];
+    let pieces = par::pieces(partials.len(), 4);
+    let blocks = partials.len();
+    let isa = simd::active();
+    let mut tasks = Vec::with_capacity(pieces);
+    let (mut xs, mut ps) = (x, partials.as_mut_slice());
+    for k in 0..pieces {
+        let take = blocks * (k + 1) / pieces - blocks * k / pieces;
+        let (x0, x1) = xs.split_at((take * BLOCK).min(xs.len()));
+        let (p0, p1) = ps.split_at_mut(take);
+        tasks.push((x0, p0));
+        (xs, ps) = (x1, p1);
+    }
+    par::for_each(tasks, |(x, p)| {
+        simd::dispatch(isa, SumKernel { x, partials: p })
+    });
+    partials
+}
+
+/// Deterministic, correctly combined `sum(x)` (a streaming read: also the bandwidth probe).
+pub fn sum<T: Real>(x: &[T]) -> f64 {
+    exact_sum(&block_sums(x))
+}
+
+struct SumKernel<'a, T> {
+    x: &'a [T],
+    partials: &'a mut [f64],
+}
+
+impl<T: Real> Kernel for SumKernel<'_, T> {
+    type Output = ();
+
+    #[inline(always)]
+    fn run(self) {
+        for (block, partial) in self.x.chunks(BLOCK).zip(self.partials.iter_mut()) {
+            let mut acc = [0.0f64; LANES];
+            let mut chunks = block.chunks_exact(LANES);
+            for c in &mut chunks {
+                for j in 0..LANES {
+                    acc[j] += c[j].to_f64();
+                }
+            }
+            for (j, v) in chunks.remainder().iter().enumerate() {
+                acc[j] += v.to_f64();
+            }
+            *partial = sum_lanes(&acc);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -206,6 +279,10 @@ mod tests {
         assert!(exact_sum(&[f64::INFINITY, f64::NEG_INFINITY]).is_nan());
         assert!(exact_sum(&[1.0, f64::NAN]).is_nan());
         assert_eq!(exact_sum(&[f64::MAX, f64::MAX]), f64::INFINITY);
+        assert_eq!(exact_sum(&[1e308, 1e308, -1e308]), 1e308);
+        assert_eq!(exact_sum(&[-1e308, -1e308, 1e308, 5.0]), -1e308 + 5.0);
+        assert_eq!(exact_sum(&[f64::NAN]).to_bits(), f64::NAN.to_bits());
+        assert_eq!(exact_sum(&[-f64::NAN]).to_bits(), f64::NAN.to_bits());
     }
 
     #[test]
@@ -219,6 +296,20 @@ mod tests {
     fn lanes_sum_in_a_fixed_tree() {
         let acc: [f64; LANES] = std::array::from_fn(|i| i as f64);
         assert_eq!(sum_lanes(&acc), (0..LANES).sum::<usize>() as f64);
+    }
+
+    #[test]
+    fn parallel_sum_is_split_invariant_and_accurate() {
+        let x: Vec<f32> = (0..3 * BLOCK + 77)
+            .map(|i| ((i * 7919) % 10007) as f32 * 1e-3 - 5.0)
+            .collect();
+        let exact: f64 = exact_sum(&x.iter().map(|&v| v as f64).collect::<Vec<_>>());
+        let total = sum(&x);
+        assert!((total - exact).abs() <= 1e-12 * exact.abs().max(1.0));
+        // Summing block-aligned pieces separately and combining their partials gives the same bits.
+        let mut partials = block_sums(&x[..2 * BLOCK]);
+        partials.extend(block_sums(&x[2 * BLOCK..]));
+        assert_eq!(exact_sum(&partials).to_bits(), total.to_bits());
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! else goes once through `losscore._convert`, which applies the dtype rules of DESIGN.md §3.
 
 use crate::errors::raise;
-use numpy::{Element, PyArrayDyn, PyUntypedArrayMethods};
+use numpy::{Element, PyArrayDyn, PyArrayMethods, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 
 /// A float array of either supported dtype.
@@ -11,9 +11,13 @@ pub enum Floats<'py> {
     F64(Bound<'py, PyArrayDyn<f64>>),
 }
 
+/// `obj` itself if it is a C-contiguous, aligned ndarray of `T` (memory maps of `.npz` members
+/// can be misaligned).
 fn contiguous<'py, T: Element>(obj: &Bound<'py, PyAny>) -> Option<Bound<'py, PyArrayDyn<T>>> {
     match obj.cast::<PyArrayDyn<T>>() {
-        Ok(a) if a.is_c_contiguous() => Some(a.clone()),
+        Ok(a) if a.is_c_contiguous() && (a.data() as usize) % std::mem::align_of::<T>() == 0 => {
+            Some(a.clone())
+        }
         _ => None,
     }
 }
@@ -106,6 +110,13 @@ pub fn output<'py, T: Element>(
             py,
             "OutputError",
             format!("{name} must be C-contiguous"),
+        ));
+    }
+    if (arr.data() as usize) % std::mem::align_of::<T>() != 0 {
+        return Err(raise(
+            py,
+            "OutputError",
+            format!("{name} must be aligned to its dtype"),
         ));
     }
     Ok(arr.clone())

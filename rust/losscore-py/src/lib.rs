@@ -6,6 +6,7 @@
 mod arrays;
 mod errors;
 mod nn;
+mod params;
 mod regression;
 mod runtime;
 

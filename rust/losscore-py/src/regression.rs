@@ -3,8 +3,9 @@
 
 use crate::arrays::{borrow_error, floats, like, output, Floats};
 use crate::errors::{raise, IntoPy};
+use crate::params::{param, reduction_name};
 use losscore_core::loss::regression::{Huber, LogCosh, Mae, Mse, Pinball, PoissonNll, SmoothL1};
-use losscore_core::loss::{evaluate, Pointwise};
+use losscore_core::loss::{block_partials, evaluate, Pointwise};
 use losscore_core::{Real, Reduction};
 use numpy::{Element, PyArrayDyn, PyArrayMethods, PyUntypedArrayMethods};
 use pyo3::prelude::*;
@@ -23,21 +24,8 @@ pub fn run_pointwise<'py, T: Element + Real, L: Pointwise<T>>(
     out: Option<&Bound<'py, PyAny>>,
     with_grad: bool,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let target = like::<T>(target, "target")?;
+    let (target, weight) = checked_inputs::<T>(py, &pred, target, weight)?;
     let shape = pred.shape().to_vec();
-    if target.shape() != shape.as_slice() {
-        return Err(shape_error(py, "target", &shape, target.shape()));
-    }
-    let weight = match weight {
-        Some(w) => {
-            let w = like::<T>(w, "weight")?;
-            if w.shape() != shape.as_slice() {
-                return Err(shape_error(py, "weight", &shape, w.shape()));
-            }
-            Some(w)
-        }
-        None => None,
-    };
     let grad = if with_grad {
         Some(output::<T>(py, out, &shape, "out")?)
     } else {
@@ -65,7 +53,8 @@ pub fn run_pointwise<'py, T: Element + Real, L: Pointwise<T>>(
         Some(l) => Some(l.try_readwrite().map_err(|_| borrow_error(py, "loss"))?),
         None => None,
     };
-    let contiguous = |py| raise(py, "OutputError", "arrays must be C-contiguous".to_string());
+    // Unreachable after the checks above; kept as an error rather than a panic.
+    let contiguous = |py| raise(py, "OutputError", "inputs must be C-contiguous".to_string());
     let p = p_ro.as_slice().map_err(|_| contiguous(py))?;
     let t = t_ro.as_slice().map_err(|_| contiguous(py))?;
     let w = match &w_ro {
@@ -96,6 +85,66 @@ pub fn run_pointwise<'py, T: Element + Real, L: Pointwise<T>>(
     }
 }
 
+/// `(loss_partials, weight_partials | None)`: the block partials a chunked evaluation combines
+/// exactly (`math.fsum`) to reproduce the in-memory result bit for bit.
+pub fn run_partials<'py, T: Element + Real, L: Pointwise<T>>(
+    py: Python<'py>,
+    loss: L,
+    pred: Bound<'py, PyArrayDyn<T>>,
+    target: &Bound<'py, PyAny>,
+    weight: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let (target, weight) = checked_inputs::<T>(py, &pred, target, weight)?;
+    let p_ro = pred.try_readonly().map_err(|_| borrow_error(py, "pred"))?;
+    let t_ro = target
+        .try_readonly()
+        .map_err(|_| borrow_error(py, "target"))?;
+    let w_ro = match &weight {
+        Some(w) => Some(w.try_readonly().map_err(|_| borrow_error(py, "weight"))?),
+        None => None,
+    };
+    let p = p_ro.as_slice()?;
+    let t = t_ro.as_slice()?;
+    let w = match &w_ro {
+        Some(w) => Some(w.as_slice()?),
+        None => None,
+    };
+    let (lp, wp) = py.detach(|| block_partials(loss, p, t, w)).py_err(py)?;
+    let lp = numpy::PyArray1::from_vec(py, lp).into_any();
+    let wp = match wp {
+        Some(v) => numpy::PyArray1::from_vec(py, v).into_any(),
+        None => py.None().into_bound(py),
+    };
+    Ok(PyTuple::new(py, [lp, wp])?.into_any())
+}
+
+type Inputs<'py, T> = (Bound<'py, PyArrayDyn<T>>, Option<Bound<'py, PyArrayDyn<T>>>);
+
+/// Casts `target` (and `weight`) to `pred`'s dtype and checks they have `pred`'s shape.
+fn checked_inputs<'py, T: Element>(
+    py: Python<'py>,
+    pred: &Bound<'py, PyArrayDyn<T>>,
+    target: &Bound<'py, PyAny>,
+    weight: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Inputs<'py, T>> {
+    let target = like::<T>(target, "target")?;
+    let shape = pred.shape();
+    if target.shape() != shape {
+        return Err(shape_error(py, "target", shape, target.shape()));
+    }
+    let weight = match weight {
+        Some(w) => {
+            let w = like::<T>(w, "weight")?;
+            if w.shape() != shape {
+                return Err(shape_error(py, "weight", shape, w.shape()));
+            }
+            Some(w)
+        }
+        None => None,
+    };
+    Ok((target, weight))
+}
+
 fn shape_error(py: Python<'_>, name: &'static str, pred: &[usize], other: &[usize]) -> PyErr {
     crate::errors::to_pyerr(
         py,
@@ -113,31 +162,40 @@ pub fn parse_reduction(py: Python<'_>, name: &str) -> PyResult<Reduction> {
 }
 
 /// Defines a `#[pyfunction]` for a pointwise loss. `|T| expr` builds the core loss for dtype `T`.
+/// Hyperparameters have no defaults here: the Python wrapper owns them (and passes them all).
 macro_rules! pointwise_loss {
-    ($name:ident, ($($p:ident : $pt:ty = $def:expr),*), |$T:ident| $make:expr) => {
+    ($name:ident, ($($p:ident : $pt:ty),*), |$T:ident| $make:expr) => {
         #[pyfunction]
-        #[pyo3(signature = (pred, target, weight=None, reduction="mean", out=None, with_grad=false $(, $p=$def)*))]
+        #[pyo3(signature = (pred, target, weight=None, reduction=None, out=None, with_grad=false $(, $p=None)*, *, partials=false))]
         #[allow(clippy::too_many_arguments)]
         fn $name<'py>(
             py: Python<'py>,
             pred: &Bound<'py, PyAny>,
             target: &Bound<'py, PyAny>,
             weight: Option<&Bound<'py, PyAny>>,
-            reduction: &str,
+            reduction: Option<&Bound<'py, PyAny>>,
             out: Option<&Bound<'py, PyAny>>,
             with_grad: bool,
-            $($p: $pt),*
+            $($p: Option<&Bound<'py, PyAny>>,)*
+            partials: bool,
         ) -> PyResult<Bound<'py, PyAny>> {
-            let reduction = parse_reduction(py, reduction)?;
+            let reduction = parse_reduction(py, &reduction_name(py, reduction)?)?;
+            $(let $p: $pt = param(py, $p, stringify!($p))?;)*
             match floats(pred, "pred")? {
                 Floats::F32(pred) => {
                     type $T = f32;
                     let loss = $make.py_err(py)?;
+                    if partials {
+                        return run_partials::<$T, _>(py, loss, pred, target, weight);
+                    }
                     run_pointwise::<$T, _>(py, loss, pred, target, weight, reduction, out, with_grad)
                 }
                 Floats::F64(pred) => {
                     type $T = f64;
                     let loss = $make.py_err(py)?;
+                    if partials {
+                        return run_partials::<$T, _>(py, loss, pred, target, weight);
+                    }
                     run_pointwise::<$T, _>(py, loss, pred, target, weight, reduction, out, with_grad)
                 }
             }
@@ -151,13 +209,13 @@ fn ok<L>(loss: L) -> Result<L, losscore_core::LossError> {
 
 pointwise_loss!(mse, (), |T| ok(Mse));
 pointwise_loss!(mae, (), |T| ok(Mae));
-pointwise_loss!(huber, (delta: f64 = 1.0), |T| Huber::<T>::new(delta));
-pointwise_loss!(smooth_l1, (beta: f64 = 1.0), |T| SmoothL1::<T>::new(beta));
+pointwise_loss!(huber, (delta: f64), |T| Huber::<T>::new(delta));
+pointwise_loss!(smooth_l1, (beta: f64), |T| SmoothL1::<T>::new(beta));
 pointwise_loss!(log_cosh, (), |T| ok(LogCosh));
-pointwise_loss!(pinball, (quantile: f64 = 0.5), |T| Pinball::<T>::new(quantile));
+pointwise_loss!(pinball, (quantile: f64), |T| Pinball::<T>::new(quantile));
 pointwise_loss!(
     poisson_nll,
-    (log_input: bool = true, full: bool = false, eps: f64 = 1e-8),
+    (log_input: bool, full: bool, eps: f64),
     |T| PoissonNll::<T>::new(log_input, full, eps)
 );
 

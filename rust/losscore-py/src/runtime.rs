@@ -2,6 +2,7 @@
 
 use crate::errors::IntoPy;
 use losscore_core::{par, simd, Isa};
+use numpy::PyArrayMethods;
 use pyo3::prelude::*;
 
 #[pyfunction]
@@ -36,6 +37,28 @@ fn exact_sum(values: Vec<f64>) -> f64 {
     losscore_core::reduce::exact_sum(&values)
 }
 
+/// Deterministic sum of a float array (a streaming read: `losscore bench` uses it to measure the
+/// memory bandwidth).
+#[pyfunction]
+fn stream_sum(py: Python<'_>, x: &Bound<'_, PyAny>) -> PyResult<f64> {
+    match crate::arrays::floats(x, "x")? {
+        crate::arrays::Floats::F32(a) => {
+            let ro = a
+                .try_readonly()
+                .map_err(|_| crate::arrays::borrow_error(py, "x"))?;
+            let s = ro.as_slice()?;
+            Ok(py.detach(|| losscore_core::reduce::sum(s)))
+        }
+        crate::arrays::Floats::F64(a) => {
+            let ro = a
+                .try_readonly()
+                .map_err(|_| crate::arrays::borrow_error(py, "x"))?;
+            let s = ro.as_slice()?;
+            Ok(py.detach(|| losscore_core::reduce::sum(s)))
+        }
+    }
+}
+
 #[pyfunction]
 fn block_size() -> usize {
     losscore_core::reduce::BLOCK
@@ -49,5 +72,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(set_isa, m)?)?;
     m.add_function(wrap_pyfunction!(exact_sum, m)?)?;
     m.add_function(wrap_pyfunction!(block_size, m)?)?;
+    m.add_function(wrap_pyfunction!(stream_sum, m)?)?;
     Ok(())
 }

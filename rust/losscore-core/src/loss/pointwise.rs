@@ -389,10 +389,14 @@ fn piece<T: Real, L: Pointwise<T>, const W: bool, const G: bool, const E: bool>(
     bad
 }
 
+/// Elements per sub-chunk: the element loop writes their `w*l` terms to an L1-resident buffer.
+const SUB: usize = 256;
+
 /// One block: element `k` goes to lane `k % LANES`; lanes are added in a fixed tree.
 ///
-/// The main loop works on fixed-size lane arrays (no bounds checks, so LLVM vectorizes it); the
-/// short tail runs the same per-element code one lane at a time.
+/// Two simple loops per sub-chunk vectorize far better than one fused loop: the element loop
+/// (transcendentals, outputs) works in `T` only, so LLVM vectorizes it at full width; the lane
+/// loop then widens the buffered `w*l` terms into the f64 lanes.
 #[inline(always)]
 fn block<T: Real, L: Pointwise<T>, const W: bool, const G: bool, const E: bool>(
     loss: &L,
@@ -403,54 +407,62 @@ fn block<T: Real, L: Pointwise<T>, const W: bool, const G: bool, const E: bool>(
     g_out: &mut [T],
     scale: T,
 ) -> (f64, bool) {
+    // A local copy: its fields are then plain values LLVM can hoist and unswitch on, where a
+    // reference would be re-read after every store to the outputs.
+    let loss = *loss;
+    let loss = &loss;
     let n = p.len();
-    let full = n - n % LANES;
     let mut acc = [0.0f64; LANES];
+    let mut terms = [T::ZERO; SUB];
     let mut bad = false;
-    let mut i = 0;
-    while i < full {
-        let pc: [T; LANES] = lanes(&p[i..]);
-        let tc: [T; LANES] = lanes(&t[i..]);
-        let wc: [T; LANES] = if W { lanes(&w[i..]) } else { [T::ONE; LANES] };
-        let mut lv = [T::ZERO; LANES];
-        let mut gv = [T::ZERO; LANES];
-        for j in 0..LANES {
-            let (l, g, a, b) = element::<T, L, W, G>(loss, pc[j], tc[j], wc[j], scale);
-            lv[j] = l;
-            gv[j] = g;
-            acc[j] += a;
+    let mut start = 0;
+    while start < n {
+        let m = SUB.min(n - start);
+        let ps = &p[start..start + m];
+        let ts = &t[start..start + m];
+        let ws: &[T] = if W { &w[start..start + m] } else { &[] };
+        let ls: &mut [T] = if E {
+            &mut l_out[start..start + m]
+        } else {
+            &mut []
+        };
+        let gs: &mut [T] = if G {
+            &mut g_out[start..start + m]
+        } else {
+            &mut []
+        };
+        let terms = &mut terms[..m];
+        for i in 0..m {
+            let wi = if W { ws[i] } else { T::ONE };
+            let (l, g, b) = element::<T, L, W, G>(loss, ps[i], ts[i], wi, scale);
+            if E {
+                ls[i] = l;
+            } else {
+                terms[i] = l;
+            }
+            if G {
+                gs[i] = g;
+            }
             bad |= b;
         }
-        if E {
-            l_out[i..i + LANES].copy_from_slice(&lv);
+        if !E {
+            // `start` is a multiple of SUB (a multiple of LANES): term i goes to lane i % LANES.
+            let mut chunks = terms.chunks_exact(LANES);
+            for c in &mut chunks {
+                for j in 0..LANES {
+                    acc[j] += c[j].to_f64();
+                }
+            }
+            for (j, &a) in chunks.remainder().iter().enumerate() {
+                acc[j] += a.to_f64();
+            }
         }
-        if G {
-            g_out[i..i + LANES].copy_from_slice(&gv);
-        }
-        i += LANES;
-    }
-    for k in full..n {
-        let wk = if W { w[k] } else { T::ONE };
-        let (l, g, a, b) = element::<T, L, W, G>(loss, p[k], t[k], wk, scale);
-        if E {
-            l_out[k] = l;
-        }
-        if G {
-            g_out[k] = g;
-        }
-        acc[k - full] += a;
-        bad |= b;
+        start += m;
     }
     (reduce::sum_lanes(&acc), bad)
 }
 
-#[inline(always)]
-fn lanes<T: Real>(s: &[T]) -> [T; LANES] {
-    // The caller guarantees at least LANES elements remain.
-    *s.first_chunk::<LANES>().expect("a full chunk of lanes")
-}
-
-/// One element: (`w*l` for the output, `w*g*scale`, `w*l` in f64 for the sum, bad target).
+/// One element: (`w*l`, `w*g*scale`, bad target).
 #[inline(always)]
 fn element<T: Real, L: Pointwise<T>, const W: bool, const G: bool>(
     loss: &L,
@@ -458,12 +470,17 @@ fn element<T: Real, L: Pointwise<T>, const W: bool, const G: bool>(
     t: T,
     w: T,
     scale: T,
-) -> (T, T, f64, bool) {
-    let (l, d) = if G { loss.value_grad(p, t) } else { (loss.value(p, t), T::ZERO) };
+) -> (T, T, bool) {
+    let (l, d) = if G {
+        loss.value_grad(p, t)
+    } else {
+        (loss.value(p, t), T::ZERO)
+    };
     let bad = L::CHECKS_TARGET && !loss.target_ok(t);
     if W {
-        (w * l, w * d * scale, w.to_f64() * l.to_f64(), bad)
+        // w * scale first: w * d can overflow where the scaled weight cannot.
+        (w * l, d * (w * scale), bad)
     } else {
-        (l, d * scale, l.to_f64(), bad)
+        (l, d * scale, bad)
     }
 }

@@ -29,6 +29,8 @@ pub trait Real:
     const LN_2: Self;
     /// `"float32"` / `"float64"`.
     const NAME: &'static str;
+    /// Significand bits (24 / 53): lets kernels shorten series for f32.
+    const MANTISSA_DIGITS: u32;
 
     fn from_f64(x: f64) -> Self;
     fn to_f64(self) -> f64;
@@ -84,6 +86,7 @@ macro_rules! impl_real {
             const NAN: Self = <$t>::NAN;
             const LN_2: Self = $ln2;
             const NAME: &'static str = $name;
+            const MANTISSA_DIGITS: u32 = <$t>::MANTISSA_DIGITS;
 
             #[inline(always)]
             fn from_f64(x: f64) -> Self {

@@ -1,0 +1,114 @@
+"""The command line: ``losscore eval`` and ``losscore bench`` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import losscore
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "losscore", *args], capture_output=True, text=True, timeout=300
+    )
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("cli")
+    rng = np.random.default_rng(3)
+    p = rng.standard_normal((300, 101)).astype(np.float32)
+    t = rng.standard_normal((300, 101)).astype(np.float32)
+    w = rng.random((300, 101)).astype(np.float32)
+    np.save(d / "p.npy", p)
+    np.save(d / "t.npy", t)
+    np.save(d / "w.npy", w)
+    np.save(d / "short.npy", t[:10])
+    np.save(d / "complex.npy", p.astype(np.complex64))
+    np.savez(d / "both.npz", pred=p, target=t)
+    (d / "junk.npy").write_bytes(b"not an array")
+    return d, p, t, w
+
+
+def test_eval_json_matches_in_memory(files):
+    d, p, t, w = files
+    res = run_cli(
+        "eval",
+        str(d / "p.npy"),
+        f"{d / 'both.npz'}:target",
+        "--loss",
+        "mse,huber,pinball",
+        "--param",
+        "huber.delta=0.25",
+        "--param",
+        "quantile=0.9",
+        "--weight",
+        str(d / "w.npy"),
+        "--chunk-size",
+        "10000",
+        "--json",
+        "--reduction",
+        "sum",
+    )
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)["results"]
+    assert out["mse"]["value"] == losscore.mse(p, t, weight=w, reduction="sum")
+    assert out["huber"]["value"] == losscore.huber(p, t, delta=0.25, weight=w, reduction="sum")
+    assert out["pinball"]["value"] == losscore.pinball(
+        p, t, quantile=0.9, weight=w, reduction="sum"
+    )
+
+
+def test_eval_plain_output(files):
+    d, p, t, _ = files
+    res = run_cli("eval", str(d / "p.npy"), str(d / "t.npy"), "--loss", "mae")
+    assert res.returncode == 0, res.stderr
+    name, reduction, value = res.stdout.split()
+    assert (name, reduction) == ("mae", "mean")
+    assert float(value) == losscore.mae(p, t)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["missing.npy", "t.npy", "--loss", "mse"], "file not found"),
+        (["p.npy", "short.npy", "--loss", "mse"], "same shape"),
+        (["p.npy", "t.npy", "--loss", "nope"], "unknown loss"),
+        (["p.npy", "t.npy", "--loss", "mse", "--param", "delta=2"], "no selected loss"),
+        (["p.npy", "t.npy", "--loss", "huber", "--param", "delta"], "KEY=VALUE"),
+        (["p.npy", "t.npy", "--loss", "huber", "--param", "delta=-1"], "delta"),
+        (["complex.npy", "t.npy", "--loss", "mse"], "complex"),
+        (["junk.npy", "t.npy", "--loss", "mse"], "junk.npy"),
+        (["both.npz", "t.npy", "--loss", "mse"], "choose one"),
+        (["both.npz:nokey", "t.npy", "--loss", "mse"], "no array"),
+    ],
+)
+def test_eval_errors_exit_2_without_traceback(files, args, message):
+    d = files[0]
+    args = [str(d / a) if a.split(":")[0].endswith((".npy", ".npz")) else a for a in args]
+    res = run_cli("eval", *args)
+    assert res.returncode == 2, (res.stdout, res.stderr)
+    assert message in res.stderr
+    assert "Traceback" not in res.stderr
+
+
+def test_bench_quick_json(tmp_path):
+    out = tmp_path / "bench.json"
+    res = run_cli("bench", "--quick", "--only", "mse", "--repeats", "1", "--json", str(out))
+    assert res.returncode == 0, res.stderr
+    payload = json.loads(out.read_text())
+    names = {r["name"] for r in payload["results"]}
+    assert {"mse", "value_and_grad(mse)"} <= names
+    for r in payload["results"]:
+        assert r["seconds"]["losscore"] > 0
+        assert r["n"] > 0
+
+
+def test_bench_unknown_filter_exits_2():
+    res = run_cli("bench", "--only", "no-such-operation")
+    assert res.returncode == 2

@@ -1,0 +1,425 @@
+"""Bad input raises a clear ``losscore.errors`` exception naming the argument and the offending
+shape or value; nothing is modified when a call fails; no input makes the Rust code panic."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+from reference import DEFAULT_CASES
+
+import losscore
+from losscore import errors
+from losscore.errors import (
+    DTypeError,
+    LosscoreError,
+    OutputError,
+    ParameterError,
+    ShapeError,
+    TargetError,
+    WeightError,
+)
+
+LOSSES = [case.fn for case in DEFAULT_CASES]
+ids = [case.name for case in DEFAULT_CASES]
+
+
+def _call(fn, *args, grad=False, **kwargs):
+    if grad:
+        return losscore.value_and_grad(fn)(*args, **kwargs)
+    return fn(*args, **kwargs)
+
+
+def test_exception_hierarchy():
+    for cls, builtin in [
+        (ShapeError, ValueError),
+        (DTypeError, TypeError),
+        (ParameterError, ValueError),
+        (WeightError, ValueError),
+        (TargetError, ValueError),
+        (OutputError, ValueError),
+    ]:
+        assert issubclass(cls, LosscoreError)
+        assert issubclass(cls, builtin)
+    for name in errors.__all__:
+        assert issubclass(getattr(errors, name), LosscoreError)
+
+
+@pytest.mark.parametrize("grad", [False, True], ids=["loss", "value_and_grad"])
+@pytest.mark.parametrize("fn", LOSSES, ids=ids)
+def test_shape_mismatch(fn, grad):
+    for p_shape, t_shape in [
+        ((5,), (4,)),
+        ((2, 3), (3, 2)),
+        ((5,), (1,)),
+        ((3, 1), (3,)),
+        ((), (1,)),
+    ]:
+        with pytest.raises(ShapeError) as info:
+            _call(fn, np.ones(p_shape), np.ones(t_shape), grad=grad)
+        assert isinstance(info.value, ValueError)
+        message = str(info.value)
+        for shape in (p_shape, t_shape):
+            assert str(shape) in message, message
+        assert "target" in message
+
+
+@pytest.mark.parametrize("fn", LOSSES, ids=ids)
+def test_weight_of_wrong_shape(fn):
+    for w_shape in [(4,), (5, 1), (1,), ()]:
+        with pytest.raises(ShapeError) as info:
+            fn(np.ones(5), np.zeros(5), weight=np.ones(w_shape))
+        message = str(info.value)
+        assert "weight" in message and str(w_shape) in message and "(5,)" in message
+
+
+BAD_DTYPES = [np.float16, np.complex64, np.complex128]
+
+
+@pytest.mark.parametrize("bad", BAD_DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("fn", LOSSES, ids=ids)
+def test_unsupported_dtypes(fn, bad):
+    good = np.ones(4)
+    for argument in ("pred", "target", "weight"):
+        arrays = {"pred": good, "target": good, "weight": good}
+        arrays[argument] = np.ones(4, dtype=bad)
+        with pytest.raises(DTypeError) as info:
+            fn(arrays["pred"], arrays["target"], weight=arrays["weight"])
+        assert isinstance(info.value, TypeError)
+        assert argument in str(info.value)
+    with pytest.raises(DTypeError):
+        losscore.value_and_grad(fn)(np.ones(4, dtype=bad), good)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "abc",
+        ["a", "b"],
+        None,
+        [object(), object()],
+        np.array([1, 2], dtype=object),
+        np.array(["2020-01-01", "2021-01-01"], dtype="M8[D]"),
+        np.array([1, 2], dtype="m8[s]"),
+        [[1.0, 2.0], [3.0]],
+        {"a": 1},
+    ],
+    ids=[
+        "str",
+        "strs",
+        "none",
+        "objects",
+        "object_array",
+        "datetime",
+        "timedelta",
+        "ragged",
+        "dict",
+    ],
+)
+@pytest.mark.parametrize("fn", LOSSES, ids=ids)
+def test_non_numeric_inputs(fn, bad):
+    with pytest.raises(DTypeError, match="pred"):
+        fn(bad, np.ones(2))
+    with pytest.raises(DTypeError, match="target"):
+        fn(np.ones(2), bad)
+    if bad is not None:  # weight=None means unweighted
+        with pytest.raises(DTypeError, match="weight"):
+            fn(np.ones(2), np.ones(2), weight=bad)
+
+
+@pytest.mark.parametrize("fn", LOSSES, ids=ids)
+def test_unknown_reduction(fn):
+    for name in ["avg", "MEAN", "", "batchmean", "mean "]:
+        with pytest.raises(ParameterError) as info:
+            fn(np.ones(3), np.zeros(3), reduction=name)
+        message = str(info.value)
+        assert "reduction" in message and repr(name)[1:-1] in message, message
+        with pytest.raises(ParameterError):
+            losscore.value_and_grad(fn)(np.ones(3), np.zeros(3), reduction=name)
+
+
+@pytest.mark.parametrize("fn", LOSSES, ids=ids)
+def test_negative_weight_names_the_index(fn):
+    w = np.ones((3, 4))
+    w[1, 2] = -0.5
+    with pytest.raises(WeightError) as info:
+        fn(np.ones((3, 4)), np.zeros((3, 4)), weight=w)
+    message = str(info.value)
+    assert "weight" in message and "6" in message and "-0.5" in message, message
+    # -0.0 is not negative.
+    fn(np.ones(3), np.zeros(3), weight=np.array([1.0, -0.0, 2.0]))
+
+
+BAD_PARAMETERS = [
+    (losscore.huber, "delta", [0.0, -1.0, np.nan, np.inf, -np.inf]),
+    (losscore.smooth_l1, "beta", [-1e-9, -1.0, np.nan, np.inf]),
+    (losscore.pinball, "quantile", [-0.1, 1.0000001, 2.0, np.nan, np.inf]),
+    (losscore.poisson_nll, "eps", [-1e-8, np.nan, np.inf]),
+]
+
+
+@pytest.mark.parametrize(
+    ("fn", "name", "values"), BAD_PARAMETERS, ids=[b[1] for b in BAD_PARAMETERS]
+)
+def test_bad_hyperparameters(fn, name, values):
+    for value in values:
+        for grad in (False, True):
+            with pytest.raises(ParameterError) as info:
+                _call(fn, np.ones(3), np.zeros(3), grad=grad, **{name: value})
+            message = str(info.value)
+            assert name in message, message
+            shown = float(message.rsplit("got ", 1)[1].split()[0])  # "... got <value>"
+            assert shown == value or (np.isnan(shown) and np.isnan(value)), message
+
+
+@pytest.mark.parametrize(
+    ("fn", "kwargs"),
+    [
+        (losscore.mse, {"reduction": 5}),
+        (losscore.mse, {"reduction": None}),
+        (losscore.huber, {"delta": "1.0"}),
+        (losscore.smooth_l1, {"beta": None}),
+        (losscore.pinball, {"quantile": [0.5]}),
+        (losscore.poisson_nll, {"log_input": "yes"}),
+        (losscore.poisson_nll, {"eps": "small"}),
+    ],
+    ids=[
+        "reduction-int",
+        "reduction-none",
+        "delta-str",
+        "beta-none",
+        "quantile-list",
+        "log_input-str",
+        "eps-str",
+    ],
+)
+def test_hyperparameters_of_the_wrong_type(fn, kwargs):
+    """DESIGN §3: bad input raises a ValueError/TypeError *subclass from losscore.errors*."""
+    with pytest.raises(TypeError) as info:
+        fn(np.ones(3), np.zeros(3), **kwargs)
+    assert isinstance(info.value, LosscoreError), f"{type(info.value)}: {info.value}"
+    assert next(iter(kwargs)) in str(info.value)
+
+
+@pytest.mark.parametrize("fn", LOSSES, ids=ids)
+def test_keyword_only_parameters(fn):
+    with pytest.raises(TypeError):
+        fn(np.ones(3), np.zeros(3), None)
+
+
+# --- out= -------------------------------------------------------------------------------------
+
+
+def _out_cases(dtype):
+    """(description, expected error class, call kwargs builder)."""
+    other = np.float32 if dtype == np.float64 else np.float64
+    readonly = np.zeros((4, 5), dtype)
+    readonly.setflags(write=False)
+    return [
+        ("read-only", OutputError, lambda p, t, w: readonly),
+        ("aliases pred", OutputError, lambda p, t, w: p),
+        ("aliases target", OutputError, lambda p, t, w: t),
+        ("aliases weight", OutputError, lambda p, t, w: w),
+        ("wrong shape", ShapeError, lambda p, t, w: np.zeros((5, 4), dtype)),
+        ("flat", ShapeError, lambda p, t, w: np.zeros(20, dtype)),
+        ("wrong dtype", DTypeError, lambda p, t, w: np.zeros((4, 5), other)),
+        ("list", DTypeError, lambda p, t, w: np.zeros((4, 5)).tolist()),
+        ("non-contiguous", OutputError, lambda p, t, w: np.zeros((4, 10), dtype)[:, ::2]),
+        ("fortran", OutputError, lambda p, t, w: np.zeros((5, 4), dtype).T),
+    ]
+
+
+def _misaligned_zeros(shape, dtype):
+    buf = np.zeros(int(np.prod(shape)) * np.dtype(dtype).itemsize + 1, np.uint8)
+    return buf[1:].view(dtype).reshape(shape)
+
+
+@pytest.mark.parametrize("fn", LOSSES, ids=ids)
+def test_bad_out(fn, dtype):
+    rng = np.random.default_rng(0)
+    for what, cls, make in _out_cases(dtype):
+        p = rng.uniform(0.5, 2.0, (4, 5)).astype(dtype)
+        t = rng.uniform(0.5, 2.0, (4, 5)).astype(dtype)
+        w = rng.uniform(0.5, 2.0, (4, 5)).astype(dtype)
+        out = make(p, t, w)
+        saved = [a.copy() for a in (p, t, w)]
+        saved_out = np.array(out, copy=True)
+        for reduction in ("mean", "none"):
+            with pytest.raises(cls) as info:
+                losscore.value_and_grad(fn)(p, t, weight=w, reduction=reduction, out=out)
+            assert "out" in str(info.value), f"{what}: {info.value}"
+            with pytest.raises(cls):
+                losscore.grad(fn)(p, t, weight=w, reduction=reduction, out=out)
+        for a, b in zip((p, t, w), saved, strict=True):
+            np.testing.assert_array_equal(a, b, err_msg=what)
+        np.testing.assert_array_equal(np.asarray(out), saved_out, err_msg=what)
+
+
+def test_misaligned_out():
+    # C-contiguous but not aligned to its itemsize (e.g. a buffer or memory map at an odd offset).
+    for fn in LOSSES:
+        for dtype in (np.float32, np.float64):
+            out = _misaligned_zeros((4, 5), dtype)
+            p = np.ones((4, 5), dtype)
+            with pytest.raises(OutputError) as info:
+                losscore.value_and_grad(fn)(p, np.zeros((4, 5), dtype), out=out)
+            assert "out" in str(info.value), f"{fn.__name__}: {info.value}"
+            assert np.all(out == 0)
+
+
+@pytest.mark.parametrize("fn", LOSSES, ids=ids)
+def test_failed_call_modifies_nothing(fn, dtype):
+    n = 100_003  # several blocks, so a late error would come after earlier blocks were written
+    rng = np.random.default_rng(1)
+    p = rng.uniform(0.5, 2.0, n).astype(dtype)
+    t = rng.uniform(0.5, 2.0, n).astype(dtype)
+    w = rng.uniform(0.5, 2.0, n).astype(dtype)
+    w_bad = w.copy()
+    w_bad[-1] = -1.0
+    saved = [a.copy() for a in (p, t, w, w_bad)]
+    failing = [
+        (WeightError, {"weight": w_bad}),
+        (ParameterError, {"weight": w, "reduction": "avg"}),
+    ]
+    for case in DEFAULT_CASES:
+        if case.fn is fn and case.name in {"huber", "smooth_l1", "pinball", "poisson_nll"}:
+            bad = {
+                "huber": {"delta": -1.0},
+                "smooth_l1": {"beta": -1.0},
+                "pinball": {"quantile": 2.0},
+                "poisson_nll": {"eps": -1.0},
+            }[case.name]
+            failing.append((ParameterError, {"weight": w, **bad}))
+    for cls, kwargs in failing:
+        for reduction in ("mean", "sum", "none"):
+            kw = {"reduction": reduction, **kwargs}
+            out = np.full(n, 7.0, dtype)
+            with pytest.raises(cls):
+                losscore.value_and_grad(fn)(p, t, out=out, **kw)
+            assert np.all(out == 7.0), f"{cls.__name__}: out was written"
+            with pytest.raises(cls):
+                fn(p, t, **kw)
+    # Shape errors with a valid out as well.
+    out = np.full(n, 7.0, dtype)
+    with pytest.raises(ShapeError):
+        losscore.value_and_grad(fn)(p, t[:-1], out=out)
+    with pytest.raises(ShapeError):
+        losscore.value_and_grad(fn)(p, t, weight=w[:-1], out=out)
+    assert np.all(out == 7.0)
+    for a, b in zip((p, t, w, w_bad), saved, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_messages_name_the_argument():
+    with pytest.raises(ShapeError, match=re.escape("pred shape (2,) and target shape (3,)")):
+        losscore.mse(np.ones(2), np.ones(3))
+    with pytest.raises(DTypeError, match="float16"):
+        losscore.mse(np.ones(2, np.float16), np.ones(2))
+    with pytest.raises(DTypeError, match="complex"):
+        losscore.mse(np.ones(2), np.ones(2, np.complex128))
+
+
+# --- fuzz -------------------------------------------------------------------------------------
+
+ODD_DTYPES = [
+    np.float16,
+    np.float32,
+    np.float64,
+    np.int8,
+    np.int64,
+    np.uint32,
+    np.bool_,
+    np.complex64,
+    np.longdouble,
+    ">f4",
+    ">f8",
+]
+REDUCTION_NAMES = ["mean", "sum", "none", "batchmean", "avg", ""]
+
+
+@st.composite
+def odd_arrays(draw, shape):
+    dtype = np.dtype(draw(st.sampled_from(ODD_DTYPES)))
+    if dtype.kind == "b":
+        elements = st.booleans()
+    elif dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        elements = st.integers(int(info.min), int(info.max))
+    elif dtype.kind == "c":
+        elements = st.complex_numbers(allow_nan=True, allow_infinity=True, width=64)
+    elif dtype == np.longdouble:
+        elements = st.floats(allow_nan=True, allow_infinity=True)
+    else:
+        elements = st.floats(allow_nan=True, allow_infinity=True, width=dtype.itemsize * 8)
+    arr = draw(hnp.arrays(dtype, shape, elements=elements))
+    layout = draw(st.sampled_from(["c", "f", "strided", "list"]))
+    if layout == "f":
+        return np.asfortranarray(arr)
+    if layout == "strided" and arr.ndim:
+        return np.repeat(arr, 2, axis=0)[::2]
+    if layout == "list":
+        return arr.tolist()
+    return arr
+
+
+@st.composite
+def odd_calls(draw):
+    shape = draw(hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=5))
+    other = draw(st.one_of(st.just(shape), hnp.array_shapes(min_dims=0, max_dims=3, max_side=5)))
+    pred = draw(odd_arrays(shape))
+    target = draw(odd_arrays(draw(st.sampled_from([shape, other]))))
+    weight = draw(st.one_of(st.none(), odd_arrays(draw(st.sampled_from([shape, other])))))
+    case = draw(st.sampled_from(DEFAULT_CASES))
+    params = {}
+    number = st.floats(allow_nan=True, allow_infinity=True)
+    if case.name == "huber":
+        params["delta"] = draw(number)
+    elif case.name == "smooth_l1":
+        params["beta"] = draw(number)
+    elif case.name == "pinball":
+        params["quantile"] = draw(number)
+    elif case.name == "poisson_nll":
+        params = {
+            "log_input": draw(st.booleans()),
+            "full": draw(st.booleans()),
+            "eps": draw(number),
+        }
+    reduction = draw(st.sampled_from(REDUCTION_NAMES))
+    mode = draw(st.sampled_from(["loss", "value_and_grad", "grad", "out"]))
+    return case.fn, pred, target, weight, params, reduction, mode
+
+
+@settings(deadline=None, max_examples=400)
+@given(odd_calls())
+def test_fuzz_never_panics(call):
+    """Anything goes in; either a result or a losscore error comes out (a PanicException is a
+    BaseException and would escape the ``except``)."""
+    fn, pred, target, weight, params, reduction, mode = call
+    saved = [
+        np.array(a, copy=True) if isinstance(a, np.ndarray) else None
+        for a in (pred, target, weight)
+    ]
+    try:
+        with np.errstate(all="ignore"):
+            if mode == "loss":
+                fn(pred, target, weight=weight, reduction=reduction, **params)
+            elif mode == "value_and_grad":
+                losscore.value_and_grad(fn)(
+                    pred, target, weight=weight, reduction=reduction, **params
+                )
+            elif mode == "grad":
+                losscore.grad(fn)(pred, target, weight=weight, reduction=reduction, **params)
+            else:
+                out = np.zeros(np.shape(pred), dtype=np.float32)
+                losscore.grad(fn)(
+                    pred, target, weight=weight, reduction=reduction, out=out, **params
+                )
+    except LosscoreError:
+        pass
+    for a, b in zip((pred, target, weight), saved, strict=True):
+        if b is not None:
+            np.testing.assert_array_equal(a, b)
