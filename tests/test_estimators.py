@@ -11,7 +11,7 @@ import sys
 import numpy as np
 import pytest
 
-sklearn = pytest.importorskip("sklearn")
+sklearn = pytest.importorskip("sklearn", minversion="1.6")  # estimator tags API
 
 from sklearn.base import clone  # noqa: E402
 from sklearn.datasets import load_digits, make_friedman1, make_regression  # noqa: E402

@@ -19,6 +19,8 @@ class RegressorBase(BaseEstimator):
     """``fit(X, y)`` with float targets of shape ``(n,)`` or ``(n, n_outputs)``; ``predict``;
     ``score`` = coefficient of determination R^2 (averaged over outputs)."""
 
+    _estimator_type = "regressor"  # how scikit-learn < 1.6 recognises a regressor
+
     def fit(self, X: Any, y: Any) -> Any:
         """Train on ``X`` of shape ``(n_samples, n_features)`` and ``y``; returns ``self``."""
         X = check_X(X)
@@ -80,6 +82,7 @@ class ClassifierBase(BaseEstimator):
     -1/+1 labels); more: one output per class with ``cross_entropy`` (or ``multi_margin``)."""
 
     _is_classifier = True
+    _estimator_type = "classifier"  # how scikit-learn < 1.6 recognises a classifier
 
     def fit(self, X: Any, y: Any) -> Any:
         """Train on ``X`` (n_samples, n_features) and labels ``y``; returns ``self``."""
