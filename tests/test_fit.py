@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import losscore
-from losscore.errors import DTypeError, ParameterError, ShapeError
+from losscore.errors import DTypeError, ParameterError, ShapeError, TargetError
 from losscore.models import MLP, Linear
 from losscore.training import EarlyStopping, History
 from losscore.training.progress import ProgressBar
@@ -515,6 +515,28 @@ def test_optimizer_by_name(name):
                      progress=False)
     assert h.history["lr"] == [1e-3, 1e-3]
     assert all(math.isfinite(v) for v in h.history["loss"])
+
+
+def test_bad_labels_fail_before_any_update():
+    rng = np.random.default_rng(13)
+    X = rng.normal(size=(100, 3))
+    labels = rng.integers(3, size=100)
+    labels[97] = 3  # out of range for 3 classes, in the last batch
+    model = MLP([3, 8, 3], seed=0, dtype=np.float64)
+    before = [p.copy() for p in model.parameters()]
+    with pytest.raises(TargetError, match="3"):
+        losscore.fit(model, X, labels, loss="cross_entropy", optimizer=PlainSGD(0.1),
+                     batch_size=10, shuffle=False, progress=False)
+    with pytest.raises(ShapeError):
+        losscore.fit(model, X, rng.uniform(size=(100, 2)), loss="mse",
+                     optimizer=PlainSGD(0.1), progress=False)
+    ok = labels.copy()
+    ok[97] = 0
+    with pytest.raises(TargetError):
+        losscore.fit(model, X, ok, loss="cross_entropy", optimizer=PlainSGD(0.1),
+                     validation_data=(X, labels), progress=False)
+    for p, q in zip(model.parameters(), before, strict=True):
+        np.testing.assert_array_equal(p, q)
 
 
 def test_optimizer_binding_rules():

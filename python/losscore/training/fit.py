@@ -201,6 +201,18 @@ def _forward_all(model: Any, X: np.ndarray) -> np.ndarray:
     return np.concatenate(parts)
 
 
+def _validate_targets(loss_fn: Callable[..., Any], out_shape: tuple[int, ...], y: np.ndarray,
+                      dtype: np.dtype) -> None:
+    """Run the loss once over every target against zero predictions, so a bad label or a target
+    of the wrong shape fails before the first update instead of half-way through an epoch."""
+    n = y.shape[0]
+    chunk = max(1, min(n, 65536))
+    zeros = np.zeros((chunk, *out_shape[1:]), dtype=dtype)
+    for s in range(0, n, chunk):
+        t = y[s : s + chunk]
+        loss_fn(zeros[: t.shape[0]], t)
+
+
 def _match_target(out_shape: tuple[int, ...], y: np.ndarray, loss_name: str | None) -> np.ndarray:
     """A 1-D target for a model with one output column becomes a column (n, 1)."""
     if (
@@ -334,10 +346,12 @@ def fit(
     plateau = scheduler is not None and _is_plateau(scheduler)
 
     # One probe row settles the target layout (column targets for one-output models).
-    probe = model.forward(X[:1])
-    y = _match_target(np.shape(probe), y, loss_name)
+    probe = np.asarray(model.forward(X[:1]))
+    y = _match_target(probe.shape, y, loss_name)
+    _validate_targets(loss_fn, probe.shape, y, probe.dtype)
     if val is not None:
-        val = (val[0], _match_target(np.shape(probe), val[1], loss_name))
+        val = (val[0], _match_target(probe.shape, val[1], loss_name))
+        _validate_targets(loss_fn, probe.shape, val[1], probe.dtype)
 
     weight_idx = _weight_indices(model, params)
     weights = [params[i] for i in weight_idx]
