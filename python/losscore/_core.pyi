@@ -1,8 +1,10 @@
 # Type stubs of the Rust extension `losscore._core` (hand-written; mirror rust/losscore-py).
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from numpy.typing import ArrayLike, NDArray
 
 __version__: str
 
@@ -98,3 +100,228 @@ def poisson_nll(
     *,
     partials: bool = False,
 ) -> _LossResult: ...
+
+# -- classification losses ------------------------------------------------------------------
+def binary_cross_entropy(
+    prob: ArrayLike,
+    target: ArrayLike,
+    weight: ArrayLike | None = None,
+    reduction: str = "mean",
+    out: NDArray[np.floating[Any]] | None = None,
+    with_grad: bool = False,
+) -> Any: ...
+def binary_cross_entropy_with_logits(
+    logits: ArrayLike,
+    target: ArrayLike,
+    pos_weight: ArrayLike | None = None,
+    weight: ArrayLike | None = None,
+    reduction: str = "mean",
+    out: NDArray[np.floating[Any]] | None = None,
+    with_grad: bool = False,
+) -> Any: ...
+def sigmoid_focal(
+    logits: ArrayLike,
+    target: ArrayLike,
+    alpha: float = 0.25,
+    gamma: float = 2.0,
+    weight: ArrayLike | None = None,
+    reduction: str = "mean",
+    out: NDArray[np.floating[Any]] | None = None,
+    with_grad: bool = False,
+) -> Any: ...
+def soft_margin(
+    pred: ArrayLike,
+    target: ArrayLike,
+    weight: ArrayLike | None = None,
+    reduction: str = "mean",
+    out: NDArray[np.floating[Any]] | None = None,
+    with_grad: bool = False,
+) -> Any: ...
+def hinge(
+    pred: ArrayLike,
+    target: ArrayLike,
+    margin: float = 1.0,
+    weight: ArrayLike | None = None,
+    reduction: str = "mean",
+    out: NDArray[np.floating[Any]] | None = None,
+    with_grad: bool = False,
+) -> Any: ...
+def squared_hinge(
+    pred: ArrayLike,
+    target: ArrayLike,
+    margin: float = 1.0,
+    weight: ArrayLike | None = None,
+    reduction: str = "mean",
+    out: NDArray[np.floating[Any]] | None = None,
+    with_grad: bool = False,
+) -> Any: ...
+def kl_div(
+    log_pred: ArrayLike,
+    target: ArrayLike,
+    log_target: bool = False,
+    weight: ArrayLike | None = None,
+    reduction: str = "batchmean",
+    out: NDArray[np.floating[Any]] | None = None,
+    with_grad: bool = False,
+) -> Any: ...
+def cross_entropy(
+    logits: ArrayLike,
+    target: ArrayLike,
+    class_weight: ArrayLike | None = None,
+    ignore_index: int | None = None,
+    label_smoothing: float = 0.0,
+    weight: ArrayLike | None = None,
+    reduction: str = "mean",
+    out: NDArray[np.floating[Any]] | None = None,
+    with_grad: bool = False,
+) -> Any: ...
+def nll_loss(
+    log_probs: ArrayLike,
+    target: ArrayLike,
+    class_weight: ArrayLike | None = None,
+    ignore_index: int | None = None,
+    weight: ArrayLike | None = None,
+    reduction: str = "mean",
+    out: NDArray[np.floating[Any]] | None = None,
+    with_grad: bool = False,
+) -> Any: ...
+def multi_margin(
+    logits: ArrayLike,
+    target: ArrayLike,
+    p: int = 1,
+    margin: float = 1.0,
+    class_weight: ArrayLike | None = None,
+    weight: ArrayLike | None = None,
+    reduction: str = "mean",
+    out: NDArray[np.floating[Any]] | None = None,
+    with_grad: bool = False,
+) -> Any: ...
+
+# -- optimizers and clipping ----------------------------------------------------------------
+_Arrays = Sequence[npt.NDArray[np.floating]]
+# states[k]: the flat buffers (one per dtype present) of the k-th state the update uses.
+_States = Sequence[Sequence[npt.NDArray[np.floating]]]
+
+def sgd_step(
+    params: _Arrays,
+    grads: _Arrays,
+    states: _States,
+    *,
+    lr: float,
+    momentum: float,
+    dampening: float,
+    weight_decay: float,
+    nesterov: bool,
+    maximize: bool,
+    fresh_buffers: bool,
+) -> None: ...
+def adam_step(
+    params: _Arrays,
+    grads: _Arrays,
+    states: _States,
+    *,
+    step: int,
+    lr: float,
+    beta1: float,
+    beta2: float,
+    eps: float,
+    weight_decay: float,
+    decoupled_weight_decay: bool,
+    amsgrad: bool,
+    maximize: bool,
+) -> None: ...
+def rmsprop_step(
+    params: _Arrays,
+    grads: _Arrays,
+    states: _States,
+    *,
+    lr: float,
+    alpha: float,
+    eps: float,
+    weight_decay: float,
+    momentum: float,
+    centered: bool,
+    maximize: bool,
+) -> None: ...
+def adagrad_step(
+    params: _Arrays,
+    grads: _Arrays,
+    states: _States,
+    *,
+    step: int,
+    lr: float,
+    lr_decay: float,
+    weight_decay: float,
+    initial_accumulator_value: float,
+    eps: float,
+    maximize: bool,
+) -> None: ...
+def adadelta_step(
+    params: _Arrays,
+    grads: _Arrays,
+    states: _States,
+    *,
+    lr: float,
+    rho: float,
+    eps: float,
+    weight_decay: float,
+    maximize: bool,
+) -> None: ...
+def adamax_step(
+    params: _Arrays,
+    grads: _Arrays,
+    states: _States,
+    *,
+    step: int,
+    lr: float,
+    beta1: float,
+    beta2: float,
+    eps: float,
+    weight_decay: float,
+    maximize: bool,
+) -> None: ...
+def nadam_step(
+    params: _Arrays,
+    grads: _Arrays,
+    states: _States,
+    *,
+    step: int,
+    mu_product: float,
+    lr: float,
+    beta1: float,
+    beta2: float,
+    eps: float,
+    weight_decay: float,
+    momentum_decay: float,
+    decoupled_weight_decay: bool,
+    maximize: bool,
+) -> float: ...
+def radam_step(
+    params: _Arrays,
+    grads: _Arrays,
+    states: _States,
+    *,
+    step: int,
+    lr: float,
+    beta1: float,
+    beta2: float,
+    eps: float,
+    weight_decay: float,
+    decoupled_weight_decay: bool,
+    maximize: bool,
+) -> None: ...
+def lion_step(
+    params: _Arrays,
+    grads: _Arrays,
+    states: _States,
+    *,
+    lr: float,
+    beta1: float,
+    beta2: float,
+    weight_decay: float,
+) -> None: ...
+def optim_check_params(params: _Arrays) -> None: ...
+def clip_grad_norm(
+    grads: _Arrays, max_norm: float, norm_type: float = 2.0, error_if_nonfinite: bool = False
+) -> float: ...
+def clip_grad_value(grads: _Arrays, clip_value: float) -> None: ...

@@ -70,7 +70,7 @@ def bandwidth_share(r: Result, bandwidth_gbs: float | None) -> float | None:
 
 def table(results: list[Result], bandwidth_gbs: float | None = None) -> str:
     header = (
-        f"{'operation':<36}{'dtype':<8}{'n':>11}{'thr':>4}  {'losscore':>9}{'careful':>9}"
+        f"{'operation':<48}{'dtype':<8}{'n':>11}{'thr':>4}  {'losscore':>9}{'careful':>9}"
         f"{'naive':>9}{'best peer':>16}  {'vs careful':>10}{'vs naive':>9}{'vs peer':>8}"
         f"{'% bw':>6}"
     )
@@ -82,7 +82,7 @@ def table(results: list[Result], bandwidth_gbs: float | None = None) -> str:
         vs_peer = best[1] / s["losscore"] if best and "losscore" in s else None
         share = bandwidth_share(r, bandwidth_gbs)
         lines.append(
-            f"{r.group + ' ' + r.name:<36}{r.dtype:<8}{r.n:>11,}{r.threads:>4}  "
+            f"{r.group + ' ' + r.name:<48}{r.dtype:<8}{r.n:>11,}{r.threads:>4}  "
             f"{_fmt_ns(s.get('losscore'), r.n):>9}{_fmt_ns(s.get('numpy-careful'), r.n):>9}"
             f"{_fmt_ns(s.get('numpy-naive'), r.n):>9}{peer_txt:>16}  "
             f"{_fmt_x(r.speedup('numpy-careful')):>10}{_fmt_x(r.speedup('numpy-naive')):>9}"

@@ -4,8 +4,10 @@
 //! core kernels and maps [`losscore_core::LossError`] to `losscore.errors`. It holds no math.
 
 mod arrays;
+mod classification;
 mod errors;
 mod nn;
+mod optim;
 mod params;
 mod regression;
 mod runtime;
@@ -18,5 +20,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     runtime::register(m)?;
     regression::register(m)?;
     nn::register(m)?;
+    classification::register(m)?;
+    optim::register(m)?;
     Ok(())
 }

@@ -30,6 +30,43 @@ pub trait Pointwise<T: Real>: Copy + Send + Sync {
     fn target_rule(&self) -> &'static str {
         ""
     }
+
+    /// Whether `pred_ok` must be checked (e.g. probabilities in [0, 1]).
+    const CHECKS_PRED: bool = false;
+    /// Whether a prediction value is allowed (only called when `CHECKS_PRED`).
+    #[inline(always)]
+    fn pred_ok(&self, _p: T) -> bool {
+        true
+    }
+    /// What an allowed prediction is, for the error message.
+    fn pred_rule(&self) -> &'static str {
+        ""
+    }
+
+    /// Whether the loss takes a per-column factor `c` (e.g. `pos_weight`): element `i` gets
+    /// `cols[i % cols.len()]` and the `*_col` methods are called instead.
+    const COLUMNS: bool = false;
+    /// The loss of one element with its column factor.
+    #[inline(always)]
+    fn value_col(&self, p: T, t: T, _c: T) -> T {
+        self.value(p, t)
+    }
+    /// The loss and derivative of one element with its column factor.
+    #[inline(always)]
+    fn value_grad_col(&self, p: T, t: T, _c: T) -> (T, T) {
+        self.value_grad(p, t)
+    }
+}
+
+/// The inputs of [`evaluate_ext`].
+#[derive(Debug, Clone, Copy)]
+pub struct Inputs<'a, T> {
+    pub pred: &'a [T],
+    pub target: &'a [T],
+    /// Per-column factors (used only by losses with `COLUMNS`); element `i` gets
+    /// `cols[i % cols.len()]`.
+    pub cols: Option<&'a [T]>,
+    pub weight: Option<&'a [T]>,
 }
 
 /// Blocks per parallel piece below which threads do not pay (measured with `losscore bench`).
@@ -55,6 +92,38 @@ pub fn evaluate<T: Real, L: Pointwise<T>>(
     grad_out: Option<&mut [T]>,
     prevalidate: bool,
 ) -> Result<f64, LossError> {
+    if reduction == Reduction::BatchMean {
+        return Err(invalid(
+            "reduction",
+            "'batchmean' is only defined for kl_div",
+        ));
+    }
+    let inputs = Inputs {
+        pred,
+        target,
+        cols: None,
+        weight,
+    };
+    evaluate_ext(loss, inputs, reduction, 0, loss_out, grad_out, prevalidate)
+}
+
+/// [`evaluate`] with per-column factors and `Reduction::BatchMean` (`sum(w*l) / batch`, the
+/// gradient scaled by `1/batch`). `batch` is only read for `BatchMean`.
+pub fn evaluate_ext<T: Real, L: Pointwise<T>>(
+    loss: L,
+    inputs: Inputs<'_, T>,
+    reduction: Reduction,
+    batch: usize,
+    loss_out: Option<&mut [T]>,
+    grad_out: Option<&mut [T]>,
+    prevalidate: bool,
+) -> Result<f64, LossError> {
+    let Inputs {
+        pred,
+        target,
+        cols,
+        weight,
+    } = inputs;
     let n = pred.len();
     check_len("target", target.len(), n)?;
     if let Some(w) = weight {
@@ -63,16 +132,32 @@ pub fn evaluate<T: Real, L: Pointwise<T>>(
     if let Some(g) = grad_out.as_deref() {
         check_len("out", g.len(), n)?;
     }
+    let cols = match cols {
+        Some(c) if L::COLUMNS => {
+            if c.is_empty() || (n > 0 && n % c.len() != 0) {
+                return Err(invalid(
+                    "pos_weight",
+                    format!("{} column factors do not tile {n} elements", c.len()),
+                ));
+            }
+            c
+        }
+        _ => &[],
+    };
+    if L::COLUMNS && cols.is_empty() {
+        return Err(invalid("pos_weight", "column factors are required"));
+    }
+    if let Some(i) = cols.iter().position(|&x| x < T::ZERO) {
+        return Err(LossError::InvalidWeight {
+            name: "pos_weight",
+            index: i,
+            value: cols[i].to_f64(),
+        });
+    }
     match (reduction, loss_out.as_deref()) {
         (Reduction::None, Some(l)) => check_len("loss_out", l.len(), n)?,
         (Reduction::None, None) => {
             return Err(invalid("loss_out", "required with reduction='none'"))
-        }
-        (Reduction::BatchMean, _) => {
-            return Err(invalid(
-                "reduction",
-                "'batchmean' is only defined for kl_div",
-            ))
         }
         (_, Some(_)) => return Err(invalid("loss_out", "only used with reduction='none'")),
         (_, None) => {}
@@ -81,14 +166,15 @@ pub fn evaluate<T: Real, L: Pointwise<T>>(
         Some(w) => Some(validate_weights(w)?),
         None => None,
     };
-    if L::CHECKS_TARGET && prevalidate {
-        check_targets(&loss, target)?;
+    if (L::CHECKS_TARGET || L::CHECKS_PRED) && prevalidate {
+        check_targets(&loss, pred, target)?;
     }
     let scale = match reduction {
         Reduction::Mean => match weight_total {
             Some(total) => 1.0 / total,
             None => 1.0 / n as f64,
         },
+        Reduction::BatchMean => 1.0 / batch as f64,
         _ => 1.0,
     };
     let mut partials = vec![0.0f64; reduce::n_blocks(n)];
@@ -102,6 +188,8 @@ pub fn evaluate<T: Real, L: Pointwise<T>>(
         Slices {
             pred,
             target,
+            cols,
+            offset: 0,
             weight,
             loss_out,
             grad_out,
@@ -110,8 +198,8 @@ pub fn evaluate<T: Real, L: Pointwise<T>>(
         mode,
         T::from_f64(scale),
     );
-    if L::CHECKS_TARGET && any_bad {
-        check_targets(&loss, target)?;
+    if (L::CHECKS_TARGET || L::CHECKS_PRED) && any_bad {
+        check_targets(&loss, pred, target)?;
     }
     Ok(match reduction {
         Reduction::None => f64::NAN,
@@ -120,7 +208,7 @@ pub fn evaluate<T: Real, L: Pointwise<T>>(
             let denominator = weight_total.unwrap_or(n as f64);
             reduce::exact_sum(&partials) / denominator
         }
-        Reduction::BatchMean => unreachable!("rejected above"),
+        Reduction::BatchMean => reduce::exact_sum(&partials) / batch as f64,
     })
 }
 
@@ -153,6 +241,8 @@ pub fn block_partials<T: Real, L: Pointwise<T>>(
         Slices {
             pred,
             target,
+            cols: &[],
+            offset: 0,
             weight,
             loss_out: None,
             grad_out: None,
@@ -161,8 +251,8 @@ pub fn block_partials<T: Real, L: Pointwise<T>>(
         mode,
         T::ONE,
     );
-    if L::CHECKS_TARGET && any_bad {
-        check_targets(&loss, target)?;
+    if (L::CHECKS_TARGET || L::CHECKS_PRED) && any_bad {
+        check_targets(&loss, pred, target)?;
     }
     Ok((partials, weight_partials))
 }
@@ -209,12 +299,25 @@ fn weight_block_sum<T: Real>(block: &[T]) -> f64 {
     reduce::sum_lanes(&acc)
 }
 
-fn check_targets<T: Real, L: Pointwise<T>>(loss: &L, target: &[T]) -> Result<(), LossError> {
-    if let Some(i) = target.iter().position(|&t| !loss.target_ok(t)) {
-        return Err(LossError::InvalidTarget {
-            index: i,
-            message: format!("{}, got {:?}", loss.target_rule(), target[i]),
-        });
+/// Reports the first flat position whose target (or prediction) is not allowed.
+fn check_targets<T: Real, L: Pointwise<T>>(
+    loss: &L,
+    pred: &[T],
+    target: &[T],
+) -> Result<(), LossError> {
+    for (i, (&p, &t)) in pred.iter().zip(target).enumerate() {
+        if L::CHECKS_PRED && !loss.pred_ok(p) {
+            return Err(LossError::InvalidTarget {
+                index: i,
+                message: format!("{}, got {:?}", loss.pred_rule(), p),
+            });
+        }
+        if L::CHECKS_TARGET && !loss.target_ok(t) {
+            return Err(LossError::InvalidTarget {
+                index: i,
+                message: format!("{}, got {:?}", loss.target_rule(), t),
+            });
+        }
     }
     Ok(())
 }
@@ -229,6 +332,9 @@ struct Mode {
 struct Slices<'a, T> {
     pred: &'a [T],
     target: &'a [T],
+    /// Column factors (empty unless `L::COLUMNS`) and the global index of `pred[0]`.
+    cols: &'a [T],
+    offset: usize,
     weight: Option<&'a [T]>,
     loss_out: Option<&'a mut [T]>,
     grad_out: Option<&'a mut [T]>,
@@ -267,6 +373,8 @@ impl<'a, T> Slices<'a, T> {
             Slices {
                 pred: p0,
                 target: t0,
+                cols: self.cols,
+                offset: self.offset,
                 weight: w0,
                 loss_out: l0,
                 grad_out: g0,
@@ -275,6 +383,8 @@ impl<'a, T> Slices<'a, T> {
             Slices {
                 pred: p1,
                 target: t1,
+                cols: self.cols,
+                offset: self.offset + at,
                 weight: w1,
                 loss_out: l1,
                 grad_out: g1,
@@ -362,6 +472,8 @@ fn piece<T: Real, L: Pointwise<T>, const W: bool, const G: bool, const E: bool>(
     let Slices {
         pred,
         target,
+        cols,
+        offset,
         weight,
         loss_out,
         grad_out,
@@ -374,6 +486,22 @@ fn piece<T: Real, L: Pointwise<T>, const W: bool, const G: bool, const E: bool>(
     for (b, partial) in partials.iter_mut().enumerate() {
         let lo = b * BLOCK;
         let hi = (lo + BLOCK).min(pred.len());
+        if L::COLUMNS {
+            let (sum, block_bad) = block_cols::<T, L, W, G, E>(
+                loss,
+                &pred[lo..hi],
+                &target[lo..hi],
+                cols,
+                (offset + lo) % cols.len().max(1),
+                if W { &weight[lo..hi] } else { &[] },
+                if E { &mut loss_out[lo..hi] } else { &mut [] },
+                if G { &mut grad_out[lo..hi] } else { &mut [] },
+                scale,
+            );
+            *partial = sum;
+            bad |= block_bad;
+            continue;
+        }
         let (sum, block_bad) = block::<T, L, W, G, E>(
             loss,
             &pred[lo..hi],
@@ -462,7 +590,7 @@ fn block<T: Real, L: Pointwise<T>, const W: bool, const G: bool, const E: bool>(
     (reduce::sum_lanes(&acc), bad)
 }
 
-/// One element: (`w*l`, `w*g*scale`, bad target).
+/// One element: (`w*l`, `w*g*scale`, bad target or prediction).
 #[inline(always)]
 fn element<T: Real, L: Pointwise<T>, const W: bool, const G: bool>(
     loss: &L,
@@ -476,11 +604,60 @@ fn element<T: Real, L: Pointwise<T>, const W: bool, const G: bool>(
     } else {
         (loss.value(p, t), T::ZERO)
     };
-    let bad = L::CHECKS_TARGET && !loss.target_ok(t);
+    let bad = (L::CHECKS_TARGET && !loss.target_ok(t)) | (L::CHECKS_PRED && !loss.pred_ok(p));
     if W {
         // w * scale first: w * d can overflow where the scaled weight cannot.
         (w * l, d * (w * scale), bad)
     } else {
         (l, d * scale, bad)
     }
+}
+
+/// One block of a loss with column factors: element `k` has column `(col0 + k) % cols.len()`
+/// and goes to lane `k % LANES`. A plain loop (the column counter defeats vectorization).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn block_cols<T: Real, L: Pointwise<T>, const W: bool, const G: bool, const E: bool>(
+    loss: &L,
+    p: &[T],
+    t: &[T],
+    cols: &[T],
+    col0: usize,
+    w: &[T],
+    l_out: &mut [T],
+    g_out: &mut [T],
+    scale: T,
+) -> (f64, bool) {
+    let mut acc = [0.0f64; LANES];
+    let mut bad = false;
+    let mut col = col0;
+    for k in 0..p.len() {
+        let c = cols[col];
+        col += 1;
+        if col == cols.len() {
+            col = 0;
+        }
+        let (l, d) = if G {
+            loss.value_grad_col(p[k], t[k], c)
+        } else {
+            (loss.value_col(p[k], t[k], c), T::ZERO)
+        };
+        let wk = if W { w[k] } else { T::ONE };
+        let l = if W { wk * l } else { l };
+        if E {
+            l_out[k] = l;
+        } else {
+            acc[k % LANES] += l.to_f64();
+        }
+        if G {
+            g_out[k] = if W { d * (wk * scale) } else { d * scale };
+        }
+        if L::CHECKS_TARGET {
+            bad |= !loss.target_ok(t[k]);
+        }
+        if L::CHECKS_PRED {
+            bad |= !loss.pred_ok(p[k]);
+        }
+    }
+    (reduce::sum_lanes(&acc), bad)
 }

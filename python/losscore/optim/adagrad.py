@@ -1,0 +1,75 @@
+"""Adagrad (``torch.optim.Adagrad``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from .. import _core
+from ._base import Optimizer
+
+__all__ = ["Adagrad"]
+
+
+class Adagrad(Optimizer):
+    r"""Adagrad.
+
+    Step ``t`` (1-based), PyTorch's rule::
+
+        g = -g if maximize;   g = g + weight_decay * p   (if weight_decay != 0)
+        clr = lr / (1 + (t - 1) * lr_decay)
+        s = s + g**2                       (s starts at initial_accumulator_value)
+        p = p - clr * g / (sqrt(s) + eps)
+
+    Parameters
+    ----------
+    params : list of ndarray, optional
+    lr : float, default 1e-2
+    lr_decay, weight_decay, initial_accumulator_value : float, default 0
+    eps : float, default 1e-10
+    maximize : bool, default False
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from losscore.optim import Adagrad
+    >>> w = np.array([1.0])
+    >>> opt = Adagrad([w], lr=0.5, initial_accumulator_value=5.0)
+    >>> opt.step([np.array([2.0])])  # s = 5 + 4 = 9: p = 1 - 0.5 * 2 / 3
+    >>> w.round(6)
+    array([0.666667])
+    """
+
+    _STATE_NAMES = ("sum",)
+
+    def __init__(
+        self,
+        params: Iterable[np.ndarray] | None = None,
+        lr: float = 1e-2,
+        lr_decay: float = 0.0,
+        weight_decay: float = 0.0,
+        initial_accumulator_value: float = 0.0,
+        eps: float = 1e-10,
+        *,
+        maximize: bool = False,
+    ) -> None:
+        super().__init__(
+            params,
+            lr=lr,
+            lr_decay=lr_decay,
+            weight_decay=weight_decay,
+            initial_accumulator_value=initial_accumulator_value,
+            eps=eps,
+            maximize=maximize,
+        )
+
+    def _state_names(self) -> tuple[str, ...]:
+        return self._STATE_NAMES
+
+    def _initial_value(self, name: str) -> float:
+        return self._hyper["initial_accumulator_value"]
+
+    def _call(self, params, grads, states, hyper, step, fresh) -> Any:  # type: ignore[no-untyped-def]
+        return _core.adagrad_step(params, grads, states, step=step, **hyper)

@@ -1,0 +1,70 @@
+"""Adamax (``torch.optim.Adamax``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from .. import _core
+from ._base import Optimizer, hyperparameter
+
+__all__ = ["Adamax"]
+
+
+class Adamax(Optimizer):
+    r"""Adamax (Adam with the infinity norm).
+
+    Step ``t`` (1-based), PyTorch's rule::
+
+        g = -g if maximize;   g = g + weight_decay * p   (if weight_decay != 0)
+        m = b1 * m + (1 - b1) * g
+        u = max(b2 * u, |g| + eps)
+        p = p - lr / (1 - b1**t) * m / u
+
+    Parameters
+    ----------
+    params : list of ndarray, optional
+    lr : float, default 2e-3
+    betas : (float, float), default (0.9, 0.999)
+    eps : float, default 1e-8
+    weight_decay : float, default 0
+    maximize : bool, default False
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from losscore.optim import Adamax
+    >>> w = np.array([1.0])
+    >>> opt = Adamax([w], lr=0.1, eps=0.0)
+    >>> opt.step([np.array([3.0])])  # m/(1-b1) = 3, u = 3: p = 1 - 0.1
+    >>> w
+    array([0.9])
+    """
+
+    _STATE_NAMES = ("exp_avg", "exp_inf")
+
+    def __init__(
+        self,
+        params: Iterable[np.ndarray] | None = None,
+        lr: float = 2e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        *,
+        maximize: bool = False,
+    ) -> None:
+        super().__init__(
+            params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, maximize=maximize
+        )
+
+    betas = hyperparameter("betas", "(beta1, beta2) (settable; OneCycleLR cycles beta1).")
+
+    def _state_names(self) -> tuple[str, ...]:
+        return self._STATE_NAMES
+
+    def _call(self, params, grads, states, hyper, step, fresh) -> Any:  # type: ignore[no-untyped-def]
+        h = dict(hyper)
+        beta1, beta2 = h.pop("betas")
+        return _core.adamax_step(params, grads, states, step=step, beta1=beta1, beta2=beta2, **h)

@@ -1,0 +1,103 @@
+"""NAdam (``torch.optim.NAdam``)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from .. import _core
+from ..errors import ParameterError
+from ._base import Optimizer, hyperparameter
+
+__all__ = ["NAdam"]
+
+
+class NAdam(Optimizer):
+    r"""NAdam (Adam with Nesterov momentum and momentum decay).
+
+    Step ``t`` (1-based), PyTorch's rule, with ``mu_t = b1 * (1 - 0.5 * 0.96**(t * psi))``
+    (``psi = momentum_decay``) and ``P_t = mu_1 * ... * mu_t``::
+
+        g = -g if maximize
+        p = p * (1 - lr * wd)  if decoupled_weight_decay, else  g = g + wd * p   (if wd != 0)
+        m = b1 * m + (1 - b1) * g;   v = b2 * v + (1 - b2) * g**2
+        d = sqrt(v / (1 - b2**t)) + eps
+        p = p - lr * (1 - mu_t) / (1 - P_t) * g / d - lr * mu_{t+1} / (1 - P_t * mu_{t+1}) * m / d
+
+    Parameters
+    ----------
+    params : list of ndarray, optional
+    lr : float, default 2e-3
+    betas : (float, float), default (0.9, 0.999)
+    eps : float, default 1e-8
+    weight_decay : float, default 0
+    momentum_decay : float, default 4e-3
+    decoupled_weight_decay, maximize : bool, default False
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from losscore.optim import NAdam
+    >>> w = np.array([1.0])
+    >>> opt = NAdam([w], lr=0.1)
+    >>> opt.step([np.array([0.5])])
+    >>> bool(w[0] < 1.0)
+    True
+    """
+
+    _STATE_NAMES = ("exp_avg", "exp_avg_sq")
+
+    def __init__(
+        self,
+        params: Iterable[np.ndarray] | None = None,
+        lr: float = 2e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        momentum_decay: float = 4e-3,
+        decoupled_weight_decay: bool = False,
+        *,
+        maximize: bool = False,
+    ) -> None:
+        self._mu_product = 1.0
+        super().__init__(
+            params,
+            lr=lr,
+            betas=betas,
+            eps=eps,
+            weight_decay=weight_decay,
+            momentum_decay=momentum_decay,
+            decoupled_weight_decay=decoupled_weight_decay,
+            maximize=maximize,
+        )
+
+    betas = hyperparameter("betas", "(beta1, beta2) (settable; OneCycleLR cycles beta1).")
+
+    def _state_names(self) -> tuple[str, ...]:
+        return self._STATE_NAMES
+
+    def _call(self, params, grads, states, hyper, step, fresh) -> Any:  # type: ignore[no-untyped-def]
+        h = dict(hyper)
+        beta1, beta2 = h.pop("betas")
+        mu_product = self._mu_product if params else 1.0
+        return _core.nadam_step(
+            params, grads, states, step=step, mu_product=mu_product, beta1=beta1, beta2=beta2, **h
+        )
+
+    def _after_step(self, result: Any) -> None:
+        self._mu_product = result
+
+    def _extra_state(self) -> dict[str, Any]:
+        return {"mu_product": self._mu_product}
+
+    def _load_extra(self, state_dict: dict[str, Any]) -> dict[str, Any]:
+        mu = state_dict.get("mu_product")
+        if not isinstance(mu, float | int) or not (0.0 < mu <= 1.0) or not math.isfinite(mu):
+            raise ParameterError(f"state_dict: mu_product must be a float in (0, 1], got {mu!r}")
+        return {"mu_product": float(mu)}
+
+    def _apply_extra(self, extra: dict[str, Any]) -> None:
+        self._mu_product = extra["mu_product"]

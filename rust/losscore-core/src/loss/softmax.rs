@@ -1,0 +1,457 @@
+//! Softmax cross-entropy over the last axis (`cross_entropy`, PyTorch semantics).
+//!
+//! Per row `x` with `m = max(x)`, `s = sum_c exp(x_c - m)`, `L = ln(s)` (so `lse = m + L`):
+//!
+//! * class index `y`: `nll = (m - x_y) + L` (never `m + L - x_y`: exact for huge logits in
+//!   float32); with label smoothing `eps` and class weights `w`,
+//!   `l = (1 - eps) w_y nll + eps/C * sum_c w_c ((m - x_c) + L)`, gradient
+//!   `p_j ((1 - eps) w_y + eps/C W) - eps/C w_j - (1 - eps) w_y [j = y]` with `p = exp(x - m)/s`
+//!   and `W = sum_c w_c`. Ignored rows: loss 0, gradient 0.
+//! * probabilities `t`: with `u_c = w_c ((1 - eps) t_c + eps/C)`, `l = sum_c u_c ((m - x_c) + L)`
+//!   (terms with `u_c = 0` are 0, also at `x_c = -inf`), gradient `p_j sum_c u_c - u_j`.
+//!
+//! `-inf` logits (masked classes) are exact: their exponential is 0. A row whose logits are all
+//! `-inf` has loss `+inf` (every class has probability 0) and a zero gradient, never NaN.
+//!
+//! Few classes (`C <= 16`): 16 rows at a time are transposed into a small tile so that the max,
+//! the exponentials and the sums run across rows in SIMD lanes. Many classes: along the row,
+//! with 16 fixed lanes (bitwise the same result on every ISA and thread count).
+
+use super::rows::{
+    check_class_weight, exp_sum, in_range, lanes_sum, row_max, Labels, RowBlock, RowLoss,
+};
+use crate::error::{invalid, LossError};
+use crate::reduce::LANES;
+use crate::simd::Real;
+
+/// The largest class count handled by the row-transposed tile path.
+pub const TILE_CLASSES: usize = 16;
+
+/// Max, exponential sum and its log of one row.
+#[derive(Debug, Clone, Copy)]
+struct RowStats<T> {
+    m: T,
+    s: T,
+    ln_s: T,
+}
+
+/// Cross-entropy on logits with class-index or probability targets.
+#[derive(Debug, Clone, Copy)]
+pub struct CrossEntropy<'a, T> {
+    classes: usize,
+    class_weight: Option<&'a [T]>,
+    ignore_index: Option<i64>,
+    /// `1 - eps`, `eps / C`, whether `eps > 0`, and `W = sum(class_weight)` (or `C`).
+    keep: T,
+    eps_c: T,
+    smoothing: bool,
+    wsum: T,
+}
+
+impl<'a, T: Real> CrossEntropy<'a, T> {
+    pub fn new(
+        classes: usize,
+        class_weight: Option<&'a [T]>,
+        ignore_index: Option<i64>,
+        label_smoothing: f64,
+    ) -> Result<Self, LossError> {
+        if !(0.0..=1.0).contains(&label_smoothing) {
+            return Err(invalid(
+                "label_smoothing",
+                format!("must be in [0, 1], got {label_smoothing}"),
+            ));
+        }
+        check_class_weight(class_weight, classes)?;
+        let wsum = match class_weight {
+            Some(w) => w.iter().map(|v| v.to_f64()).sum::<f64>(),
+            None => classes as f64,
+        };
+        let eps_c = if classes > 0 {
+            label_smoothing / classes as f64
+        } else {
+            0.0
+        };
+        Ok(CrossEntropy {
+            classes,
+            class_weight,
+            ignore_index,
+            keep: T::from_f64(1.0 - label_smoothing),
+            eps_c: T::from_f64(eps_c),
+            smoothing: label_smoothing > 0.0,
+            wsum: T::from_f64(wsum),
+        })
+    }
+
+    #[inline(always)]
+    fn cw(&self, c: usize) -> T {
+        match self.class_weight {
+            Some(w) => w[c],
+            None => T::ONE,
+        }
+    }
+
+    /// `sum_c w_c (m - x_c)`, 0-weight terms skipped (they may be `inf` for masked classes).
+    #[inline(always)]
+    fn smooth_sum(&self, x: &[T], m: T) -> T {
+        let mut acc = [T::ZERO; LANES];
+        match self.class_weight {
+            Some(w) => {
+                for (k, (&v, &wc)) in x.iter().zip(w).enumerate() {
+                    let d = m - v;
+                    acc[k % LANES] = acc[k % LANES] + T::select(wc == T::ZERO, T::ZERO, wc * d);
+                }
+            }
+            None => {
+                for (k, &v) in x.iter().enumerate() {
+                    acc[k % LANES] = acc[k % LANES] + (m - v);
+                }
+            }
+        }
+        lanes_sum(acc)
+    }
+
+    /// Whether row label `y` is ignored; `bad` is set for out-of-range labels (ignored too).
+    #[inline(always)]
+    fn skip(&self, y: i64, bad: &mut bool) -> bool {
+        if Some(y) == self.ignore_index {
+            return true;
+        }
+        if !in_range(y, self.classes) {
+            *bad = true;
+            return true;
+        }
+        false
+    }
+
+    /// Rows with class indices along the row (`C > 16`), 16 rows per group in phases (maxima,
+    /// exponential sums, one vector `ln`, finishing) so that the rows' dependency chains overlap
+    /// instead of each row waiting for the previous row's `exp` and `ln` latency.
+    #[inline(always)]
+    fn index_rows(&self, blk: RowBlock<'_, T>, y: &[i64]) -> (f64, bool) {
+        const R: usize = 16;
+        let c_n = self.classes;
+        let RowBlock {
+            x,
+            weight,
+            mut loss_out,
+            mut grad,
+            scale,
+            ..
+        } = blk;
+        let mut acc = [0.0f64; LANES];
+        let mut bad = false;
+        let rows = y.len();
+        let mut r0 = 0;
+        while r0 < rows {
+            let nr = (rows - r0).min(R);
+            let mut live = [false; R];
+            let mut m = [T::ZERO; R];
+            for r in 0..nr {
+                let n = r0 + r;
+                live[r] = !self.skip(y[n], &mut bad);
+                if live[r] {
+                    m[r] = row_max(&x[n * c_n..(n + 1) * c_n]);
+                }
+            }
+            let mut s = [T::ONE; R];
+            for r in 0..nr {
+                if !live[r] {
+                    continue;
+                }
+                let span = (r0 + r) * c_n..(r0 + r + 1) * c_n;
+                // An all -inf row: shift by 0 (its exponentials are 0; finish_row reports inf).
+                let shift = T::select(m[r] == -T::INFINITY, T::ZERO, m[r]);
+                s[r] = match grad.as_deref_mut() {
+                    Some(g) => exp_sum(&x[span.clone()], shift, Some(&mut g[span])),
+                    None => exp_sum(&x[span], shift, None),
+                };
+            }
+            let mut ln_s = [T::ZERO; R];
+            for r in 0..R {
+                ln_s[r] = s[r].ln();
+            }
+            for r in 0..nr {
+                let n = r0 + r;
+                let span = n * c_n..(n + 1) * c_n;
+                let g = grad.as_deref_mut().map(|g| &mut g[span.clone()]);
+                let wl = if live[r] {
+                    let sw = weight.map_or(T::ONE, |w| w[n]);
+                    let stats = RowStats {
+                        m: m[r],
+                        s: s[r],
+                        ln_s: ln_s[r],
+                    };
+                    let l = self.finish_row(&x[span], y[n] as usize, stats, scale * sw, g);
+                    if weight.is_some() {
+                        sw * l
+                    } else {
+                        l
+                    }
+                } else {
+                    if let Some(g) = g {
+                        g.fill(T::ZERO);
+                    }
+                    T::ZERO
+                };
+                match loss_out.as_deref_mut() {
+                    Some(lo) => lo[n] = wl,
+                    None => acc[n % LANES] += wl.to_f64(),
+                }
+            }
+            r0 += nr;
+        }
+        (crate::reduce::sum_lanes(&acc), bad)
+    }
+
+    /// The loss of one row (class `y`) from its statistics; turns the exponentials held in
+    /// `grad` into `k * d l / d x`. Returns the unweighted loss.
+    #[inline(always)]
+    fn finish_row(&self, x: &[T], y: usize, st: RowStats<T>, k: T, grad: Option<&mut [T]>) -> T {
+        let RowStats { m, s, ln_s } = st;
+        if m == -T::INFINITY {
+            if let Some(g) = grad {
+                g.fill(T::ZERO);
+            }
+            return T::INFINITY;
+        }
+        let wy = self.cw(y);
+        let nll = (m - x[y]) + ln_s;
+        let mut l = if self.class_weight.is_some() {
+            wy * nll
+        } else {
+            nll
+        };
+        if self.smoothing {
+            let sm = self.smooth_sum(x, m) + self.wsum * ln_s;
+            l = self.keep * l + self.eps_c * sm;
+        }
+        if let Some(g) = grad {
+            let a = k * (self.keep * wy + self.eps_c * self.wsum);
+            let pa = a / s;
+            if self.smoothing {
+                let b = k * self.eps_c;
+                for (c, gj) in g.iter_mut().enumerate() {
+                    *gj = *gj * pa - b * self.cw(c);
+                }
+            } else {
+                for gj in g.iter_mut() {
+                    *gj = *gj * pa;
+                }
+            }
+            g[y] = g[y] - k * self.keep * wy;
+        }
+        l
+    }
+
+    /// Rows with class indices, 16 at a time transposed (`C <= 16`).
+    #[inline(always)]
+    fn index_tiles(&self, blk: RowBlock<'_, T>, y: &[i64]) -> (f64, bool) {
+        const R: usize = 16;
+        let c_n = self.classes;
+        let RowBlock {
+            x,
+            weight,
+            mut loss_out,
+            mut grad,
+            scale,
+            ..
+        } = blk;
+        let mut acc = [0.0f64; LANES];
+        let mut bad = false;
+        let rows = y.len();
+        let mut r0 = 0;
+        while r0 < rows {
+            let nr = (rows - r0).min(R);
+            let xs = &x[r0 * c_n..(r0 + nr) * c_n];
+            let mut xt = [[T::ZERO; R]; TILE_CLASSES];
+            for r in 0..nr {
+                for c in 0..c_n {
+                    xt[c][r] = xs[r * c_n + c];
+                }
+            }
+            let mut m = xt[0];
+            for row in xt.iter().take(c_n).skip(1) {
+                for r in 0..R {
+                    m[r] = T::select(row[r] > m[r], row[r], m[r]);
+                }
+            }
+            let mut shift = [T::ZERO; R];
+            for r in 0..R {
+                shift[r] = T::select(m[r] == -T::INFINITY, T::ZERO, m[r]);
+            }
+            let mut et = [[T::ZERO; R]; TILE_CLASSES];
+            let mut s = [T::ZERO; R];
+            for c in 0..c_n {
+                for r in 0..R {
+                    let e = (xt[c][r] - shift[r]).exp();
+                    et[c][r] = e;
+                    s[r] = s[r] + e;
+                }
+            }
+            let mut ln_s = [T::ZERO; R];
+            for r in 0..R {
+                ln_s[r] = s[r].ln();
+            }
+            // Per-row scalars: loss, gradient factors (0 for skipped rows).
+            let mut pa = [T::ZERO; R];
+            let mut b = [T::ZERO; R];
+            let mut live = [false; R];
+            let mut labels = [0usize; R];
+            for r in 0..nr {
+                let n = r0 + r;
+                let label = y[n];
+                if self.skip(label, &mut bad) {
+                    if let Some(l) = loss_out.as_deref_mut() {
+                        l[n] = T::ZERO;
+                    }
+                    continue;
+                }
+                let yi = label as usize;
+                let sw = weight.map_or(T::ONE, |w| w[n]);
+                let l = if m[r] == -T::INFINITY {
+                    T::INFINITY
+                } else {
+                    let wy = self.cw(yi);
+                    let nll = (m[r] - xt[yi][r]) + ln_s[r];
+                    let mut l = if self.class_weight.is_some() {
+                        wy * nll
+                    } else {
+                        nll
+                    };
+                    if self.smoothing {
+                        let mut sm = T::ZERO;
+                        for (c, xc) in xt.iter().enumerate().take(c_n) {
+                            let wc = self.cw(c);
+                            sm = sm + T::select(wc == T::ZERO, T::ZERO, wc * (m[r] - xc[r]));
+                        }
+                        l = self.keep * l + self.eps_c * (sm + self.wsum * ln_s[r]);
+                    }
+                    let k = scale * sw;
+                    pa[r] = k * (self.keep * wy + self.eps_c * self.wsum) / s[r];
+                    b[r] = k * self.eps_c;
+                    live[r] = true;
+                    labels[r] = yi;
+                    l
+                };
+                let wl = if weight.is_some() { sw * l } else { l };
+                match loss_out.as_deref_mut() {
+                    Some(lo) => lo[n] = wl,
+                    None => acc[r] += wl.to_f64(),
+                }
+            }
+            if let Some(g) = grad.as_deref_mut() {
+                let mut gt = [[T::ZERO; R]; TILE_CLASSES];
+                for c in 0..c_n {
+                    let wc = self.cw(c);
+                    for r in 0..R {
+                        let v = if self.smoothing {
+                            et[c][r] * pa[r] - b[r] * wc
+                        } else {
+                            et[c][r] * pa[r]
+                        };
+                        gt[c][r] = T::select(live[r], v, T::ZERO);
+                    }
+                }
+                let gs = &mut g[r0 * c_n..(r0 + nr) * c_n];
+                for r in 0..nr {
+                    for c in 0..c_n {
+                        gs[r * c_n + c] = gt[c][r];
+                    }
+                    if live[r] {
+                        let n = r0 + r;
+                        let yi = labels[r];
+                        let sw = weight.map_or(T::ONE, |w| w[n]);
+                        let j = r * c_n + yi;
+                        gs[j] = gs[j] - scale * sw * self.keep * self.cw(yi);
+                    }
+                }
+            }
+            r0 += nr;
+        }
+        (crate::reduce::sum_lanes(&acc), bad)
+    }
+
+    /// One row with probability targets. Returns the unweighted loss.
+    #[inline(always)]
+    fn prob_row(&self, x: &[T], t: &[T], k: T, grad: Option<&mut [T]>) -> T {
+        let m = row_max(x);
+        if m == -T::INFINITY {
+            if let Some(g) = grad {
+                g.fill(T::ZERO);
+            }
+            return T::INFINITY;
+        }
+        let (s, g) = match grad {
+            Some(g) => (exp_sum(x, m, Some(&mut *g)), Some(g)),
+            None => (exp_sum(x, m, None), None),
+        };
+        let ln_s = s.ln();
+        let mut acc = [T::ZERO; LANES];
+        let mut uacc = [T::ZERO; LANES];
+        for (c, (&xc, &tc)) in x.iter().zip(t).enumerate() {
+            let u = self.cw(c) * (self.keep * tc + self.eps_c);
+            let term = T::select(u == T::ZERO, T::ZERO, u * ((m - xc) + ln_s));
+            acc[c % LANES] = acc[c % LANES] + term;
+            uacc[c % LANES] = uacc[c % LANES] + u;
+        }
+        if let Some(g) = g {
+            let pa = k * lanes_sum(uacc) / s;
+            for (c, (gj, &tc)) in g.iter_mut().zip(t).enumerate() {
+                let u = self.cw(c) * (self.keep * tc + self.eps_c);
+                *gj = *gj * pa - k * u;
+            }
+        }
+        lanes_sum(acc)
+    }
+}
+
+impl<T: Real> RowLoss<T> for CrossEntropy<'_, T> {
+    const CLASS_WEIGHTED_MEAN: bool = true;
+    const NAME: &'static str = "cross_entropy";
+
+    fn classes(&self) -> usize {
+        self.classes
+    }
+    fn class_weight(&self) -> Option<&[T]> {
+        self.class_weight
+    }
+    fn ignore_index(&self) -> Option<i64> {
+        self.ignore_index
+    }
+    fn accepts_prob(&self) -> bool {
+        self.ignore_index.is_none()
+    }
+
+    #[inline(always)]
+    fn block(&self, blk: RowBlock<'_, T>) -> (f64, bool) {
+        let c_n = self.classes;
+        match blk.labels {
+            Labels::Index(y) if c_n > 0 && c_n <= TILE_CLASSES => self.index_tiles(blk, y),
+            Labels::Index(y) => self.index_rows(blk, y),
+            Labels::Prob(t) => {
+                let RowBlock {
+                    x,
+                    weight,
+                    mut loss_out,
+                    mut grad,
+                    scale,
+                    ..
+                } = blk;
+                let rows = t.len().checked_div(c_n).unwrap_or(0);
+                let mut acc = [0.0f64; LANES];
+                for n in 0..rows {
+                    let g = grad.as_deref_mut().map(|g| &mut g[n * c_n..(n + 1) * c_n]);
+                    let sw = weight.map_or(T::ONE, |w| w[n]);
+                    let span = n * c_n..(n + 1) * c_n;
+                    let l = self.prob_row(&x[span.clone()], &t[span], scale * sw, g);
+                    let wl = if weight.is_some() { sw * l } else { l };
+                    match loss_out.as_deref_mut() {
+                        Some(lo) => lo[n] = wl,
+                        None => acc[n % LANES] += wl.to_f64(),
+                    }
+                }
+                (crate::reduce::sum_lanes(&acc), false)
+            }
+        }
+    }
+}
