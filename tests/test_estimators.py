@@ -171,6 +171,20 @@ def test_early_stopping_and_verbose(capsys):
     assert clf.history_.best_epoch == int(np.argmin(h["val_loss"]))
 
 
+def test_feature_names_from_dataframes():
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(3)
+    df = pd.DataFrame(rng.normal(size=(50, 3)), columns=["a", "b", "c"])
+    y = df["a"].to_numpy() * 2
+    reg = LinearRegressor(epochs=5, random_state=0).fit(df, y)
+    assert reg.feature_names_in_.tolist() == ["a", "b", "c"]
+    np.testing.assert_array_equal(reg.predict(df), reg.predict(df.to_numpy()))
+    with pytest.raises(ParameterError, match="feature names"):
+        reg.predict(df[["c", "b", "a"]])
+    reg.fit(df.to_numpy(), y)
+    assert not hasattr(reg, "feature_names_in_")
+
+
 def test_input_errors():
     X = np.random.default_rng(0).normal(size=(20, 3))
     y = np.arange(20) % 2

@@ -118,6 +118,17 @@ def column_to_1d(y: np.ndarray) -> np.ndarray:
     return y
 
 
+def feature_names(X: Any) -> np.ndarray | None:
+    """The column names of a DataFrame-like ``X`` when all are strings (scikit-learn's rule)."""
+    columns = getattr(X, "columns", None)
+    if columns is None:
+        return None
+    names = np.asarray(list(columns), dtype=object)
+    if len(names) and all(isinstance(c, str) for c in names):
+        return names
+    return None
+
+
 class BaseEstimator:
     """Parameters from the constructor signature; training through :func:`losscore.fit`."""
 
@@ -192,8 +203,24 @@ class BaseEstimator:
                 "appropriate arguments before using this estimator."
             )
 
+    def _record_feature_names(self, X: Any) -> None:
+        names = feature_names(X)
+        if names is not None:
+            self.feature_names_in_ = names
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+
     def _check_predict_X(self, X: Any) -> np.ndarray:
         self._check_fitted()
+        fitted_names = getattr(self, "feature_names_in_", None)
+        names = feature_names(X)
+        if fitted_names is not None and names is not None and (
+            len(names) != len(fitted_names) or np.any(names != fitted_names)
+        ):
+            raise ParameterError(
+                "X: The feature names should match those that were passed during fit: "
+                f"got {list(names)}, fitted with {list(fitted_names)}"
+            )
         X = check_X(X)
         if X.shape[1] != self.n_features_in_:
             raise ShapeError(

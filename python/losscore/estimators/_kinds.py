@@ -23,7 +23,7 @@ class RegressorBase(BaseEstimator):
 
     def fit(self, X: Any, y: Any) -> Any:
         """Train on ``X`` of shape ``(n_samples, n_features)`` and ``y``; returns ``self``."""
-        X = check_X(X)
+        X_in, X = X, check_X(X)
         check_y_present(y, type(self).__name__)
         y = np.asarray(y)
         if y.dtype.kind not in "biuf":
@@ -48,6 +48,7 @@ class RegressorBase(BaseEstimator):
         n_out = 1 if y.ndim == 1 else y.shape[1]
         self._train(X, y if y.ndim == 2 else y.reshape(-1, 1), n_out, self.loss)
         self.n_features_in_ = X.shape[1]
+        self._record_feature_names(X_in)
         self.n_outputs_ = n_out
         self._single_output_ = y.ndim == 1
         return self
@@ -86,7 +87,7 @@ class ClassifierBase(BaseEstimator):
 
     def fit(self, X: Any, y: Any) -> Any:
         """Train on ``X`` (n_samples, n_features) and labels ``y``; returns ``self``."""
-        X = check_X(X)
+        X_in, X = X, check_X(X)
         check_y_present(y, type(self).__name__)
         y = column_to_1d(np.asarray(y))
         if y.ndim != 1:
@@ -130,6 +131,7 @@ class ClassifierBase(BaseEstimator):
                         "multi_margin" if hinge else "cross_entropy")
         self.classes_ = classes
         self.n_features_in_ = X.shape[1]
+        self._record_feature_names(X_in)
         return self
 
     def decision_function(self, X: Any) -> np.ndarray:

@@ -38,7 +38,8 @@ class LinearRegressor(RegressorBase):
     ----------
     model_ : losscore.models.Linear
         The fitted model (float64 copy of the float32 training weights).
-    n_features_in_, n_outputs_, n_iter_, loss_curve_, history_
+    n_features_in_, feature_names_in_ (DataFrame input), n_outputs_, n_iter_, loss_curve_,
+    history_
 
     Examples
     --------
@@ -92,7 +93,8 @@ class LinearClassifier(ClassifierBase):
     ----------
     classes_ : ndarray
         The sorted class labels.
-    model_, n_features_in_, n_iter_, loss_curve_, history_
+    model_, n_features_in_, feature_names_in_ (DataFrame input), n_iter_, loss_curve_,
+    history_
 
     Examples
     --------

@@ -34,7 +34,8 @@ class MLPRegressor(RegressorBase):
     Attributes
     ----------
     model_ : losscore.models.MLP
-    n_features_in_, n_outputs_, n_iter_, loss_curve_, history_
+    n_features_in_, feature_names_in_ (DataFrame input), n_outputs_, n_iter_, loss_curve_,
+    history_
 
     Examples
     --------
@@ -88,7 +89,8 @@ class MLPClassifier(ClassifierBase):
     Attributes
     ----------
     classes_ : ndarray
-    model_, n_features_in_, n_iter_, loss_curve_, history_
+    model_, n_features_in_, feature_names_in_ (DataFrame input), n_iter_, loss_curve_,
+    history_
 
     Examples
     --------
