@@ -178,6 +178,29 @@ def test_user_model_and_default_weight_rule():
     np.testing.assert_allclose(m.b, b0 - 0.5 * g.sum(0))
 
 
+def test_loss_parameters_through_functools_partial():
+    import functools
+
+    X, y = _regression(n=30, d=2)
+    y = 3 * y  # residuals on both sides of delta
+    model = Linear(2, 1, seed=0, dtype=np.float64)
+    W, b = (p.copy() for p in model.parameters())
+    h = losscore.fit(model, X, y, loss=functools.partial(losscore.huber, delta=0.5),
+                     optimizer=PlainSGD(0.1), epochs=1, batch_size=30, shuffle=False,
+                     validation_data=(X, y), progress=False)
+    r = (X @ W + b)[:, 0] - y
+    huber = np.where(np.abs(r) < 0.5, 0.5 * r**2, 0.5 * (np.abs(r) - 0.25))  # PyTorch huber_loss
+    assert h.history["loss"][0] == pytest.approx(np.mean(huber), rel=1e-12)
+    g = np.clip(r, -0.5, 0.5)[:, None] / 30
+    np.testing.assert_allclose(model.weight, W - 0.1 * X.T @ g, rtol=1e-12)
+    with pytest.raises(ParameterError, match="reduction"):
+        losscore.fit(model, X, y, loss=functools.partial(losscore.mse, reduction="sum"),
+                     optimizer=PlainSGD(0.1), progress=False)
+    with pytest.raises(ParameterError, match="loss"):
+        losscore.fit(model, X, y, loss=functools.partial(np.mean), optimizer=PlainSGD(0.1),
+                     progress=False)
+
+
 def test_metrics_and_validation_logs():
     X, y = _regression(n=64, d=3)
     Xv, yv = _regression(n=30, d=3, seed=5)

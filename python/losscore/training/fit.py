@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from typing import Any
@@ -27,21 +28,32 @@ def known_losses() -> dict[str, Callable[..., Any]]:
     return {fn.__name__: fn for fn in _FUSED}
 
 
-def resolve_loss(loss: Any) -> tuple[Callable[..., Any], str | None]:
-    """A loss name or losscore loss function -> (function, name)."""
+def resolve_loss(loss: Any) -> tuple[Callable[..., Any], str | None, Callable[..., Any]]:
+    """A loss name, a losscore loss, or a ``functools.partial`` of one (fixing parameters such as
+    ``delta`` or ``class_weight``) -> (loss function, its name, fused value-and-gradient)."""
     losses = known_losses()
     if isinstance(loss, str):
         if loss not in losses:
             raise ParameterError(
                 f"loss: unknown loss {loss!r}; known: {', '.join(sorted(losses))}"
             )
-        return losses[loss], loss
-    if callable(loss):
+        return losses[loss], loss, value_and_grad(losses[loss])
+    if isinstance(loss, functools.partial):
+        if loss.keywords.get("reduction", "mean") != "mean":
+            raise ParameterError(
+                f"loss: fit minimises the mean loss; got reduction={loss.keywords['reduction']!r}"
+            )
         try:
-            value_and_grad(loss)
+            fused = functools.partial(value_and_grad(loss.func), *loss.args, **loss.keywords)
         except TypeError as exc:
             raise ParameterError(f"loss: {exc}") from None
-        return loss, getattr(loss, "__name__", None)
+        return loss, getattr(loss.func, "__name__", None), fused
+    if callable(loss):
+        try:
+            fused = value_and_grad(loss)
+        except TypeError as exc:
+            raise ParameterError(f"loss: {exc}") from None
+        return loss, getattr(loss, "__name__", None), fused
     raise ParameterError(f"loss: expected a loss name or a losscore loss, got {loss!r}")
 
 
@@ -264,7 +276,9 @@ def fit(
         integers for ``cross_entropy``, ``nll_loss``, ``multi_margin``). A 1-D ``y`` for a model
         with one output column is used as a column.
     loss : str or callable
-        A losscore loss name (``"mse"``, ``"cross_entropy"``, ...) or function.
+        A losscore loss name (``"mse"``, ``"cross_entropy"``, ...) or function, or a
+        ``functools.partial`` of one fixing its parameters
+        (``partial(losscore.cross_entropy, label_smoothing=0.1)``).
     optimizer : optimizer, str or None
         An optimizer built without parameters (``losscore.optim.Adam(lr=1e-3)``; ``fit`` binds the
         model's), a name (``"sgd"``, ``"adam"``, ... with ``lr=1e-3``), or None for Adam(lr=1e-3).
@@ -317,7 +331,7 @@ def fit(
     dtype = params[0].dtype
     if dtype not in (np.float32, np.float64):
         raise DTypeError(f"model: parameters must be float32 or float64, got {dtype}")
-    loss_fn, loss_name = resolve_loss(loss)
+    loss_fn, loss_name, fused = resolve_loss(loss)
     epochs = _check_int(epochs, "epochs", 0)
     batch_size = _check_int(batch_size, "batch_size", 1)
     l1 = _check_nonneg(l1, "l1")
@@ -356,7 +370,6 @@ def fit(
     weight_idx = _weight_indices(model, params)
     weights = [params[i] for i in weight_idx]
     regularize = bool(weight_idx) and (l1 > 0.0 or l2 > 0.0)
-    fused = value_and_grad(loss_fn)
     forward, backward, step = model.forward, model.backward, opt.step
     penalty = _core.penalty
     rng = np.random.default_rng(seed)
