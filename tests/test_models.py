@@ -309,3 +309,57 @@ def test_model_errors():
 def test_exported():
     assert losscore.models.MLP is MLP and losscore.models.Linear is Linear
     assert "MLP" in repr(MLP([2, 1])) and "Linear" in repr(Linear(1, 1))
+
+
+# ---- the fused dense-layer kernels behind MLP ----
+
+
+@pytest.mark.parametrize("act", [None, *ACTS])
+def test_fused_layer_kernels_match_numpy(act):
+    rng = np.random.default_rng(8)
+    z0 = rng.normal(size=(300, 19))  # 300 rows: two column-sum blocks
+    bias = rng.normal(size=19)
+    z = z0.copy()
+    a = np.empty_like(z)
+    _core.bias_activation_forward(act, z, bias, a if act else None)
+    np.testing.assert_array_equal(z, z0 + bias)
+    if act:
+        np.testing.assert_allclose(a, ref_forward(act, z0 + bias), rtol=2e-15, atol=1e-15)
+    g0 = rng.normal(size=z.shape)
+    g = g0.copy()
+    bg = np.empty(19)
+    _core.bias_activation_backward(act, z if act else None, a if act else None, g, bg)
+    if act:
+        d = (ref_forward(act, z + 1e-6) - ref_forward(act, z - 1e-6)) / 2e-6
+        np.testing.assert_allclose(g, g0 * d, rtol=1e-6, atol=1e-9)
+    else:
+        np.testing.assert_array_equal(g, g0)
+    # float64 accumulation in a fixed order: within a few ulp of the sum of magnitudes
+    scale = np.abs(g).sum(axis=0)
+    assert np.all(np.abs(bg - [math.fsum(c) for c in g.T]) <= 1e-15 * scale)
+
+
+def test_fused_layer_kernel_errors():
+    z = np.zeros((4, 3))
+    with pytest.raises(ShapeError, match=r"bias .* z shape \(4, 3\), bias shape \(2,\)"):
+        _core.bias_activation_forward(None, z, np.zeros(2))
+    with pytest.raises(OutputError, match="contiguous"):
+        _core.bias_activation_forward(None, np.zeros((3, 4)).T, np.zeros(3))
+    with pytest.raises(DTypeError):
+        _core.bias_activation_forward(None, [[0.0, 1.0]], np.zeros(2))
+    ro = np.zeros((4, 3))
+    ro.flags.writeable = False
+    with pytest.raises(OutputError):
+        _core.bias_activation_forward(None, ro, np.zeros(3))
+    with pytest.raises(ParameterError, match="activation"):
+        _core.bias_activation_forward("swish", z, np.zeros(3), np.empty_like(z))
+    with pytest.raises(ParameterError, match="required"):
+        _core.bias_activation_forward("relu", z, np.zeros(3))
+    with pytest.raises(ParameterError, match="required"):
+        _core.bias_activation_backward("relu", None, None, z, np.zeros(3))
+    with pytest.raises(ShapeError):
+        _core.bias_activation_backward(None, None, None, z, np.zeros(4))
+    g = np.ones((4, 3))
+    with pytest.raises(ShapeError):
+        _core.bias_activation_backward("tanh", np.zeros((4, 3)), np.zeros((3, 3)), g, np.zeros(3))
+    assert (g == 1).all() and (z == 0).all()

@@ -3,6 +3,7 @@
 
 use crate::arrays::{borrow_error, floats, like, output, Floats};
 use crate::errors::{raise, IntoPy};
+use losscore_core::error::shape_str;
 use losscore_core::nn::{self, Activation};
 use losscore_core::Real;
 use numpy::{Element, PyArrayDyn, PyArrayMethods, PyUntypedArrayMethods};
@@ -239,6 +240,17 @@ fn bias_forward_typed<'py, T: Element + Real>(
     a: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<()> {
     let bias = like::<T>(bias, "bias")?;
+    if bias.ndim() != 1 || z.shape().last() != Some(&bias.len()) {
+        return Err(raise(
+            py,
+            "ShapeError",
+            format!(
+                "bias must have one entry per column of z: z shape {}, bias shape {}",
+                shape_str(z.shape()),
+                shape_str(bias.shape())
+            ),
+        ));
+    }
     let a = match (act, a) {
         (Some(_), Some(a)) => Some(output::<T>(py, Some(a), z.shape(), "a")?),
         _ => None,
@@ -287,7 +299,24 @@ fn bias_backward_typed<'py, T: Element + Real>(
     let cols = grad.shape().last().copied().unwrap_or(0);
     let bg = output::<T>(py, Some(bias_grad), &[cols], "bias_grad")?;
     let (z, a) = match (act, z, a) {
-        (Some(_), Some(z), Some(a)) => (Some(like::<T>(z, "z")?), Some(like::<T>(a, "a")?)),
+        (Some(_), Some(z), Some(a)) => {
+            let (z, a) = (like::<T>(z, "z")?, like::<T>(a, "a")?);
+            for (name, arr) in [("z", &z), ("a", &a)] {
+                if arr.shape() != grad.shape() {
+                    return Err(raise(
+                        py,
+                        "ShapeError",
+                        format!(
+                            "{name} and grad must have the same shape, got {name} shape {} and \
+                             grad shape {}",
+                            shape_str(arr.shape()),
+                            shape_str(grad.shape())
+                        ),
+                    ));
+                }
+            }
+            (Some(z), Some(a))
+        }
         (Some(_), _, _) => {
             return Err(raise(
                 py,
