@@ -10,7 +10,7 @@ identical for any thread count.
 
 from __future__ import annotations
 
-from . import errors, optim
+from . import errors, estimators, models, optim
 from ._core import __version__
 from .classification import (
     binary_cross_entropy,
@@ -28,15 +28,19 @@ from .evaluation import evaluate
 from .gradients import grad, value_and_grad
 from .regression import huber, log_cosh, mae, mse, pinball, poisson_nll, smooth_l1
 from .runtime import available_isas, get_num_threads, isa, set_num_threads
+from .training import History, fit
 
 __all__ = [
+    "History",
     "__version__",
     "available_isas",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "cross_entropy",
     "errors",
+    "estimators",
     "evaluate",
+    "fit",
     "get_num_threads",
     "grad",
     "hinge",
@@ -45,6 +49,7 @@ __all__ = [
     "kl_div",
     "log_cosh",
     "mae",
+    "models",
     "mse",
     "multi_margin",
     "nll_loss",

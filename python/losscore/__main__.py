@@ -25,6 +25,11 @@ def _parser() -> argparse.ArgumentParser:
         help="thread counts to run (default: all; 1 and all without --quick)",
     )
     _cli_eval.add_parser(sub)
+    demo = sub.add_parser("demo", help="train an MLP on a generated data set, plot the curves")
+    demo.add_argument("--epochs", type=int, default=30, help="training epochs (default 30)")
+    demo.add_argument("--out", metavar="PATH", default="losscore-demo.png",
+                      help="learning-curve PNG (needs matplotlib; '' to skip)")
+    demo.add_argument("--seed", type=int, default=0, help="data and initialisation seed")
     return parser
 
 
@@ -38,6 +43,10 @@ def main(argv: list[str] | None = None) -> int:
         )
     if args.command == "eval":
         return _cli_eval.run(args)
+    if args.command == "demo":
+        from ._demo import main as demo_main
+
+        return demo_main(args.epochs, args.out or None, args.seed)
     return 2  # pragma: no cover - argparse rejects unknown commands
 
 

@@ -1,6 +1,7 @@
 //! losscore-core: pure-Rust kernels behind losscore.
 //!
 //! * [`loss`]: fused loss value + gradient kernels over slices, one pass over memory.
+//! * [`nn`]: activation forward/backward and the l1/l2 penalty of the training layer.
 //! * [`optim`]: in-place, allocation-free optimizer update steps.
 //! * [`reduce`]: deterministic block reductions combined exactly (thread-count independent).
 //! * [`simd`]: run-time ISA dispatch and vectorizable `exp`/`ln`/`ln_1p`.
@@ -11,6 +12,7 @@
 
 pub mod error;
 pub mod loss;
+pub mod nn;
 pub mod optim;
 pub mod par;
 pub mod reduce;

@@ -6,6 +6,7 @@
 mod arrays;
 mod classification;
 mod errors;
+mod nn;
 mod optim;
 mod params;
 mod regression;
@@ -18,6 +19,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     runtime::register(m)?;
     regression::register(m)?;
+    nn::register(m)?;
     classification::register(m)?;
     optim::register(m)?;
     Ok(())

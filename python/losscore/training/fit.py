@@ -1,0 +1,454 @@
+"""``losscore.fit``: mini-batch training of any model over NumPy arrays."""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .. import _core
+from ..errors import DTypeError, ParameterError, ShapeError
+from ..gradients import _FUSED, value_and_grad
+from .callbacks import EarlyStopping
+from .history import History
+from .metrics import CLASS_INDEX_LOSSES, resolve_metrics
+from .progress import ProgressBar, progress_enabled
+
+__all__ = ["fit"]
+
+# Rows per forward call when evaluating validation data (bounds the hidden-layer buffers).
+_EVAL_CHUNK = 8192
+
+
+def known_losses() -> dict[str, Callable[..., Any]]:
+    """Every losscore loss with a fused gradient, by name."""
+    return {fn.__name__: fn for fn in _FUSED}
+
+
+def resolve_loss(loss: Any) -> tuple[Callable[..., Any], str | None, Callable[..., Any]]:
+    """A loss name, a losscore loss, or a ``functools.partial`` of one (fixing parameters such as
+    ``delta`` or ``class_weight``) -> (loss function, its name, fused value-and-gradient)."""
+    losses = known_losses()
+    if isinstance(loss, str):
+        if loss not in losses:
+            raise ParameterError(
+                f"loss: unknown loss {loss!r}; known: {', '.join(sorted(losses))}"
+            )
+        return losses[loss], loss, value_and_grad(losses[loss])
+    if isinstance(loss, functools.partial):
+        if loss.keywords.get("reduction", "mean") != "mean":
+            raise ParameterError(
+                f"loss: fit minimises the mean loss; got reduction={loss.keywords['reduction']!r}"
+            )
+        try:
+            fused = functools.partial(value_and_grad(loss.func), *loss.args, **loss.keywords)
+        except TypeError as exc:
+            raise ParameterError(f"loss: {exc}") from None
+        return loss, getattr(loss.func, "__name__", None), fused
+    if callable(loss):
+        try:
+            fused = value_and_grad(loss)
+        except TypeError as exc:
+            raise ParameterError(f"loss: {exc}") from None
+        return loss, getattr(loss, "__name__", None), fused
+    raise ParameterError(f"loss: expected a loss name or a losscore loss, got {loss!r}")
+
+
+def _optim_module() -> Any:
+    try:
+        from .. import optim
+    except ImportError as exc:  # pragma: no cover - optim ships with losscore
+        raise ParameterError(f"optimizer: losscore.optim is not available ({exc})") from None
+    return optim
+
+
+def resolve_optimizer(optimizer: Any, lr: float | None = None) -> Any:
+    """None -> Adam(lr=1e-3); a name -> that class; an optimizer object -> itself."""
+    if optimizer is None:
+        optimizer = "adam"
+    if isinstance(optimizer, str):
+        optim = _optim_module()
+        classes = {
+            name.lower(): obj
+            for name, obj in vars(optim).items()
+            if isinstance(obj, type) and hasattr(obj, "step") and name != "Optimizer"
+        }
+        cls = classes.get(optimizer.lower())
+        if cls is None:
+            raise ParameterError(
+                f"optimizer: unknown optimizer {optimizer!r}; known: {', '.join(sorted(classes))}"
+            )
+        return cls(lr=1e-3 if lr is None else lr)
+    if not hasattr(optimizer, "step"):
+        raise ParameterError(
+            f"optimizer: expected a name or an optimizer with step(grads), got {optimizer!r}"
+        )
+    return optimizer
+
+
+def bind_optimizer(opt: Any, params: list[np.ndarray]) -> None:
+    """Attach the model's parameters unless the optimizer already holds exactly these arrays."""
+    bound = getattr(opt, "params", None)
+    if bound:
+        bound = list(bound)
+        if len(bound) == len(params) and all(a is b for a, b in zip(bound, params, strict=True)):
+            return
+    if hasattr(opt, "bind"):
+        opt.bind(params)
+    elif not bound:
+        raise ParameterError(
+            "optimizer: has no parameters and no bind() method to attach the model's"
+        )
+
+
+def _is_plateau(scheduler: Any) -> bool:
+    """``losscore.optim.lr_scheduler.ReduceLROnPlateau``, or any class of that name."""
+    if type(scheduler).__name__ == "ReduceLROnPlateau":
+        return True
+    try:
+        from ..optim.lr_scheduler import ReduceLROnPlateau
+    except ImportError:  # pragma: no cover - optim ships with losscore
+        return False
+    return isinstance(scheduler, ReduceLROnPlateau)
+
+
+def resolve_scheduler(lr_scheduler: Any, opt: Any) -> Any:
+    """A scheduler object (``step()``), or a factory ``optimizer -> scheduler``."""
+    if lr_scheduler is None or hasattr(lr_scheduler, "step"):
+        return lr_scheduler
+    if callable(lr_scheduler):
+        sched = lr_scheduler(opt)
+        if not hasattr(sched, "step"):
+            raise ParameterError(
+                "lr_scheduler: the factory must return a scheduler with step(), "
+                f"got {sched!r}"
+            )
+        return sched
+    raise ParameterError(
+        f"lr_scheduler: expected a scheduler or a function optimizer -> scheduler, "
+        f"got {lr_scheduler!r}"
+    )
+
+
+def _check_model(model: Any) -> list[np.ndarray]:
+    for method in ("parameters", "forward", "backward"):
+        if not callable(getattr(model, method, None)):
+            raise ParameterError(
+                f"model: needs parameters(), forward(X) and backward(grad_output); "
+                f"{type(model).__name__} has no {method}()"
+            )
+    params = list(model.parameters())
+    if not params or not all(isinstance(p, np.ndarray) for p in params):
+        raise ParameterError("model: parameters() must return a non-empty list of ndarrays")
+    return params
+
+
+def _weight_indices(model: Any, params: list[np.ndarray]) -> list[int]:
+    mask = getattr(model, "weight_mask", None)
+    flags = list(mask()) if callable(mask) else [p.ndim >= 2 for p in params]
+    if len(flags) != len(params):
+        raise ParameterError(
+            f"model: weight_mask() has {len(flags)} entries for {len(params)} parameters"
+        )
+    return [i for i, w in enumerate(flags) if w]
+
+
+def _check_nonneg(value: Any, name: str) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ParameterError(f"{name}: expected a non-negative number, got {value!r}") from None
+    if not (math.isfinite(v) and v >= 0):
+        raise ParameterError(f"{name}: expected a finite non-negative number, got {value!r}")
+    return v
+
+
+def _check_int(value: Any, name: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
+        raise ParameterError(f"{name}: expected an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def prepare_data(
+    X: Any, y: Any, dtype: np.dtype, loss_name: str | None, names: tuple[str, str] = ("X", "y")
+) -> tuple[np.ndarray, np.ndarray]:
+    """C-contiguous ``X`` of the model's dtype; ``y`` of the same dtype, or integer class
+    indices kept as integers for the class-index losses. Checks lengths and finiteness."""
+    xn, yn = names
+    X = np.asarray(X)
+    y = np.asarray(y)
+    for arr, name in ((X, xn), (y, yn)):
+        if arr.dtype.kind not in "biuf":
+            raise DTypeError(f"{name}: expected a numeric array, got dtype {arr.dtype}")
+        if arr.ndim == 0:
+            raise ShapeError(f"{name}: expected at least one dimension, got a scalar")
+    if X.shape[0] != y.shape[0]:
+        raise ShapeError(
+            f"{xn} and {yn} must have the same number of samples, "
+            f"got {xn} shape {X.shape} and {yn} shape {y.shape}"
+        )
+    X = np.ascontiguousarray(X, dtype=dtype)
+    if not np.isfinite(X).all():
+        row = int(np.argwhere(~np.isfinite(X))[0][0])
+        raise ParameterError(f"{xn} contains NaN or infinity (first at row {row})")
+    if loss_name in CLASS_INDEX_LOSSES and y.ndim == 1 and y.dtype.kind == "f":
+        # 1-D float labels (0.0, 1.0, ...) are class indices, not probabilities.
+        if np.all(np.isfinite(y)) and np.all(y == np.round(y)):
+            y = y.astype(np.int64)
+    if loss_name in CLASS_INDEX_LOSSES and y.dtype.kind in "biu":
+        y = np.ascontiguousarray(y, dtype=np.int64)
+    else:
+        y = np.ascontiguousarray(y, dtype=dtype)
+    return X, y
+
+
+def _forward_all(model: Any, X: np.ndarray) -> np.ndarray:
+    n = X.shape[0]
+    if n <= _EVAL_CHUNK:
+        return np.array(model.forward(X), copy=True)
+    parts = [np.array(model.forward(X[s : s + _EVAL_CHUNK])) for s in range(0, n, _EVAL_CHUNK)]
+    return np.concatenate(parts)
+
+
+def _validate_targets(loss_fn: Callable[..., Any], out_shape: tuple[int, ...], y: np.ndarray,
+                      dtype: np.dtype) -> None:
+    """Run the loss once over every target against zero predictions, so a bad label or a target
+    of the wrong shape fails before the first update instead of half-way through an epoch."""
+    n = y.shape[0]
+    chunk = max(1, min(n, 65536))
+    zeros = np.zeros((chunk, *out_shape[1:]), dtype=dtype)
+    for s in range(0, n, chunk):
+        t = y[s : s + chunk]
+        loss_fn(zeros[: t.shape[0]], t)
+
+
+def _match_target(out_shape: tuple[int, ...], y: np.ndarray, loss_name: str | None) -> np.ndarray:
+    """A 1-D target for a model with one output column becomes a column (n, 1)."""
+    if (
+        len(out_shape) == 2
+        and out_shape[1] == 1
+        and y.ndim == 1
+        and loss_name not in CLASS_INDEX_LOSSES
+    ):
+        return y.reshape(-1, 1)
+    return y
+
+
+def fit(
+    model: Any,
+    X: Any,
+    y: Any,
+    *,
+    loss: Any,
+    optimizer: Any = None,
+    epochs: int = 10,
+    batch_size: int = 32,
+    shuffle: bool = True,
+    seed: int | None = None,
+    l1: float = 0.0,
+    l2: float = 0.0,
+    validation_data: tuple[Any, Any] | None = None,
+    metrics: Any = (),
+    lr_scheduler: Any = None,
+    early_stopping: Any = None,
+    callbacks: Any = (),
+    progress: bool = True,
+) -> History:
+    """Train ``model`` on ``(X, y)`` with mini-batch gradient descent.
+
+    Each step gathers a batch (rows of a per-epoch permutation, copied into a reused buffer),
+    runs ``model.forward``, the fused loss value and gradient (``losscore.value_and_grad(loss)``
+    with ``reduction="mean"``), ``model.backward``, adds the regularization gradient and calls
+    ``optimizer.step(grads)``. The minimised objective is
+    ``mean_batch_loss + l1 * sum|w| + l2 / 2 * sum w**2`` over the weights (parameters flagged
+    by ``model.weight_mask()``, else arrays with ``ndim >= 2``; biases are not regularized).
+
+    Parameters
+    ----------
+    model : object
+        ``parameters()``, ``forward(X)``, ``backward(grad_output)``
+        (e.g. :class:`losscore.models.MLP`).
+    X, y : array_like
+        Inputs (cast once to the parameters' dtype) and targets (integer class indices stay
+        integers for ``cross_entropy``, ``nll_loss``, ``multi_margin``). A 1-D ``y`` for a model
+        with one output column is used as a column.
+    loss : str or callable
+        A losscore loss name (``"mse"``, ``"cross_entropy"``, ...) or function, or a
+        ``functools.partial`` of one fixing its parameters
+        (``partial(losscore.cross_entropy, label_smoothing=0.1)``).
+    optimizer : optimizer, str or None
+        An optimizer built without parameters (``losscore.optim.Adam(lr=1e-3)``; ``fit`` binds the
+        model's), a name (``"sgd"``, ``"adam"``, ... with ``lr=1e-3``), or None for Adam(lr=1e-3).
+    epochs, batch_size : int
+    shuffle : bool
+        Permute the rows every epoch (``numpy.random.default_rng(seed)``).
+    seed : int or None
+    l1, l2 : float
+        Regularization strengths (see above).
+    validation_data : (X_val, y_val), optional
+        Evaluated after every epoch: ``val_loss`` (with the same penalty) and ``val_<metric>``.
+    metrics : sequence of str
+        ``"accuracy"``, ``"mse"``, ``"mae"`` or any loss name; the training value is the
+        sample-weighted mean over the epoch's batches (before each update).
+    lr_scheduler : scheduler or callable, optional
+        A ``losscore.optim.lr_scheduler`` object, or a function ``optimizer -> scheduler`` (handy
+        when ``optimizer`` is a name). Stepped once per epoch; ``ReduceLROnPlateau`` gets
+        ``val_loss`` (or ``loss``).
+    early_stopping : int, dict or callback, optional
+        Patience (monitoring ``val_loss``, or ``loss`` without validation data), a dict of
+        :class:`~losscore.training.callbacks.EarlyStopping` arguments, or such an object. The best
+        epoch's weights are restored at the end.
+    callbacks : sequence
+        Objects with ``on_epoch_end(epoch, logs)``; returning True (or setting
+        ``stop_training = True``) stops training. Optional ``on_train_begin(model)`` and
+        ``on_train_end(model)``.
+    progress : bool
+        A progress bar per epoch with the running loss (tqdm when installed), shown only when
+        stdout is a terminal.
+
+    Returns
+    -------
+    History
+        ``history.history["loss"]``, ``["val_loss"]``, ``["lr"]``, metrics..., and ``epoch``.
+
+    Examples
+    --------
+    >>> import numpy as np, losscore
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(256, 3)); y = X @ np.array([1.0, -2.0, 0.5]) + 0.3
+    >>> model = losscore.models.Linear(3, 1, seed=0, dtype=np.float64)
+    >>> h = losscore.fit(model, X, y, loss="mse", optimizer=losscore.optim.SGD(lr=0.05),
+    ...                  epochs=20, batch_size=16, seed=0, progress=False)
+    >>> h.history["loss"][-1] < 1e-6 < 1.0 < h.history["loss"][0]
+    True
+    >>> model.weight.ravel().round(3).tolist(), model.bias.round(3).tolist()
+    ([1.0, -2.0, 0.5], [0.3])
+    """
+    params = _check_model(model)
+    dtype = params[0].dtype
+    if dtype not in (np.float32, np.float64):
+        raise DTypeError(f"model: parameters must be float32 or float64, got {dtype}")
+    loss_fn, loss_name, fused = resolve_loss(loss)
+    epochs = _check_int(epochs, "epochs", 0)
+    batch_size = _check_int(batch_size, "batch_size", 1)
+    l1 = _check_nonneg(l1, "l1")
+    l2 = _check_nonneg(l2, "l2")
+    metric_fns = resolve_metrics(metrics, loss_name, known_losses())
+    X, y = prepare_data(X, y, dtype, loss_name)
+    n = X.shape[0]
+    if n == 0:
+        raise ShapeError("X: needs at least one sample, got shape " + str(X.shape))
+    val = None
+    if validation_data is not None:
+        try:
+            Xv, yv = validation_data
+        except (TypeError, ValueError):
+            raise ParameterError("validation_data: expected a pair (X_val, y_val)") from None
+        val = prepare_data(Xv, yv, dtype, loss_name, ("X_val", "y_val"))
+    callbacks = list(callbacks) if callbacks else []
+    for cb in callbacks:
+        if not callable(getattr(cb, "on_epoch_end", None)):
+            raise ParameterError(f"callbacks: {cb!r} has no on_epoch_end(epoch, logs)")
+    if early_stopping is not None:
+        callbacks.append(EarlyStopping.from_spec(early_stopping, val is not None))
+    opt = resolve_optimizer(optimizer)
+    bind_optimizer(opt, params)
+    scheduler = resolve_scheduler(lr_scheduler, opt)
+    plateau = scheduler is not None and _is_plateau(scheduler)
+
+    # One probe row settles the target layout (column targets for one-output models).
+    probe = np.asarray(model.forward(X[:1]))
+    y = _match_target(probe.shape, y, loss_name)
+    _validate_targets(loss_fn, probe.shape, y, probe.dtype)
+    if val is not None:
+        val = (val[0], _match_target(probe.shape, val[1], loss_name))
+        _validate_targets(loss_fn, probe.shape, val[1], probe.dtype)
+
+    weight_idx = _weight_indices(model, params)
+    weights = [params[i] for i in weight_idx]
+    regularize = bool(weight_idx) and (l1 > 0.0 or l2 > 0.0)
+    forward, backward, step = model.forward, model.backward, opt.step
+    penalty = _core.penalty
+    rng = np.random.default_rng(seed)
+    bs = min(batch_size, n)
+    n_batches = -(-n // bs)
+    xbuf = np.empty((bs, *X.shape[1:]), dtype=X.dtype) if shuffle else None
+    ybuf = np.empty((bs, *y.shape[1:]), dtype=y.dtype) if shuffle else None
+    gbufs: dict[tuple[int, ...], np.ndarray] = {}
+    show = progress_enabled(progress)
+    history = History()
+
+    for cb in callbacks:
+        if hasattr(cb, "on_train_begin"):
+            cb.on_train_begin(model)
+    try:
+        for epoch in range(epochs):
+            lr_now = getattr(opt, "lr", float("nan"))
+            perm = rng.permutation(n) if shuffle else None
+            bar = ProgressBar(n_batches, epoch, epochs) if show else None
+            total = 0.0
+            metric_sums = dict.fromkeys(metric_fns, 0.0)
+            for b in range(n_batches):
+                s = b * bs
+                e = min(s + bs, n)
+                if perm is not None:
+                    idx = perm[s:e]
+                    xb = xbuf[: e - s]
+                    yb = ybuf[: e - s]
+                    # mode="clip": indices are valid, and "raise" would buffer the output
+                    X.take(idx, axis=0, out=xb, mode="clip")
+                    y.take(idx, axis=0, out=yb, mode="clip")
+                else:
+                    xb = X[s:e]
+                    yb = y[s:e]
+                out = forward(xb)
+                gbuf = gbufs.get(out.shape)
+                if gbuf is None or gbuf.dtype != out.dtype:
+                    gbuf = gbufs[out.shape] = np.empty_like(out)
+                value, g = fused(out, yb, out=gbuf)
+                for name, fn in metric_fns.items():
+                    metric_sums[name] += fn(out, yb) * (e - s)
+                grads = backward(g)
+                if regularize:
+                    value += penalty(weights, [grads[i] for i in weight_idx], l1, l2)
+                step(grads)
+                total += value * (e - s)
+                if bar is not None:
+                    bar.update(b + 1, total / e)
+            logs = {"loss": total / n}
+            for name in metric_fns:
+                logs[name] = metric_sums[name] / n
+            if val is not None:
+                out_v = _forward_all(model, val[0])
+                pen = penalty(weights, None, l1, l2) if regularize else 0.0
+                logs["val_loss"] = float(loss_fn(out_v, val[1])) + pen
+                for name, fn in metric_fns.items():
+                    logs[f"val_{name}"] = fn(out_v, val[1])
+            logs["lr"] = float(lr_now)
+            if bar is not None:
+                bar.close(logs)
+            history.append(epoch, logs)
+            if scheduler is not None:
+                if plateau:
+                    scheduler.step(logs.get("val_loss", logs["loss"]))
+                else:
+                    scheduler.step()
+            stop = False
+            for cb in callbacks:
+                ret = cb.on_epoch_end(epoch, dict(logs))
+                if (ret is not None and bool(ret)) or getattr(cb, "stop_training", False):
+                    stop = True
+            if stop:
+                history.stopped_epoch = epoch
+                break
+    finally:
+        for cb in callbacks:
+            if hasattr(cb, "on_train_end"):
+                cb.on_train_end(model)
+    for cb in callbacks:
+        if isinstance(cb, EarlyStopping) and cb.restore_best_weights:
+            history.best_epoch = cb.best_epoch
+    return history
