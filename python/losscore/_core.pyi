@@ -325,3 +325,23 @@ def clip_grad_norm(
     grads: _Arrays, max_norm: float, norm_type: float = 2.0, error_if_nonfinite: bool = False
 ) -> float: ...
 def clip_grad_value(grads: _Arrays, clip_value: float) -> None: ...
+
+# -- models (activations, regularization) ---------------------------------------------------
+_Array = npt.NDArray[np.float32] | npt.NDArray[np.float64]
+
+# -- training layer (losscore.models, losscore.fit) -------------------------------------------
+def activation_forward(name: str, z: npt.ArrayLike, out: _Array | None = None) -> _Array: ...
+def activation_backward(name: str, z: npt.ArrayLike, a: npt.ArrayLike, grad: _Array) -> None: ...
+def bias_activation_forward(
+    name: str | None, z: _Array, bias: npt.ArrayLike, a: _Array | None = None
+) -> None: ...
+def bias_activation_backward(
+    name: str | None,
+    z: npt.ArrayLike | None,
+    a: npt.ArrayLike | None,
+    grad: _Array,
+    bias_grad: _Array,
+) -> None: ...
+def penalty(
+    weights: list[_Array], grads: list[_Array] | None = None, l1: float = 0.0, l2: float = 0.0
+) -> float: ...

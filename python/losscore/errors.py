@@ -8,6 +8,7 @@ from __future__ import annotations
 
 __all__ = [
     "DTypeError",
+    "DataError",
     "LosscoreError",
     "NonFiniteError",
     "OutputError",
@@ -29,6 +30,10 @@ class ShapeError(LosscoreError, ValueError):
 
 class DTypeError(LosscoreError, TypeError):
     """An array has an unsupported dtype (float16, complex, object, ...)."""
+
+
+class DataError(LosscoreError, ValueError):
+    """Input data are unusable as given (NaN or infinity in features, ...)."""
 
 
 class ParameterError(LosscoreError, ValueError):

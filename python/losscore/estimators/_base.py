@@ -15,7 +15,14 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DTypeError, LosscoreError, ParameterError, ShapeError, TargetError
+from ..errors import (
+    DataError,
+    DTypeError,
+    LosscoreError,
+    ParameterError,
+    ShapeError,
+    TargetError,
+)
 from ..models import MLP, Linear
 from ..training.callbacks import EarlyStopping, PrintProgress
 from ..training.fit import fit as _fit
@@ -87,7 +94,7 @@ def check_X(X: Any, name: str = "X") -> np.ndarray:
     if arr.dtype not in (np.float32, np.float64):
         arr = np.asarray(arr, dtype=np.float64)
     if not np.isfinite(arr).all():
-        raise ParameterError(f"{name}: Input contains NaN or infinity.")
+        raise DataError(f"{name}: Input contains NaN or infinity.")
     return arr
 
 
