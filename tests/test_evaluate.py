@@ -59,6 +59,48 @@ def test_bitwise_equal_to_in_memory_for_any_chunk_size(
         assert got == expected or (math.isnan(got) and math.isnan(expected)), chunk
 
 
+CLASSIFICATION = [
+    ("binary_cross_entropy_with_logits", {}, "mean"),
+    ("binary_cross_entropy", {}, "sum"),
+    ("sigmoid_focal", {"alpha": 0.3, "gamma": 1.5}, "mean"),
+    ("hinge", {"margin": 0.5}, "sum"),
+    ("soft_margin", {}, "mean"),
+    ("kl_div", {}, "batchmean"),
+]
+
+
+@pytest.mark.parametrize(("name", "params", "reduction"), CLASSIFICATION)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_elementwise_classification_losses_chunk_bitwise(data, name, params, reduction, weighted):
+    p, t, w = data[np.float32]
+    rows = p.size // 7 * 7
+    p, t, w = p[:rows].reshape(-1, 7), t[:rows].reshape(-1, 7), w[:rows].reshape(-1, 7)
+    if name == "binary_cross_entropy":
+        p = 1 / (1 + np.exp(-p))
+    if name in ("binary_cross_entropy", "binary_cross_entropy_with_logits", "sigmoid_focal"):
+        t = (t > 0).astype(p.dtype)
+    if name in ("hinge", "soft_margin"):
+        t = np.where(t > 0, 1.0, -1.0).astype(p.dtype)
+    if name == "kl_div":
+        t = np.abs(t)
+    weight = w if weighted else None
+    fn = getattr(losscore, name)
+    expected = fn(p, t, weight=weight, reduction=reduction, **params)
+    for chunk in (BLOCK, 3 * BLOCK, None):
+        got = losscore.evaluate(
+            name, p, t, weight=weight, reduction=reduction, chunk_size=chunk, **params
+        )
+        assert got == expected, (chunk, got, expected)
+
+
+def test_class_axis_losses_are_refused_clearly(data):
+    p, _, _ = data[np.float32]
+    logits = p[: 10 * 4].reshape(10, 4)
+    labels = np.arange(10) % 4
+    with pytest.raises(ParameterError, match="class axis"):
+        losscore.evaluate("cross_entropy", logits, labels)
+
+
 def test_value_matches_an_independent_fsum(data):
     p, t, _ = data[np.float64]
     expected = math.fsum(((p - t) ** 2).tolist()) / p.size

@@ -25,7 +25,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("pred", help="predictions: FILE.npy or FILE.npz[:KEY]")
     p.add_argument("target", help="targets, same shape")
     p.add_argument("--loss", required=True, help="loss name(s), comma-separated (e.g. mse,mae)")
-    p.add_argument("--reduction", choices=["mean", "sum"], default="mean")
+    p.add_argument("--reduction", choices=["mean", "sum", "batchmean"], default="mean")
     p.add_argument(
         "--param",
         action="append",

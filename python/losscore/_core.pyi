@@ -109,6 +109,8 @@ def binary_cross_entropy(
     reduction: str = "mean",
     out: NDArray[np.floating[Any]] | None = None,
     with_grad: bool = False,
+    *,
+    partials: bool = False,
 ) -> Any: ...
 def binary_cross_entropy_with_logits(
     logits: ArrayLike,
@@ -118,6 +120,8 @@ def binary_cross_entropy_with_logits(
     reduction: str = "mean",
     out: NDArray[np.floating[Any]] | None = None,
     with_grad: bool = False,
+    *,
+    partials: bool = False,
 ) -> Any: ...
 def sigmoid_focal(
     logits: ArrayLike,
@@ -128,6 +132,8 @@ def sigmoid_focal(
     reduction: str = "mean",
     out: NDArray[np.floating[Any]] | None = None,
     with_grad: bool = False,
+    *,
+    partials: bool = False,
 ) -> Any: ...
 def soft_margin(
     pred: ArrayLike,
@@ -136,6 +142,8 @@ def soft_margin(
     reduction: str = "mean",
     out: NDArray[np.floating[Any]] | None = None,
     with_grad: bool = False,
+    *,
+    partials: bool = False,
 ) -> Any: ...
 def hinge(
     pred: ArrayLike,
@@ -145,6 +153,8 @@ def hinge(
     reduction: str = "mean",
     out: NDArray[np.floating[Any]] | None = None,
     with_grad: bool = False,
+    *,
+    partials: bool = False,
 ) -> Any: ...
 def squared_hinge(
     pred: ArrayLike,
@@ -154,6 +164,8 @@ def squared_hinge(
     reduction: str = "mean",
     out: NDArray[np.floating[Any]] | None = None,
     with_grad: bool = False,
+    *,
+    partials: bool = False,
 ) -> Any: ...
 def kl_div(
     log_pred: ArrayLike,
@@ -163,6 +175,8 @@ def kl_div(
     reduction: str = "batchmean",
     out: NDArray[np.floating[Any]] | None = None,
     with_grad: bool = False,
+    *,
+    partials: bool = False,
 ) -> Any: ...
 def cross_entropy(
     logits: ArrayLike,

@@ -13,6 +13,8 @@ def binary_cross_entropy(
     reduction: str = "mean",
     out: NDArray[np.floating[Any]] | None = None,
     with_grad: bool = False,
+    *,
+    partials: bool = False,
 ) -> Any: ...
 def binary_cross_entropy_with_logits(
     logits: ArrayLike,
@@ -22,6 +24,8 @@ def binary_cross_entropy_with_logits(
     reduction: str = "mean",
     out: NDArray[np.floating[Any]] | None = None,
     with_grad: bool = False,
+    *,
+    partials: bool = False,
 ) -> Any: ...
 def sigmoid_focal(
     logits: ArrayLike,
@@ -32,6 +36,8 @@ def sigmoid_focal(
     reduction: str = "mean",
     out: NDArray[np.floating[Any]] | None = None,
     with_grad: bool = False,
+    *,
+    partials: bool = False,
 ) -> Any: ...
 def soft_margin(
     pred: ArrayLike,
@@ -40,6 +46,8 @@ def soft_margin(
     reduction: str = "mean",
     out: NDArray[np.floating[Any]] | None = None,
     with_grad: bool = False,
+    *,
+    partials: bool = False,
 ) -> Any: ...
 def hinge(
     pred: ArrayLike,
@@ -49,6 +57,8 @@ def hinge(
     reduction: str = "mean",
     out: NDArray[np.floating[Any]] | None = None,
     with_grad: bool = False,
+    *,
+    partials: bool = False,
 ) -> Any: ...
 def squared_hinge(
     pred: ArrayLike,
@@ -58,6 +68,8 @@ def squared_hinge(
     reduction: str = "mean",
     out: NDArray[np.floating[Any]] | None = None,
     with_grad: bool = False,
+    *,
+    partials: bool = False,
 ) -> Any: ...
 def kl_div(
     log_pred: ArrayLike,
@@ -67,6 +79,8 @@ def kl_div(
     reduction: str = "batchmean",
     out: NDArray[np.floating[Any]] | None = None,
     with_grad: bool = False,
+    *,
+    partials: bool = False,
 ) -> Any: ...
 def cross_entropy(
     logits: ArrayLike,

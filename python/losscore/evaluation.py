@@ -25,14 +25,24 @@ __all__ = ["evaluate", "evaluate_many", "resolve_loss"]
 DEFAULT_CHUNK = 1 << 22  # elements per chunk: 16 MiB of float32
 
 
+# Losses over a class axis reduce per sample in row blocks; chunked evaluation covers the
+# element-wise losses, whose kernels return their fixed-block partial sums.
+_ROW_LOSSES = {"cross_entropy", "nll_loss", "multi_margin"}
+
+
 def resolve_loss(loss: str | Callable[..., Any]) -> Callable[..., Any]:
-    """A losscore loss function from itself or its name."""
+    """A losscore element-wise loss function from itself or its name."""
     import losscore
 
     fn = getattr(losscore, loss, None) if isinstance(loss, str) else loss
     if fn is None or fn not in _KERNELS:
-        known = sorted(f.__name__ for f in _KERNELS)
+        known = sorted(f.__name__ for f in _KERNELS if f.__name__ not in _ROW_LOSSES)
         raise ParameterError(f"loss: unknown loss {loss!r}; known losses: {', '.join(known)}")
+    if fn.__name__ in _ROW_LOSSES:
+        raise ParameterError(
+            f"loss: {fn.__name__} reduces over a class axis and is not supported by chunked "
+            "evaluation yet; call it in memory"
+        )
     return fn
 
 
@@ -59,11 +69,15 @@ def evaluate_many(
     progress: bool = False,
 ) -> list[float]:
     """Evaluate several losses in one pass over the data (see :func:`evaluate`)."""
-    if reduction not in ("mean", "sum"):
-        raise ParameterError(f"reduction: expected 'mean' or 'sum', got {reduction!r}")
+    if reduction not in ("mean", "sum", "batchmean"):
+        raise ParameterError(
+            f"reduction: expected 'mean', 'sum' or 'batchmean', got {reduction!r}"
+        )
     kernels = []
     for fn, params in losses:
         loss = resolve_loss(fn)
+        if params.get("pos_weight") is not None:
+            raise ParameterError("pos_weight is not supported by chunked evaluation")
         full = {**keyword_defaults(loss), **params}
         full.pop("reduction", None)
         kernels.append((_KERNELS[loss], full))
@@ -92,7 +106,7 @@ def evaluate_many(
                 t = t_src.read(start, stop)
                 w = w_src.read(start, stop) if w_src is not None else None
                 for k, (kernel, params) in enumerate(kernels):
-                    lp, wp = kernel(p, t, w, "sum", None, False, partials=True, **params)
+                    lp, wp = kernel(p, t, weight=w, reduction="sum", partials=True, **params)
                     loss_parts[k].extend(lp.tolist())
                     if k == 0 and wp is not None:
                         weight_parts.extend(wp.tolist())
@@ -109,6 +123,11 @@ def evaluate_many(
         total = _core.exact_sum(parts)
         if reduction == "sum":
             results.append(total)
+            continue
+        if reduction == "batchmean":
+            # kl_div's batchmean: the sum over the size of the first axis.
+            batch = p_src.shape[0] if p_src.shape else 1
+            results.append(total / batch if batch else math.nan)
             continue
         denominator = _core.exact_sum(weight_parts) if w_src is not None else float(n)
         results.append(total / denominator if denominator != 0 else math.nan)
@@ -137,10 +156,13 @@ def evaluate(
     Parameters
     ----------
     loss : str or callable
-        A losscore element-wise loss or its name (``"mse"``, ``"huber"``, ...).
+        A losscore element-wise loss or its name (``"mse"``, ``"huber"``,
+        ``"binary_cross_entropy_with_logits"``, ``"kl_div"``, ...). Losses over a class axis
+        (``cross_entropy``, ``nll_loss``, ``multi_margin``) are not supported yet.
     pred, target, weight : array_like, memory map, or path
         Same shape.
-    reduction : {"mean", "sum"}
+    reduction : {"mean", "sum", "batchmean"}
+        ``"batchmean"`` divides the sum by ``pred.shape[0]`` (``kl_div``'s default).
     chunk_size : int, optional
         Elements per chunk, rounded down to a multiple of the reduction block (8192);
         default 4 Mi elements.

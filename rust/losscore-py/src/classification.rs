@@ -8,7 +8,7 @@ use losscore_core::loss::classification::{
     evaluate_rows, Bce, BceLogits, BceLogitsPosWeight, CrossEntropy, Hinge, KlDiv, Labels,
     MultiMargin, Nll, SigmoidFocal, SoftMargin, SquaredHinge,
 };
-use losscore_core::loss::{evaluate_ext, Inputs, Pointwise};
+use losscore_core::loss::{block_partials_ext, evaluate_ext, Inputs, Pointwise};
 use losscore_core::{LossError, Real, Reduction};
 use numpy::{Element, PyArray1, PyArrayDyn, PyArrayMethods, PyUntypedArrayMethods};
 use pyo3::prelude::*;
@@ -51,6 +51,7 @@ fn run_elementwise<'py, T: Element + Real, L: Pointwise<T>>(
     reduction: Reduction,
     out: Option<&Bound<'py, PyAny>>,
     with_grad: bool,
+    partials: bool,
 ) -> PyResult<Bound<'py, PyAny>> {
     let shape = pred.shape().to_vec();
     let same_shape = |arr: &Bound<'py, PyArrayDyn<T>>, name: &'static str| -> PyResult<()> {
@@ -153,6 +154,19 @@ fn run_elementwise<'py, T: Element + Real, L: Pointwise<T>>(
         Some(l) => Some(l.as_slice_mut().map_err(|_| contiguous_err(py))?),
         None => None,
     };
+    if partials {
+        // Block partials for chunked evaluation (losscore.evaluate), combined exactly there.
+        let (lp, wp) = py
+            .detach(|| block_partials_ext(loss, inputs))
+            .map_err(|e| crate::errors::to_pyerr(py, e))?;
+        drop((p_ro, t_ro, w_ro, pw_ro, g_rw, l_rw));
+        let lp = numpy::PyArray1::from_vec(py, lp).into_any();
+        let wp = match wp {
+            Some(v) => numpy::PyArray1::from_vec(py, v).into_any(),
+            None => py.None().into_bound(py),
+        };
+        return Ok(pyo3::types::PyTuple::new(py, [lp, wp])?.into_any());
+    }
     let prevalidate = out.is_some();
     let value = match py.detach(|| evaluate_ext(loss, inputs, reduction, batch, l, g, prevalidate))
     {
@@ -180,7 +194,7 @@ macro_rules! elementwise_loss {
     ($name:ident, $first:ident, $default_red:literal, $batchmean:literal,
      ($($p:ident : $pt:ty = $def:expr),*), |$T:ident| $make:expr) => {
         #[pyfunction]
-        #[pyo3(signature = ($first, target, $($p=$def,)* weight=None, reduction=$default_red, out=None, with_grad=false))]
+        #[pyo3(signature = ($first, target, $($p=$def,)* weight=None, reduction=$default_red, out=None, with_grad=false, *, partials=false))]
         #[allow(clippy::too_many_arguments)]
         fn $name<'py>(
             py: Python<'py>,
@@ -191,6 +205,7 @@ macro_rules! elementwise_loss {
             reduction: &str,
             out: Option<&Bound<'py, PyAny>>,
             with_grad: bool,
+            partials: bool,
         ) -> PyResult<Bound<'py, PyAny>> {
             let reduction = parse(py, reduction, $batchmean)?;
             match floats($first, stringify!($first))? {
@@ -198,13 +213,13 @@ macro_rules! elementwise_loss {
                     type $T = f32;
                     let loss = $make.py_err(py)?;
                     run_elementwise::<$T, _>(py, loss, stringify!($first), pred, target, None,
-                                             weight, reduction, out, with_grad)
+                                             weight, reduction, out, with_grad, partials)
                 }
                 Floats::F64(pred) => {
                     type $T = f64;
                     let loss = $make.py_err(py)?;
                     run_elementwise::<$T, _>(py, loss, stringify!($first), pred, target, None,
-                                             weight, reduction, out, with_grad)
+                                             weight, reduction, out, with_grad, partials)
                 }
             }
         }
@@ -226,7 +241,7 @@ elementwise_loss!(kl_div, log_pred, "batchmean", true, (log_target: bool = false
 ));
 
 #[pyfunction]
-#[pyo3(signature = (logits, target, pos_weight=None, weight=None, reduction="mean", out=None, with_grad=false))]
+#[pyo3(signature = (logits, target, pos_weight=None, weight=None, reduction="mean", out=None, with_grad=false, *, partials=false))]
 #[allow(clippy::too_many_arguments)]
 fn binary_cross_entropy_with_logits<'py>(
     py: Python<'py>,
@@ -237,6 +252,7 @@ fn binary_cross_entropy_with_logits<'py>(
     reduction: &str,
     out: Option<&Bound<'py, PyAny>>,
     with_grad: bool,
+    partials: bool,
 ) -> PyResult<Bound<'py, PyAny>> {
     let reduction = parse(py, reduction, false)?;
     macro_rules! go {
@@ -253,9 +269,11 @@ fn binary_cross_entropy_with_logits<'py>(
                     reduction,
                     out,
                     with_grad,
+                    partials,
                 ),
                 None => run_elementwise(
-                    py, BceLogits, "logits", $pred, target, None, weight, reduction, out, with_grad,
+                    py, BceLogits, "logits", $pred, target, None, weight, reduction, out,
+                    with_grad, partials,
                 ),
             }
         };
@@ -267,7 +285,7 @@ fn binary_cross_entropy_with_logits<'py>(
 }
 
 #[pyfunction]
-#[pyo3(signature = (logits, target, alpha=0.25, gamma=2.0, weight=None, reduction="mean", out=None, with_grad=false))]
+#[pyo3(signature = (logits, target, alpha=0.25, gamma=2.0, weight=None, reduction="mean", out=None, with_grad=false, *, partials=false))]
 #[allow(clippy::too_many_arguments)]
 fn sigmoid_focal<'py>(
     py: Python<'py>,
@@ -279,6 +297,7 @@ fn sigmoid_focal<'py>(
     reduction: &str,
     out: Option<&Bound<'py, PyAny>>,
     with_grad: bool,
+    partials: bool,
 ) -> PyResult<Bound<'py, PyAny>> {
     let reduction = parse(py, reduction, false)?;
     // gamma = 2 (the default) takes the squared form: no ln/exp for the power.
@@ -288,11 +307,13 @@ fn sigmoid_focal<'py>(
                 let loss = SigmoidFocal::<$T, true>::new(alpha, gamma).py_err(py)?;
                 run_elementwise(
                     py, loss, "logits", $pred, target, None, weight, reduction, out, with_grad,
+                    partials,
                 )
             } else {
                 let loss = SigmoidFocal::<$T, false>::new(alpha, gamma).py_err(py)?;
                 run_elementwise(
                     py, loss, "logits", $pred, target, None, weight, reduction, out, with_grad,
+                    partials,
                 )
             }
         };

@@ -9,4 +9,6 @@ pub mod regression;
 pub mod rows;
 pub mod softmax;
 
-pub use pointwise::{block_partials, evaluate, evaluate_ext, Inputs, Pointwise};
+pub use pointwise::{
+    block_partials, block_partials_ext, evaluate, evaluate_ext, Inputs, Pointwise,
+};

@@ -220,8 +220,33 @@ pub fn block_partials<T: Real, L: Pointwise<T>>(
     target: &[T],
     weight: Option<&[T]>,
 ) -> Result<(Vec<f64>, Option<Vec<f64>>), LossError> {
+    let inputs = Inputs {
+        pred,
+        target,
+        cols: None,
+        weight,
+    };
+    block_partials_ext(loss, inputs)
+}
+
+/// [`block_partials`] for losses with column factors (`cols` tile the chunk from its start).
+pub fn block_partials_ext<T: Real, L: Pointwise<T>>(
+    loss: L,
+    inputs: Inputs<'_, T>,
+) -> Result<(Vec<f64>, Option<Vec<f64>>), LossError> {
+    let Inputs {
+        pred,
+        target,
+        cols,
+        weight,
+    } = inputs;
     let n = pred.len();
     check_len("target", target.len(), n)?;
+    let cols = match cols {
+        Some(c) if L::COLUMNS && !c.is_empty() && n % c.len() == 0 => c,
+        _ if L::COLUMNS => return Err(invalid("pos_weight", "column factors must tile the data")),
+        _ => &[],
+    };
     let weight_partials = match weight {
         Some(w) => {
             check_len("weight", w.len(), n)?;
@@ -241,7 +266,7 @@ pub fn block_partials<T: Real, L: Pointwise<T>>(
         Slices {
             pred,
             target,
-            cols: &[],
+            cols,
             offset: 0,
             weight,
             loss_out: None,
