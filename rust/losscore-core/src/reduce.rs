@@ -7,8 +7,7 @@
 //! for any thread count and for any split of the data at block boundaries (chunked evaluation).
 
 use crate::error::{invalid, LossError};
-use crate::par;
-use crate::simd::{self, Kernel, Real};
+use crate::simd::Real;
 
 /// Elements per reduction block. Chunked evaluation must split data at multiples of this.
 pub const BLOCK: usize = 8192;
@@ -184,25 +183,14 @@ pub fn exact_sum(values: &[f64]) -> f64 {
     s.value()
 }
 
-/// The block partials of `sum(x)`: one f64 per [`BLOCK`] elements, computed in parallel.
+/// The block partials of `sum(x)`: one f64 per [`BLOCK`] elements, computed in parallel by the
+/// same fused driver the element-wise losses use (so it streams memory at the same speed).
 pub fn block_sums<T: Real>(x: &[T]) -> Vec<f64> {
-    let mut partials = vec![0.0f64; n_blocks(x.len())];
-    let pieces = par::pieces(partials.len(), 4);
-    let blocks = partials.len();
-    let isa = simd::active();
-    let mut tasks = Vec::with_capacity(pieces);
-    let (mut xs, mut ps) = (x, partials.as_mut_slice());
-    for k in 0..pieces {
-        let take = blocks * (k + 1) / pieces - blocks * k / pieces;
-        let (x0, x1) = xs.split_at((take * BLOCK).min(xs.len()));
-        let (p0, p1) = ps.split_at_mut(take);
-        tasks.push((x0, p0));
-        (xs, ps) = (x1, p1);
+    // The identity "loss" reads `x` once (the target is the same slice, already in cache).
+    match crate::loss::block_partials(Identity, x, x, None) {
+        Ok((partials, _)) => partials,
+        Err(_) => unreachable!("identical lengths, no weights, no target checks"),
     }
-    par::for_each(tasks, |(x, p)| {
-        simd::dispatch(isa, SumKernel { x, partials: p })
-    });
-    partials
 }
 
 /// Deterministic, correctly combined `sum(x)` (a streaming read: also the bandwidth probe).
@@ -210,35 +198,18 @@ pub fn sum<T: Real>(x: &[T]) -> f64 {
     exact_sum(&block_sums(x))
 }
 
-struct SumKernel<'a, T> {
-    x: &'a [T],
-    partials: &'a mut [f64],
-}
+/// `l(p, t) = p`: turns the loss driver into a plain deterministic sum.
+#[derive(Debug, Clone, Copy)]
+struct Identity;
 
-impl<T: Real> Kernel for SumKernel<'_, T> {
-    type Output = ();
-
+impl<T: Real> crate::loss::Pointwise<T> for Identity {
     #[inline(always)]
-    fn run(self) {
-        for (b, partial) in self.partials.iter_mut().enumerate() {
-            let block = &self.x[b * BLOCK..((b + 1) * BLOCK).min(self.x.len())];
-            let mut acc = [0.0f64; LANES];
-            // Index loop over fixed-size lane arrays: slice iterators here did not vectorize
-            // inside the ISA wrappers.
-            let full = block.len() - block.len() % LANES;
-            let mut i = 0;
-            while i < full {
-                let c: &[T; LANES] = block[i..i + LANES].try_into().expect("a full chunk");
-                for j in 0..LANES {
-                    acc[j] += c[j].to_f64();
-                }
-                i += LANES;
-            }
-            for (j, v) in block[full..].iter().enumerate() {
-                acc[j] += v.to_f64();
-            }
-            *partial = sum_lanes(&acc);
-        }
+    fn value(&self, p: T, _t: T) -> T {
+        p
+    }
+    #[inline(always)]
+    fn value_grad(&self, p: T, _t: T) -> (T, T) {
+        (p, T::ONE)
     }
 }
 
