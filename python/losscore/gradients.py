@@ -40,6 +40,13 @@ def register(core_fn: Callable[..., Any]) -> Callable[[Callable[..., Any]], Call
             for p in sig.parameters.values()
             if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name != "weight"
         }
+        # Forward only the defaults the kernel lacks (keyword passing costs time per call).
+        core_params = inspect.signature(core_fn).parameters
+        forwarded = {
+            name: value
+            for name, value in defaults.items()
+            if name not in core_params or core_params[name].default != value
+        }
 
         @functools.wraps(fn)
         def fused(*args: Any, out: Any = None, **kwargs: Any) -> Any:
@@ -48,7 +55,7 @@ def register(core_fn: Callable[..., Any]) -> Callable[[Callable[..., Any]], Call
                     f"value_and_grad({fn.__name__})() takes {positional} positional arguments "
                     f"but {len(args)} were given"
                 )
-            return core_fn(*args, out=out, with_grad=True, **{**defaults, **kwargs})
+            return core_fn(*args, out=out, with_grad=True, **{**forwarded, **kwargs})
 
         fused.__signature__ = sig.replace(  # type: ignore[attr-defined]
             parameters=[*sig.parameters.values(), out_param]
