@@ -5,7 +5,7 @@ use crate::arrays::{borrow_error, floats, like, output, Floats};
 use crate::errors::{raise, IntoPy};
 use crate::params::{param, reduction_name};
 use losscore_core::loss::regression::{Huber, LogCosh, Mae, Mse, Pinball, PoissonNll, SmoothL1};
-use losscore_core::loss::{block_partials, evaluate, Pointwise};
+use losscore_core::loss::{block_partials, evaluate, Pointwise, Specialize, Visit};
 use losscore_core::{Real, Reduction};
 use numpy::{Element, PyArrayDyn, PyArrayMethods, PyUntypedArrayMethods};
 use pyo3::prelude::*;
@@ -161,6 +161,39 @@ pub fn parse_reduction(py: Python<'_>, name: &str) -> PyResult<Reduction> {
     Reduction::from_name(name, false).py_err(py)
 }
 
+/// One call of a pointwise loss, waiting for its concrete kernel type.
+struct Call<'a, 'py, T: Element> {
+    py: Python<'py>,
+    pred: Bound<'py, PyArrayDyn<T>>,
+    target: &'a Bound<'py, PyAny>,
+    weight: Option<&'a Bound<'py, PyAny>>,
+    reduction: Reduction,
+    out: Option<&'a Bound<'py, PyAny>>,
+    with_grad: bool,
+    partials: bool,
+}
+
+impl<'py, T: Element + Real> Visit<T> for Call<'_, 'py, T> {
+    type Output = PyResult<Bound<'py, PyAny>>;
+
+    fn visit<L: Pointwise<T>>(self, loss: L) -> Self::Output {
+        let Call {
+            py,
+            pred,
+            target,
+            weight,
+            reduction,
+            out,
+            with_grad,
+            partials,
+        } = self;
+        if partials {
+            return run_partials(py, loss, pred, target, weight);
+        }
+        run_pointwise(py, loss, pred, target, weight, reduction, out, with_grad)
+    }
+}
+
 /// Defines a `#[pyfunction]` for a pointwise loss. `|T| expr` builds the core loss for dtype `T`.
 /// Hyperparameters have no defaults here: the Python wrapper owns them (and passes them all).
 macro_rules! pointwise_loss {
@@ -184,19 +217,15 @@ macro_rules! pointwise_loss {
             match floats(pred, "pred")? {
                 Floats::F32(pred) => {
                     type $T = f32;
-                    let loss = $make.py_err(py)?;
-                    if partials {
-                        return run_partials::<$T, _>(py, loss, pred, target, weight);
-                    }
-                    run_pointwise::<$T, _>(py, loss, pred, target, weight, reduction, out, with_grad)
+                    let call: Call<'_, 'py, $T> =
+                        Call { py, pred, target, weight, reduction, out, with_grad, partials };
+                    $make.py_err(py)?.specialize(call)
                 }
                 Floats::F64(pred) => {
                     type $T = f64;
-                    let loss = $make.py_err(py)?;
-                    if partials {
-                        return run_partials::<$T, _>(py, loss, pred, target, weight);
-                    }
-                    run_pointwise::<$T, _>(py, loss, pred, target, weight, reduction, out, with_grad)
+                    let call: Call<'_, 'py, $T> =
+                        Call { py, pred, target, weight, reduction, out, with_grad, partials };
+                    $make.py_err(py)?.specialize(call)
                 }
             }
         }

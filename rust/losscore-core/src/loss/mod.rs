@@ -10,5 +10,6 @@ pub mod rows;
 pub mod softmax;
 
 pub use pointwise::{
-    block_partials, block_partials_ext, evaluate, evaluate_ext, Inputs, Pointwise,
+    block_partials, block_partials_ext, evaluate, evaluate_ext, Inputs, Pointwise, Specialize,
+    Visit,
 };

@@ -58,6 +58,31 @@ pub trait Pointwise<T: Real>: Copy + Send + Sync {
     }
 }
 
+/// Something to do with a concrete [`Pointwise`] kernel (the driver call of a binding).
+pub trait Visit<T: Real> {
+    type Output;
+    fn visit<L: Pointwise<T>>(self, loss: L) -> Self::Output;
+}
+
+/// A loss configuration that picks its concrete kernel type at run time (e.g. one type per
+/// option combination, so the hot loop never branches on an option). A loss that is its own
+/// kernel implements it with [`specialize_as_itself!`].
+pub trait Specialize<T: Real> {
+    fn specialize<V: Visit<T>>(self, visitor: V) -> V::Output;
+}
+
+/// `impl Specialize` for losses that are their own kernel.
+#[macro_export]
+macro_rules! specialize_as_itself {
+    ($($ty:ty),* $(,)?) => {
+        $(impl<T: $crate::simd::Real> $crate::loss::Specialize<T> for $ty {
+            fn specialize<V: $crate::loss::Visit<T>>(self, visitor: V) -> V::Output {
+                visitor.visit(self)
+            }
+        })*
+    };
+}
+
 /// The inputs of [`evaluate_ext`].
 #[derive(Debug, Clone, Copy)]
 pub struct Inputs<'a, T> {

@@ -10,7 +10,7 @@
 //! | [`Pinball`] | `q max(-d, 0) + (1-q) max(d, 0)` | `-q`, `1-q` (0 at 0) |
 //! | [`PoissonNll`] | `exp(p) - t p` (log input) or `p - t ln(p + eps)` | `exp(p) - t` or `1 - t/(p + eps)` |
 
-use super::pointwise::Pointwise;
+use super::pointwise::{Pointwise, Specialize, Visit};
 use crate::error::{invalid, LossError};
 use crate::simd::Real;
 
@@ -270,7 +270,11 @@ impl<T: Real> Pointwise<T> for Pinball<T> {
     }
 }
 
-/// Poisson negative log-likelihood (`poisson_nll_loss`).
+crate::specialize_as_itself!(Mse, Mae, Huber<T>, SmoothL1<T>, LogCosh, Pinball<T>);
+
+/// Poisson negative log-likelihood (`poisson_nll_loss`): the options, checked. Its kernels are
+/// [`PoissonKernel`]s, one type per option combination so the hot loop has no branch on them;
+/// [`Specialize`] hands the right one to the driver.
 #[derive(Debug, Clone, Copy)]
 pub struct PoissonNll<T> {
     log_input: bool,
@@ -290,10 +294,30 @@ impl<T: Real> PoissonNll<T> {
             eps: T::from_f64(eps),
         })
     }
+}
 
+impl<T: Real> Specialize<T> for PoissonNll<T> {
+    fn specialize<V: Visit<T>>(self, visitor: V) -> V::Output {
+        let eps = self.eps;
+        match (self.log_input, self.full) {
+            (true, false) => visitor.visit(PoissonKernel::<T, true, false> { eps }),
+            (true, true) => visitor.visit(PoissonKernel::<T, true, true> { eps }),
+            (false, false) => visitor.visit(PoissonKernel::<T, false, false> { eps }),
+            (false, true) => visitor.visit(PoissonKernel::<T, false, true> { eps }),
+        }
+    }
+}
+
+/// The Poisson NLL for one option combination.
+#[derive(Debug, Clone, Copy)]
+pub struct PoissonKernel<T, const LOG_INPUT: bool, const FULL: bool> {
+    eps: T,
+}
+
+impl<T: Real, const LOG_INPUT: bool, const FULL: bool> PoissonKernel<T, LOG_INPUT, FULL> {
     /// Stirling term `t ln t - t + ln(2 pi t)/2`, added for `t > 1` when `full`.
     #[inline(always)]
-    fn stirling(&self, t: T) -> T {
+    fn stirling(t: T) -> T {
         let ln_t = t.ln();
         let half_ln_two_pi = T::from_f64(0.918_938_533_204_672_8);
         let s = t * ln_t - t + T::HALF * ln_t + half_ln_two_pi;
@@ -301,7 +325,9 @@ impl<T: Real> PoissonNll<T> {
     }
 }
 
-impl<T: Real> Pointwise<T> for PoissonNll<T> {
+impl<T: Real, const LOG_INPUT: bool, const FULL: bool> Pointwise<T>
+    for PoissonKernel<T, LOG_INPUT, FULL>
+{
     const HEAVY: bool = true;
 
     #[inline(always)]
@@ -310,14 +336,14 @@ impl<T: Real> Pointwise<T> for PoissonNll<T> {
     }
     #[inline(always)]
     fn value_grad(&self, p: T, t: T) -> (T, T) {
-        let (l, g) = if self.log_input {
+        let (l, g) = if LOG_INPUT {
             let e = p.exp();
             (e - t * p, e - t)
         } else {
             let q = p + self.eps;
             (p - t * q.ln(), T::ONE - t / q)
         };
-        let l = if self.full { l + self.stirling(t) } else { l };
+        let l = if FULL { l + Self::stirling(t) } else { l };
         (l, g)
     }
 }
@@ -366,15 +392,12 @@ mod tests {
         check_grad(SmoothL1::<f64>::new(0.5).unwrap(), &POINTS);
         check_grad(LogCosh, &POINTS);
         check_grad(Pinball::<f64>::new(0.3).unwrap(), &POINTS);
-        check_grad(PoissonNll::<f64>::new(true, true, 1e-8).unwrap(), &POINTS);
+        check_grad(PoissonKernel::<f64, true, true> { eps: 1e-8 }, &POINTS);
         let positive: Vec<(f64, f64)> = POINTS
             .iter()
             .map(|&(p, t)| (p.abs() + 0.1, t.abs()))
             .collect();
-        check_grad(
-            PoissonNll::<f64>::new(false, false, 1e-8).unwrap(),
-            &positive,
-        );
+        check_grad(PoissonKernel::<f64, false, false> { eps: 1e-8 }, &positive);
     }
 
     #[test]
