@@ -2,7 +2,11 @@
 //! else goes once through `losscore._convert`, which applies the dtype rules of DESIGN.md §3.
 
 use crate::errors::raise;
-use numpy::{Element, PyArrayDyn, PyArrayMethods, PyUntypedArrayMethods};
+use numpy::ndarray::Dimension;
+use numpy::{
+    Element, PyArray, PyArrayDyn, PyArrayMethods, PyReadonlyArray, PyReadwriteArray,
+    PyUntypedArrayMethods,
+};
 use pyo3::prelude::*;
 
 /// A float array of either supported dtype.
@@ -129,4 +133,26 @@ pub fn borrow_error(py: Python<'_>, name: &str) -> PyErr {
         "OutputError",
         format!("{name} must be writable and must not share memory with another argument"),
     )
+}
+
+/// Borrows an optional input read-only; a failed borrow (the array is being written by another
+/// call) names it.
+pub fn borrow_ro<'py, T: Element, D: Dimension>(
+    py: Python<'py>,
+    arr: Option<&Bound<'py, PyArray<T, D>>>,
+    name: &str,
+) -> PyResult<Option<PyReadonlyArray<'py, T, D>>> {
+    arr.map(|a| a.try_readonly().map_err(|_| borrow_error(py, name)))
+        .transpose()
+}
+
+/// Borrows an optional output read-write; a failed borrow (read-only, or shared with another
+/// argument) names it.
+pub fn borrow_rw<'py, T: Element, D: Dimension>(
+    py: Python<'py>,
+    arr: Option<&Bound<'py, PyArray<T, D>>>,
+    name: &str,
+) -> PyResult<Option<PyReadwriteArray<'py, T, D>>> {
+    arr.map(|a| a.try_readwrite().map_err(|_| borrow_error(py, name)))
+        .transpose()
 }

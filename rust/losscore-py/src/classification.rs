@@ -1,7 +1,7 @@
 //! Bindings of the classification losses: extract and check arrays, borrow them, run the core
 //! driver (pointwise or rows) with the GIL released, return a float (or arrays).
 
-use crate::arrays::{borrow_error, floats, like, output, Floats};
+use crate::arrays::{borrow_error, borrow_ro, borrow_rw, floats, like, output, Floats};
 use crate::errors::{raise, IntoPy};
 use losscore_core::error::shape_str;
 use losscore_core::loss::classification::{
@@ -115,25 +115,10 @@ fn run_elementwise<'py, T: Element + Real, L: Pointwise<T>>(
     let t_ro = target
         .try_readonly()
         .map_err(|_| borrow_error(py, "target"))?;
-    let w_ro = match &weight {
-        Some(w) => Some(w.try_readonly().map_err(|_| borrow_error(py, "weight"))?),
-        None => None,
-    };
-    let pw_ro = match &pos_weight {
-        Some(w) => Some(
-            w.try_readonly()
-                .map_err(|_| borrow_error(py, "pos_weight"))?,
-        ),
-        None => None,
-    };
-    let mut g_rw = match &grad {
-        Some(g) => Some(g.try_readwrite().map_err(|_| borrow_error(py, "out"))?),
-        None => None,
-    };
-    let mut l_rw = match &per_element {
-        Some(l) => Some(l.try_readwrite().map_err(|_| borrow_error(py, "loss"))?),
-        None => None,
-    };
+    let w_ro = borrow_ro(py, weight.as_ref(), "weight")?;
+    let pw_ro = borrow_ro(py, pos_weight.as_ref(), "pos_weight")?;
+    let mut g_rw = borrow_rw(py, grad.as_ref(), "out")?;
+    let mut l_rw = borrow_rw(py, per_element.as_ref(), "loss")?;
     let inputs = Inputs {
         pred: p_ro.as_slice().map_err(|_| contiguous_err(py))?,
         target: t_ro.as_slice().map_err(|_| contiguous_err(py))?,
@@ -538,25 +523,10 @@ fn run_rows<'py, T: Element + Real>(
             Some(t.try_readonly().map_err(|_| borrow_error(py, "target"))?),
         ),
     };
-    let w_ro = match &weight {
-        Some(w) => Some(w.try_readonly().map_err(|_| borrow_error(py, "weight"))?),
-        None => None,
-    };
-    let cw_ro = match &class_weight {
-        Some(w) => Some(
-            w.try_readonly()
-                .map_err(|_| borrow_error(py, "class_weight"))?,
-        ),
-        None => None,
-    };
-    let mut g_rw = match &grad {
-        Some(g) => Some(g.try_readwrite().map_err(|_| borrow_error(py, "out"))?),
-        None => None,
-    };
-    let mut l_rw = match &per_sample {
-        Some(l) => Some(l.try_readwrite().map_err(|_| borrow_error(py, "loss"))?),
-        None => None,
-    };
+    let w_ro = borrow_ro(py, weight.as_ref(), "weight")?;
+    let cw_ro = borrow_ro(py, class_weight.as_ref(), "class_weight")?;
+    let mut g_rw = borrow_rw(py, grad.as_ref(), "out")?;
+    let mut l_rw = borrow_rw(py, per_sample.as_ref(), "loss")?;
     let x = x_ro.as_slice().map_err(|_| contiguous_err(py))?;
     let labels = match (&y_ro, &t_ro) {
         (Some(y), _) => Labels::Index(y.as_slice().map_err(|_| contiguous_err(py))?),

@@ -1,7 +1,7 @@
 //! Bindings of the training-layer kernels (`losscore_core::nn`): activation forward/backward and
 //! the l1/l2 penalty. Extract, check, borrow, release the GIL, call the core.
 
-use crate::arrays::{borrow_error, floats, like, output, Floats};
+use crate::arrays::{borrow_error, borrow_ro, borrow_rw, floats, like, output, Floats};
 use crate::errors::{raise, IntoPy};
 use losscore_core::error::shape_str;
 use losscore_core::nn::{self, Activation};
@@ -257,10 +257,7 @@ fn bias_forward_typed<'py, T: Element + Real>(
     };
     let mut z_rw = z.try_readwrite().map_err(|_| borrow_error(py, "z"))?;
     let b_ro = bias.try_readonly().map_err(|_| borrow_error(py, "bias"))?;
-    let mut a_rw = match &a {
-        Some(a) => Some(a.try_readwrite().map_err(|_| borrow_error(py, "a"))?),
-        None => None,
-    };
+    let mut a_rw = borrow_rw(py, a.as_ref(), "a")?;
     let zs = z_rw.as_slice_mut().map_err(|_| contiguous_error(py, "z"))?;
     let bs = b_ro.as_slice().map_err(|_| contiguous_error(py, "bias"))?;
     let as_ = match &mut a_rw {
@@ -326,14 +323,8 @@ fn bias_backward_typed<'py, T: Element + Real>(
         }
         _ => (None, None),
     };
-    let z_ro = match &z {
-        Some(z) => Some(z.try_readonly().map_err(|_| borrow_error(py, "z"))?),
-        None => None,
-    };
-    let a_ro = match &a {
-        Some(a) => Some(a.try_readonly().map_err(|_| borrow_error(py, "a"))?),
-        None => None,
-    };
+    let z_ro = borrow_ro(py, z.as_ref(), "z")?;
+    let a_ro = borrow_ro(py, a.as_ref(), "a")?;
     let mut bg_rw = bg
         .try_readwrite()
         .map_err(|_| borrow_error(py, "bias_grad"))?;

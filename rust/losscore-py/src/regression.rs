@@ -1,7 +1,7 @@
 //! Bindings of the regression losses. Each function: extract, build the core loss, run the
 //! shared pointwise driver with the GIL released, return a float (or arrays).
 
-use crate::arrays::{borrow_error, floats, like, output, Floats};
+use crate::arrays::{borrow_error, borrow_ro, borrow_rw, floats, like, output, Floats};
 use crate::errors::{raise, IntoPy};
 use crate::params::{param, reduction_name};
 use losscore_core::loss::regression::{Huber, LogCosh, Mae, Mse, Pinball, PoissonNll, SmoothL1};
@@ -41,18 +41,9 @@ pub fn run_pointwise<'py, T: Element + Real, L: Pointwise<T>>(
     let t_ro = target
         .try_readonly()
         .map_err(|_| borrow_error(py, "target"))?;
-    let w_ro = match &weight {
-        Some(w) => Some(w.try_readonly().map_err(|_| borrow_error(py, "weight"))?),
-        None => None,
-    };
-    let mut g_rw = match &grad {
-        Some(g) => Some(g.try_readwrite().map_err(|_| borrow_error(py, "out"))?),
-        None => None,
-    };
-    let mut l_rw = match &per_element {
-        Some(l) => Some(l.try_readwrite().map_err(|_| borrow_error(py, "loss"))?),
-        None => None,
-    };
+    let w_ro = borrow_ro(py, weight.as_ref(), "weight")?;
+    let mut g_rw = borrow_rw(py, grad.as_ref(), "out")?;
+    let mut l_rw = borrow_rw(py, per_element.as_ref(), "loss")?;
     // Unreachable after the checks above; kept as an error rather than a panic.
     let contiguous = |py| raise(py, "OutputError", "inputs must be C-contiguous".to_string());
     let p = p_ro.as_slice().map_err(|_| contiguous(py))?;
@@ -99,10 +90,7 @@ pub fn run_partials<'py, T: Element + Real, L: Pointwise<T>>(
     let t_ro = target
         .try_readonly()
         .map_err(|_| borrow_error(py, "target"))?;
-    let w_ro = match &weight {
-        Some(w) => Some(w.try_readonly().map_err(|_| borrow_error(py, "weight"))?),
-        None => None,
-    };
+    let w_ro = borrow_ro(py, weight.as_ref(), "weight")?;
     let p = p_ro.as_slice()?;
     let t = t_ro.as_slice()?;
     let w = match &w_ro {
