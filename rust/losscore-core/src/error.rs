@@ -21,7 +21,12 @@ pub enum LossError {
         value: f64,
     },
     /// A target value is not allowed (class index out of range, label not in {-1, 1}, ...).
-    InvalidTarget { index: usize, message: String },
+    InvalidTarget {
+        /// The argument holding the value (`target`, or the first argument).
+        name: &'static str,
+        index: usize,
+        message: String,
+    },
     /// The requested instruction set is not available on this CPU or not known.
     UnsupportedIsa(String),
 }
@@ -40,9 +45,11 @@ impl fmt::Display for LossError {
                 f,
                 "{name} must be non-negative, got {value} at flat index {index}"
             ),
-            LossError::InvalidTarget { index, message } => {
-                write!(f, "target: {message} (at flat index {index})")
-            }
+            LossError::InvalidTarget {
+                name,
+                index,
+                message,
+            } => write!(f, "{name}: {message} (at flat index {index})"),
             LossError::UnsupportedIsa(msg) => write!(f, "{msg}"),
         }
     }

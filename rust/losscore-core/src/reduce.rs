@@ -183,33 +183,120 @@ pub fn exact_sum(values: &[f64]) -> f64 {
     s.value()
 }
 
-/// The block partials of `sum(x)`: one f64 per [`BLOCK`] elements, computed in parallel by the
-/// same fused driver the element-wise losses use (so it streams memory at the same speed).
+/// The block partials of `sum(x)`: one f64 per [`BLOCK`] elements, blocks summed in parallel
+/// pieces (a streaming read: also the bandwidth probe of `losscore bench`).
 pub fn block_sums<T: Real>(x: &[T]) -> Vec<f64> {
-    // The identity "loss" reads `x` once (the target is the same slice, already in cache).
-    match crate::loss::block_partials(Identity, x, x, None) {
-        Ok((partials, _)) => partials,
-        Err(_) => unreachable!("identical lengths, no weights, no target checks"),
-    }
+    let mut partials = vec![0.0f64; n_blocks(x.len())];
+    let per_piece = partials
+        .len()
+        .div_ceil(crate::par::pieces(partials.len(), 4))
+        .max(1);
+    let tasks: Vec<_> = x
+        .chunks(per_piece * BLOCK)
+        .zip(partials.chunks_mut(per_piece))
+        .collect();
+    let isa = crate::simd::active();
+    crate::par::for_each(tasks, |(data, out)| {
+        crate::simd::dispatch(isa, SumBlocks { data, out });
+    });
+    partials
 }
 
-/// Deterministic, correctly combined `sum(x)` (a streaming read: also the bandwidth probe).
+/// Deterministic, correctly combined `sum(x)`.
 pub fn sum<T: Real>(x: &[T]) -> f64 {
     exact_sum(&block_sums(x))
 }
 
-/// `l(p, t) = p`: turns the loss driver into a plain deterministic sum.
-#[derive(Debug, Clone, Copy)]
-struct Identity;
+/// One piece of [`block_sums`]: whole blocks of `data`, one partial each into `out`.
+struct SumBlocks<'a, T> {
+    data: &'a [T],
+    out: &'a mut [f64],
+}
 
-impl<T: Real> crate::loss::Pointwise<T> for Identity {
+impl<T: Real> crate::simd::Kernel for SumBlocks<'_, T> {
+    type Output = ();
+
     #[inline(always)]
-    fn value(&self, p: T, _t: T) -> T {
-        p
+    fn run(self) {
+        for (block, partial) in self.data.chunks(BLOCK).zip(self.out.iter_mut()) {
+            *partial = lanes_total(block);
+        }
     }
-    #[inline(always)]
-    fn value_grad(&self, p: T, _t: T) -> (T, T) {
-        (p, T::ONE)
+}
+
+/// The f64 sum of one block: element `k` goes to lane `k % LANES`, lanes added in a fixed tree.
+#[inline(always)]
+pub fn lanes_total<T: Real>(block: &[T]) -> f64 {
+    let mut acc = [0.0f64; LANES];
+    let mut chunks = block.chunks_exact(LANES);
+    for c in &mut chunks {
+        for j in 0..LANES {
+            acc[j] += c[j].to_f64();
+        }
+    }
+    for (j, &v) in chunks.remainder().iter().enumerate() {
+        acc[j] += v.to_f64();
+    }
+    sum_lanes(&acc)
+}
+
+/// The mergeable state of a reduction: everything `finish` needs, nothing of the data.
+///
+/// `loss[b]` is block `b`'s `sum(w*l)`; `denominator[b]` its share of the "mean" denominator
+/// (`sum(w)`, or `sum(w * class_weight[y])` over the rows that count) or `None` when the
+/// denominator is the count of units (elements or rows). Blocks sit at fixed global offsets, so
+/// partials of consecutive block-aligned ranges [`merge`](Partials::merge) into exactly the
+/// partials of their concatenation, and [`finish`](Partials::finish) gives the same bits.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Partials {
+    pub loss: Vec<f64>,
+    pub denominator: Option<Vec<f64>>,
+    /// Units (elements, or rows for class-axis losses) covered.
+    pub count: u64,
+    /// Length of the leading axis covered (the "batchmean" denominator).
+    pub batch: u64,
+}
+
+impl Partials {
+    /// Appends `next`, which covers the units that follow `self`'s.
+    pub fn merge(&mut self, next: Partials) -> Result<(), LossError> {
+        if self.count > 0
+            && next.count > 0
+            && self.denominator.is_some() != next.denominator.is_some()
+        {
+            return Err(invalid(
+                "weight",
+                "given for some chunks but not for others",
+            ));
+        }
+        if self.count == 0 {
+            self.denominator = next.denominator;
+        } else if let (Some(d), Some(n)) = (&mut self.denominator, next.denominator) {
+            d.extend(n);
+        }
+        self.loss.extend(next.loss);
+        self.count += next.count;
+        self.batch += next.batch;
+        Ok(())
+    }
+
+    /// The "mean" denominator: exact sum of the denominator partials, or the count.
+    pub fn denominator_total(&self) -> f64 {
+        match &self.denominator {
+            Some(d) => exact_sum(d),
+            None => self.count as f64,
+        }
+    }
+
+    /// The reduced value (NaN for `Reduction::None`, whose values are per element).
+    pub fn finish(&self, reduction: Reduction) -> f64 {
+        let total = || exact_sum(&self.loss);
+        match reduction {
+            Reduction::None => f64::NAN,
+            Reduction::Sum => total(),
+            Reduction::Mean => total() / self.denominator_total(),
+            Reduction::BatchMean => total() / self.batch as f64,
+        }
     }
 }
 

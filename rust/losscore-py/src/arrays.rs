@@ -1,11 +1,12 @@
-//! Array extraction: the fast path takes C-contiguous float32/float64 ndarrays as they are; anything
-//! else goes once through `losscore._convert`, which applies the dtype rules of DESIGN.md §3.
+//! Array extraction: the fast path takes C-contiguous, aligned float32/float64 ndarrays as they
+//! are; anything else goes through `numpy.asarray` / `numpy.require` once, with the dtype rules of
+//! DESIGN.md §3 checked here.
 
-use crate::errors::raise;
+use crate::errors::{DTypeError, OutputError, ShapeError, TargetError};
 use numpy::ndarray::Dimension;
 use numpy::{
-    Element, PyArray, PyArrayDyn, PyArrayMethods, PyReadonlyArray, PyReadwriteArray,
-    PyUntypedArrayMethods,
+    Element, PyArray, PyArrayDescrMethods, PyArrayDyn, PyArrayMethods, PyReadonlyArray,
+    PyReadwriteArray, PyUntypedArray, PyUntypedArrayMethods,
 };
 use pyo3::prelude::*;
 
@@ -26,8 +27,52 @@ fn contiguous<'py, T: Element>(obj: &Bound<'py, PyAny>) -> Option<Bound<'py, PyA
     }
 }
 
-fn converter<'py>(py: Python<'py>, func: &str) -> PyResult<Bound<'py, PyAny>> {
-    py.import("losscore._convert")?.getattr(func)
+/// `numpy.asarray(obj)` with the dtype rules of DESIGN.md §3: numeric kinds only (bool, int,
+/// uint, float), no float16, no complex.
+fn numeric_array<'py>(obj: &Bound<'py, PyAny>, name: &str) -> PyResult<Bound<'py, PyUntypedArray>> {
+    let py = obj.py();
+    let numpy = py.import("numpy")?;
+    let arr = numpy.call_method1("asarray", (obj,)).map_err(|e| {
+        DTypeError::new_err(format!("{name}: cannot be converted to an array ({e})"))
+    })?;
+    let arr = arr
+        .cast_into::<PyUntypedArray>()
+        .map_err(|_| DTypeError::new_err(format!("{name}: cannot be converted to an array")))?;
+    let dtype = arr.dtype();
+    let kind = dtype.kind();
+    if kind == b'f' && dtype.itemsize() == 2 {
+        return Err(DTypeError::new_err(format!(
+            "{name}: float16 is not supported, use float32 or float64"
+        )));
+    }
+    if kind == b'c' {
+        return Err(DTypeError::new_err(format!(
+            "{name}: complex dtype {dtype} is not supported"
+        )));
+    }
+    if !matches!(kind, b'b' | b'i' | b'u' | b'f') {
+        return Err(DTypeError::new_err(format!(
+            "{name}: expected a numeric array, got dtype {dtype}"
+        )));
+    }
+    Ok(arr)
+}
+
+/// `arr` as a C-contiguous, aligned, native-order array of `T` (a copy only when needed).
+fn require<'py, T: Element>(
+    arr: &Bound<'py, PyUntypedArray>,
+    name: &str,
+) -> PyResult<Bound<'py, PyArrayDyn<T>>> {
+    let py = arr.py();
+    let converted = py
+        .import("numpy")?
+        .call_method1("require", (arr, numpy::dtype::<T>(py), "CA"))?;
+    contiguous::<T>(&converted).ok_or_else(|| {
+        DTypeError::new_err(format!(
+            "{name}: could not convert to {}",
+            numpy::dtype::<T>(py)
+        ))
+    })
 }
 
 /// The first argument of a loss: float32 and float64 stay, other numbers become float64.
@@ -38,19 +83,12 @@ pub fn floats<'py>(obj: &Bound<'py, PyAny>, name: &str) -> PyResult<Floats<'py>>
     if let Some(a) = contiguous::<f64>(obj) {
         return Ok(Floats::F64(a));
     }
-    let py = obj.py();
-    let converted = converter(py, "as_float_array")?.call1((obj, name))?;
-    if let Some(a) = contiguous::<f32>(&converted) {
-        return Ok(Floats::F32(a));
+    let arr = numeric_array(obj, name)?;
+    let dtype = arr.dtype();
+    if dtype.kind() == b'f' && dtype.itemsize() == 4 {
+        return Ok(Floats::F32(require::<f32>(&arr, name)?));
     }
-    if let Some(a) = contiguous::<f64>(&converted) {
-        return Ok(Floats::F64(a));
-    }
-    Err(raise(
-        py,
-        "DTypeError",
-        format!("{name}: could not convert to a float32 or float64 array"),
-    ))
+    Ok(Floats::F64(require::<f64>(&arr, name)?))
 }
 
 /// Another input of a loss, cast to the dtype `T` of the first one.
@@ -61,16 +99,48 @@ pub fn like<'py, T: Element>(
     if let Some(a) = contiguous::<T>(obj) {
         return Ok(a);
     }
-    let py = obj.py();
-    let dtype = numpy::dtype::<T>(py);
-    let converted = converter(py, "as_dtype")?.call1((obj, name, dtype))?;
-    contiguous::<T>(&converted).ok_or_else(|| {
-        raise(
-            py,
-            "DTypeError",
-            format!("{name}: could not convert to the dtype of the first argument"),
-        )
-    })
+    require::<T>(&numeric_array(obj, name)?, name)
+}
+
+/// The target of a class-axis loss: class indices (any integer dtype, as int64) or, when
+/// `probabilities` are accepted, float values cast to `T`.
+pub enum ClassTarget<'py, T: Element> {
+    Index(Bound<'py, PyArrayDyn<i64>>),
+    Prob(Bound<'py, PyArrayDyn<T>>),
+}
+
+pub fn class_target<'py, T: Element>(
+    obj: &Bound<'py, PyAny>,
+    loss: &str,
+    probabilities: bool,
+) -> PyResult<ClassTarget<'py, T>> {
+    if let Some(a) = contiguous::<i64>(obj) {
+        return Ok(ClassTarget::Index(a));
+    }
+    let arr = numeric_array(obj, "target")?;
+    let dtype = arr.dtype();
+    match dtype.kind() {
+        b'u' if dtype.itemsize() == 8 => {
+            let wide = require::<u64>(&arr, "target")?;
+            let ro = wide.try_readonly().map_err(|_| borrow_error("target"))?;
+            if let Some(i) = ro.as_slice()?.iter().position(|&v| v > i64::MAX as u64) {
+                return Err(TargetError::new_err(format!(
+                    "target: class index {} is out of range (at flat index {i})",
+                    ro.as_slice()?[i]
+                )));
+            }
+            drop(ro);
+            Ok(ClassTarget::Index(require::<i64>(&arr, "target")?))
+        }
+        b'i' | b'u' => Ok(ClassTarget::Index(require::<i64>(&arr, "target")?)),
+        b'b' => Err(DTypeError::new_err(
+            "target: boolean class targets are not supported, use integers",
+        )),
+        _ if probabilities => Ok(ClassTarget::Prob(require::<T>(&arr, "target")?)),
+        _ => Err(DTypeError::new_err(format!(
+            "target: {loss} takes integer class indices, got dtype {dtype}"
+        ))),
+    }
 }
 
 /// The gradient (or per-element) output: the caller's `out` after checks, or a new array.
@@ -89,70 +159,54 @@ pub fn output<'py, T: Element>(
             .getattr("dtype")
             .map(|d| d.to_string())
             .unwrap_or_else(|_| out.get_type().to_string());
-        return Err(raise(
-            py,
-            "DTypeError",
-            format!(
-                "{name} must be a numpy array of dtype {}, got {got}",
-                numpy::dtype::<T>(py)
-            ),
-        ));
+        return Err(DTypeError::new_err(format!(
+            "{name} must be a numpy array of dtype {}, got {got}",
+            numpy::dtype::<T>(py)
+        )));
     };
     if arr.shape() != shape {
-        return Err(raise(
-            py,
-            "ShapeError",
-            format!(
-                "{name} must have shape {}, got {}",
-                losscore_core::error::shape_str(shape),
-                losscore_core::error::shape_str(arr.shape())
-            ),
-        ));
+        return Err(ShapeError::new_err(format!(
+            "{name} must have shape {}, got {}",
+            losscore_core::error::shape_str(shape),
+            losscore_core::error::shape_str(arr.shape())
+        )));
     }
     if !arr.is_c_contiguous() {
-        return Err(raise(
-            py,
-            "OutputError",
-            format!("{name} must be C-contiguous"),
-        ));
+        return Err(OutputError::new_err(format!("{name} must be C-contiguous")));
     }
     if (arr.data() as usize) % std::mem::align_of::<T>() != 0 {
-        return Err(raise(
-            py,
-            "OutputError",
-            format!("{name} must be aligned to its dtype"),
-        ));
+        return Err(OutputError::new_err(format!(
+            "{name} must be aligned to its dtype"
+        )));
     }
     Ok(arr.clone())
 }
 
 /// The message for a failed borrow: read-only, or overlapping another argument of the call.
-pub fn borrow_error(py: Python<'_>, name: &str) -> PyErr {
-    raise(
-        py,
-        "OutputError",
-        format!("{name} must be writable and must not share memory with another argument"),
-    )
+pub fn borrow_error(name: &str) -> PyErr {
+    OutputError::new_err(format!(
+        "{name} must be writable and must not share memory with another argument"
+    ))
 }
 
 /// Borrows an optional input read-only; a failed borrow (the array is being written by another
 /// call) names it.
 pub fn borrow_ro<'py, T: Element, D: Dimension>(
-    py: Python<'py>,
+    _py: Python<'py>,
     arr: Option<&Bound<'py, PyArray<T, D>>>,
     name: &str,
 ) -> PyResult<Option<PyReadonlyArray<'py, T, D>>> {
-    arr.map(|a| a.try_readonly().map_err(|_| borrow_error(py, name)))
+    arr.map(|a| a.try_readonly().map_err(|_| borrow_error(name)))
         .transpose()
 }
 
 /// Borrows an optional output read-write; a failed borrow (read-only, or shared with another
 /// argument) names it.
 pub fn borrow_rw<'py, T: Element, D: Dimension>(
-    py: Python<'py>,
+    _py: Python<'py>,
     arr: Option<&Bound<'py, PyArray<T, D>>>,
     name: &str,
 ) -> PyResult<Option<PyReadwriteArray<'py, T, D>>> {
-    arr.map(|a| a.try_readwrite().map_err(|_| borrow_error(py, name)))
+    arr.map(|a| a.try_readwrite().map_err(|_| borrow_error(name)))
         .transpose()
 }

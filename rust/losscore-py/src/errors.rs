@@ -1,32 +1,29 @@
-//! The one place where core errors become Python exceptions (classes from `losscore.errors`).
+//! The one place where errors become Python exceptions: the classes of `losscore.errors`, each
+//! imported once (on first use) and cached, and the one mapping of core errors to them.
 
 use losscore_core::LossError;
 use pyo3::prelude::*;
-use pyo3::types::PyType;
 
-/// Raises `losscore.errors.<class>` with `message`.
-pub fn raise(py: Python<'_>, class: &str, message: String) -> PyErr {
-    let class = py
-        .import("losscore.errors")
-        .and_then(|m| m.getattr(class))
-        .and_then(|c| c.cast_into::<PyType>().map_err(PyErr::from));
-    match class {
-        Ok(cls) => PyErr::from_type(cls, message),
-        // The package is broken if its errors module is missing; still raise something useful.
-        Err(_) => pyo3::exceptions::PyValueError::new_err(message),
+pyo3::import_exception!(losscore.errors, ShapeError);
+pyo3::import_exception!(losscore.errors, DTypeError);
+pyo3::import_exception!(losscore.errors, ParameterError);
+pyo3::import_exception!(losscore.errors, ParameterTypeError);
+pyo3::import_exception!(losscore.errors, WeightError);
+pyo3::import_exception!(losscore.errors, TargetError);
+pyo3::import_exception!(losscore.errors, OutputError);
+pyo3::import_exception!(losscore.errors, NonFiniteError);
+
+/// Maps a core error to its `losscore.errors` class, with the core's message as it is.
+pub fn to_pyerr(err: LossError) -> PyErr {
+    let message = err.to_string();
+    match err {
+        LossError::ShapeMismatch { .. } => ShapeError::new_err(message),
+        LossError::InvalidParameter { .. } | LossError::UnsupportedIsa(_) => {
+            ParameterError::new_err(message)
+        }
+        LossError::InvalidWeight { .. } => WeightError::new_err(message),
+        LossError::InvalidTarget { .. } => TargetError::new_err(message),
     }
-}
-
-/// Maps a core error to its `losscore.errors` class.
-pub fn to_pyerr(py: Python<'_>, err: LossError) -> PyErr {
-    let class = match &err {
-        LossError::ShapeMismatch { .. } => "ShapeError",
-        LossError::InvalidParameter { .. } => "ParameterError",
-        LossError::InvalidWeight { .. } => "WeightError",
-        LossError::InvalidTarget { .. } => "TargetError",
-        LossError::UnsupportedIsa(_) => "ParameterError",
-    };
-    raise(py, class, err.to_string())
 }
 
 /// `Result<T, LossError>` -> `PyResult<T>`.
@@ -35,7 +32,7 @@ pub trait IntoPy<T> {
 }
 
 impl<T> IntoPy<T> for Result<T, LossError> {
-    fn py_err(self, py: Python<'_>) -> PyResult<T> {
-        self.map_err(|e| to_pyerr(py, e))
+    fn py_err(self, _py: Python<'_>) -> PyResult<T> {
+        self.map_err(to_pyerr)
     }
 }

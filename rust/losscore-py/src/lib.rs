@@ -4,12 +4,13 @@
 //! core kernels and maps [`losscore_core::LossError`] to `losscore.errors`. It holds no math.
 
 mod arrays;
-mod classification;
 mod errors;
+mod losses;
 mod nn;
 mod optim;
 mod params;
-mod regression;
+mod partials;
+mod pipeline;
 mod runtime;
 
 use pyo3::prelude::*;
@@ -18,9 +19,8 @@ use pyo3::prelude::*;
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     runtime::register(m)?;
-    regression::register(m)?;
+    losses::register(m)?;
     nn::register(m)?;
-    classification::register(m)?;
     optim::register(m)?;
     Ok(())
 }

@@ -2,7 +2,7 @@
 //! the l1/l2 penalty. Extract, check, borrow, release the GIL, call the core.
 
 use crate::arrays::{borrow_error, borrow_ro, borrow_rw, floats, like, output, Floats};
-use crate::errors::{raise, IntoPy};
+use crate::errors::{DTypeError, IntoPy, OutputError, ParameterError, ShapeError};
 use losscore_core::error::shape_str;
 use losscore_core::nn::{self, Activation};
 use losscore_core::Real;
@@ -10,8 +10,8 @@ use numpy::{Element, PyArrayDyn, PyArrayMethods, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 
-fn contiguous_error(py: Python<'_>, name: &str) -> PyErr {
-    raise(py, "OutputError", format!("{name} must be C-contiguous"))
+fn contiguous_error(_py: Python<'_>, name: &str) -> PyErr {
+    OutputError::new_err(format!("{name} must be C-contiguous"))
 }
 
 fn forward_typed<'py, T: Element + Real>(
@@ -22,8 +22,8 @@ fn forward_typed<'py, T: Element + Real>(
 ) -> PyResult<Bound<'py, PyArrayDyn<T>>> {
     let out = output::<T>(py, out, z.shape(), "out")?;
     {
-        let z_ro = z.try_readonly().map_err(|_| borrow_error(py, "z"))?;
-        let mut o_rw = out.try_readwrite().map_err(|_| borrow_error(py, "out"))?;
+        let z_ro = z.try_readonly().map_err(|_| borrow_error("z"))?;
+        let mut o_rw = out.try_readwrite().map_err(|_| borrow_error("out"))?;
         let zs = z_ro.as_slice().map_err(|_| contiguous_error(py, "z"))?;
         let os = o_rw
             .as_slice_mut()
@@ -61,7 +61,6 @@ fn backward_typed<'py, T: Element + Real>(
     let a = like::<T>(a, "a")?;
     if a.shape() != shape.as_slice() {
         return Err(crate::errors::to_pyerr(
-            py,
             losscore_core::LossError::ShapeMismatch {
                 left: "z",
                 left_shape: shape,
@@ -71,9 +70,9 @@ fn backward_typed<'py, T: Element + Real>(
         ));
     }
     let grad = output::<T>(py, Some(grad), &shape, "grad")?;
-    let z_ro = z.try_readonly().map_err(|_| borrow_error(py, "z"))?;
-    let a_ro = a.try_readonly().map_err(|_| borrow_error(py, "a"))?;
-    let mut g_rw = grad.try_readwrite().map_err(|_| borrow_error(py, "grad"))?;
+    let z_ro = z.try_readonly().map_err(|_| borrow_error("z"))?;
+    let a_ro = a.try_readonly().map_err(|_| borrow_error("a"))?;
+    let mut g_rw = grad.try_readwrite().map_err(|_| borrow_error("grad"))?;
     let zs = z_ro.as_slice().map_err(|_| contiguous_error(py, "z"))?;
     let as_ = a_ro.as_slice().map_err(|_| contiguous_error(py, "a"))?;
     let gs = g_rw
@@ -106,13 +105,13 @@ fn penalty_typed<'py, T: Element + Real>(
     l1: f64,
     l2: f64,
 ) -> PyResult<f64> {
-    let w_ro = w.try_readonly().map_err(|_| borrow_error(py, "weights"))?;
+    let w_ro = w.try_readonly().map_err(|_| borrow_error("weights"))?;
     let ws = w_ro
         .as_slice()
         .map_err(|_| contiguous_error(py, "weights"))?;
     match grad {
         Some(g) => {
-            let mut g_rw = g.try_readwrite().map_err(|_| borrow_error(py, "grads"))?;
+            let mut g_rw = g.try_readwrite().map_err(|_| borrow_error("grads"))?;
             let gs = g_rw
                 .as_slice_mut()
                 .map_err(|_| contiguous_error(py, "grads"))?;
@@ -145,7 +144,7 @@ fn pair_grad<'py, T: Element>(
     // Fail on a read-only gradient before anything is written.
     drop(
         g.try_readwrite()
-            .map_err(|_| borrow_error(py, &format!("grads[{i}]")))?,
+            .map_err(|_| borrow_error(&format!("grads[{i}]")))?,
     );
     Ok(Some(g))
 }
@@ -164,15 +163,11 @@ fn penalty<'py>(
     nn::penalty::<f64>(&[], None, l1, l2).py_err(py)?;
     if let Some(g) = grads {
         if g.len() != weights.len() {
-            return Err(raise(
-                py,
-                "ShapeError",
-                format!(
-                    "grads must have one array per weight: got {} weights and {} grads",
-                    weights.len(),
-                    g.len()
-                ),
-            ));
+            return Err(ShapeError::new_err(format!(
+                "grads must have one array per weight: got {} weights and {} grads",
+                weights.len(),
+                g.len()
+            )));
         }
     }
     let mut pairs = Vec::with_capacity(weights.len());
@@ -223,11 +218,9 @@ fn in_place<'py>(obj: &Bound<'py, PyAny>, name: &str) -> PyResult<InPlace<'py>> 
         }
         InPlace::F64(a.clone())
     } else {
-        return Err(raise(
-            py,
-            "DTypeError",
-            format!("{name} must be a float32 or float64 numpy array (it is written in place)"),
-        ));
+        return Err(DTypeError::new_err(format!(
+            "{name} must be a float32 or float64 numpy array (it is written in place)"
+        )));
     };
     Ok(arr)
 }
@@ -241,22 +234,18 @@ fn bias_forward_typed<'py, T: Element + Real>(
 ) -> PyResult<()> {
     let bias = like::<T>(bias, "bias")?;
     if bias.ndim() != 1 || z.shape().last() != Some(&bias.len()) {
-        return Err(raise(
-            py,
-            "ShapeError",
-            format!(
-                "bias must have one entry per column of z: z shape {}, bias shape {}",
-                shape_str(z.shape()),
-                shape_str(bias.shape())
-            ),
-        ));
+        return Err(ShapeError::new_err(format!(
+            "bias must have one entry per column of z: z shape {}, bias shape {}",
+            shape_str(z.shape()),
+            shape_str(bias.shape())
+        )));
     }
     let a = match (act, a) {
         (Some(_), Some(a)) => Some(output::<T>(py, Some(a), z.shape(), "a")?),
         _ => None,
     };
-    let mut z_rw = z.try_readwrite().map_err(|_| borrow_error(py, "z"))?;
-    let b_ro = bias.try_readonly().map_err(|_| borrow_error(py, "bias"))?;
+    let mut z_rw = z.try_readwrite().map_err(|_| borrow_error("z"))?;
+    let b_ro = bias.try_readonly().map_err(|_| borrow_error("bias"))?;
     let mut a_rw = borrow_rw(py, a.as_ref(), "a")?;
     let zs = z_rw.as_slice_mut().map_err(|_| contiguous_error(py, "z"))?;
     let bs = b_ro.as_slice().map_err(|_| contiguous_error(py, "bias"))?;
@@ -300,24 +289,18 @@ fn bias_backward_typed<'py, T: Element + Real>(
             let (z, a) = (like::<T>(z, "z")?, like::<T>(a, "a")?);
             for (name, arr) in [("z", &z), ("a", &a)] {
                 if arr.shape() != grad.shape() {
-                    return Err(raise(
-                        py,
-                        "ShapeError",
-                        format!(
-                            "{name} and grad must have the same shape, got {name} shape {} and \
+                    return Err(ShapeError::new_err(format!(
+                        "{name} and grad must have the same shape, got {name} shape {} and \
                              grad shape {}",
-                            shape_str(arr.shape()),
-                            shape_str(grad.shape())
-                        ),
-                    ));
+                        shape_str(arr.shape()),
+                        shape_str(grad.shape())
+                    )));
                 }
             }
             (Some(z), Some(a))
         }
         (Some(_), _, _) => {
-            return Err(raise(
-                py,
-                "ParameterError",
+            return Err(ParameterError::new_err(
                 "z and a are required with an activation".to_string(),
             ))
         }
@@ -325,9 +308,7 @@ fn bias_backward_typed<'py, T: Element + Real>(
     };
     let z_ro = borrow_ro(py, z.as_ref(), "z")?;
     let a_ro = borrow_ro(py, a.as_ref(), "a")?;
-    let mut bg_rw = bg
-        .try_readwrite()
-        .map_err(|_| borrow_error(py, "bias_grad"))?;
+    let mut bg_rw = bg.try_readwrite().map_err(|_| borrow_error("bias_grad"))?;
     let bgs = bg_rw
         .as_slice_mut()
         .map_err(|_| contiguous_error(py, "bias_grad"))?;
@@ -340,7 +321,7 @@ fn bias_backward_typed<'py, T: Element + Real>(
         None => &[],
     };
     if act.is_some() {
-        let mut g_rw = grad.try_readwrite().map_err(|_| borrow_error(py, "grad"))?;
+        let mut g_rw = grad.try_readwrite().map_err(|_| borrow_error("grad"))?;
         let gs = g_rw
             .as_slice_mut()
             .map_err(|_| contiguous_error(py, "grad"))?;
@@ -348,7 +329,7 @@ fn bias_backward_typed<'py, T: Element + Real>(
             .py_err(py)
     } else {
         // Column sum only: the gradient is read, not written; work on a private copy-free path.
-        let g_ro = grad.try_readonly().map_err(|_| borrow_error(py, "grad"))?;
+        let g_ro = grad.try_readonly().map_err(|_| borrow_error("grad"))?;
         let gs = g_ro.as_slice().map_err(|_| contiguous_error(py, "grad"))?;
         py.detach(|| nn::column_sum(gs, bgs)).py_err(py)
     }

@@ -6,7 +6,7 @@
 //! error), and the core updates them with the GIL released. float32 and float64 parameters may
 //! be mixed: each dtype group is one core call inside the same GIL release.
 
-use crate::errors::{raise, IntoPy};
+use crate::errors::{DTypeError, IntoPy, NonFiniteError, OutputError, ParameterError, ShapeError};
 use losscore_core::error::shape_str;
 use losscore_core::optim::{self, clip, Slot, Update, MAX_STATES};
 use losscore_core::Real;
@@ -50,19 +50,15 @@ fn is_writeable(obj: &Bound<'_, PyAny>) -> bool {
 }
 
 /// The error for an in-place array that cannot be borrowed for writing.
-fn inplace_error(py: Python<'_>, obj: &Bound<'_, PyAny>, name: &str, what: &str) -> PyErr {
+fn inplace_error(_py: Python<'_>, obj: &Bound<'_, PyAny>, name: &str, what: &str) -> PyErr {
     if is_writeable(obj) {
-        raise(
-            py,
-            "OutputError",
-            format!("{name} shares memory with another {what} of this call (each must be a distinct array)"),
-        )
+        OutputError::new_err(format!(
+            "{name} shares memory with another {what} of this call (each must be a distinct array)"
+        ))
     } else {
-        raise(
-            py,
-            "OutputError",
-            format!("{name} is read-only; it is updated in place and must be writable"),
-        )
+        OutputError::new_err(format!(
+            "{name} is read-only; it is updated in place and must be writable"
+        ))
     }
 }
 
@@ -74,7 +70,7 @@ enum InPlace<'py> {
 
 /// `list[index]` names the array in messages (formatted only on error).
 fn inplace<'py>(
-    py: Python<'py>,
+    _py: Python<'py>,
     obj: &Bound<'py, PyAny>,
     list: &str,
     index: usize,
@@ -84,25 +80,19 @@ fn inplace<'py>(
     } else if let Ok(a) = obj.cast::<PyArrayDyn<f64>>() {
         InPlace::F64(a.clone())
     } else {
-        return Err(raise(
-            py,
-            "DTypeError",
-            format!(
-                "{list}[{index}] must be a numpy array of dtype float32 or float64, got {}",
-                dtype_name(obj)
-            ),
-        ));
+        return Err(DTypeError::new_err(format!(
+            "{list}[{index}] must be a numpy array of dtype float32 or float64, got {}",
+            dtype_name(obj)
+        )));
     };
     let contiguous = match &arr {
         InPlace::F32(a) => a.is_c_contiguous(),
         InPlace::F64(a) => a.is_c_contiguous(),
     };
     if !contiguous {
-        return Err(raise(
-            py,
-            "OutputError",
-            format!("{list}[{index}] must be C-contiguous: it is updated in place"),
-        ));
+        return Err(OutputError::new_err(format!(
+            "{list}[{index}] must be C-contiguous: it is updated in place"
+        )));
     }
     Ok(arr)
 }
@@ -115,26 +105,18 @@ fn companion<'py, T: Element>(
     param: &Bound<'py, PyArrayDyn<T>>,
 ) -> PyResult<Bound<'py, PyArrayDyn<T>>> {
     let Ok(arr) = obj.cast::<PyArrayDyn<T>>() else {
-        return Err(raise(
-            py,
-            "DTypeError",
-            format!(
-                "grads[{index}] must be a numpy array of dtype {} like params[{index}], got {}",
-                numpy::dtype::<T>(py),
-                dtype_name(obj)
-            ),
-        ));
+        return Err(DTypeError::new_err(format!(
+            "grads[{index}] must be a numpy array of dtype {} like params[{index}], got {}",
+            numpy::dtype::<T>(py),
+            dtype_name(obj)
+        )));
     };
     if arr.shape() != param.shape() {
-        return Err(raise(
-            py,
-            "ShapeError",
-            format!(
-                "grads[{index}] must have the shape of params[{index}] {}, got {}",
-                shape_str(param.shape()),
-                shape_str(arr.shape())
-            ),
-        ));
+        return Err(ShapeError::new_err(format!(
+            "grads[{index}] must have the shape of params[{index}] {}, got {}",
+            shape_str(param.shape()),
+            shape_str(arr.shape())
+        )));
     }
     if arr.is_c_contiguous() {
         return Ok(arr.clone());
@@ -166,29 +148,25 @@ fn borrow_params<'py, T: Element>(
 }
 
 fn borrow_grads<'py, T: Element>(
-    py: Python<'py>,
+    _py: Python<'py>,
     entries: &[Entry<'py, T>],
 ) -> PyResult<Vec<PyReadonlyArrayDyn<'py, T>>> {
     entries
         .iter()
         .map(|e| {
             e.grad.try_readonly().map_err(|_| {
-                raise(
-                    py,
-                    "OutputError",
-                    format!(
-                        "grads[{}] shares memory with a parameter or an optimizer state, which \
+                OutputError::new_err(format!(
+                    "grads[{}] shares memory with a parameter or an optimizer state, which \
                          the step overwrites; pass a separate gradient array",
-                        e.index
-                    ),
-                )
+                    e.index
+                ))
             })
         })
         .collect()
 }
 
-fn state_error(py: Python<'_>, k: usize, message: String) -> PyErr {
-    raise(py, "ParameterError", format!("states[{k}]: {message}"))
+fn state_error(_py: Python<'_>, k: usize, message: String) -> PyErr {
+    ParameterError::new_err(format!("states[{k}]: {message}"))
 }
 
 /// The flat buffers of one dtype: `states[k]` holds at most one array per dtype; an absent one
@@ -249,8 +227,8 @@ fn flat_states<'py, T: Element>(
     Ok(out)
 }
 
-fn not_contiguous(py: Python<'_>) -> PyErr {
-    raise(py, "OutputError", "arrays must be C-contiguous".to_string())
+fn not_contiguous(_py: Python<'_>) -> PyErr {
+    OutputError::new_err("arrays must be C-contiguous".to_string())
 }
 
 impl<'py, T: Element + Real> Borrowed<'py, T> {
@@ -294,26 +272,18 @@ fn run_step<'py, U: Update>(
     update.validate().py_err(py)?;
     let n = params.len();
     if grads.len() != n {
-        return Err(raise(
-            py,
-            "ShapeError",
-            format!(
-                "grads: expected {n} arrays (one per parameter), got {}",
-                grads.len()
-            ),
-        ));
+        return Err(ShapeError::new_err(format!(
+            "grads: expected {n} arrays (one per parameter), got {}",
+            grads.len()
+        )));
     }
     let uses = update.uses();
     let want = uses.iter().filter(|&&u| u).count();
     if states.len() != want {
-        return Err(raise(
-            py,
-            "ParameterError",
-            format!(
-                "states: expected {want} lists of flat state buffers, got {}",
-                states.len()
-            ),
-        ));
+        return Err(ParameterError::new_err(format!(
+            "states: expected {want} lists of flat state buffers, got {}",
+            states.len()
+        )));
     }
     let mut placed: [Vec<Bound<'py, PyAny>>; MAX_STATES] = [Vec::new(), Vec::new(), Vec::new()];
     let mut lists = states.into_iter();
@@ -710,10 +680,7 @@ fn clip_grad_norm<'py>(
         acc.total()
     });
     if error_if_nonfinite && !total.is_finite() {
-        return Err(raise(
-            py,
-            "NonFiniteError",
-            format!(
+        return Err(NonFiniteError::new_err(format!(
                 "grads: the total norm of order {norm_type} is non-finite ({total}), so the \
                  gradients cannot be clipped (error_if_nonfinite=True); the gradients were left unchanged"
             ),

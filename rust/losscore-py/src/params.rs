@@ -1,10 +1,27 @@
-//! Hyperparameter extraction with `losscore.errors` messages that name the argument.
+//! Scalar arguments (hyperparameters, flags, the reduction). Each extracts strictly: a str or a
+//! bool is not a number, a number is not a bool; a wrong type raises
+//! `losscore.errors.ParameterTypeError` naming the argument (PyO3 passes that error through).
 
-use crate::errors::raise;
+use crate::errors::{ParameterError, ParameterTypeError};
+use losscore_core::Reduction;
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyString};
+use pyo3::types::{PyBool, PyFloat, PyInt, PyString};
 
-/// A hyperparameter type accepted from Python.
+fn type_error(obj: &Bound<'_, PyAny>, name: &str, expected: &str) -> PyErr {
+    let got = obj
+        .get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|_| "?".to_string());
+    ParameterTypeError::new_err(format!("{name} must be {expected}, got {got}"))
+}
+
+/// Extracts a scalar argument, naming it in the error.
+pub fn named<T: Param>(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<T> {
+    T::extract_param(obj).ok_or_else(|| type_error(obj, name, T::EXPECTED))
+}
+
+/// A scalar argument type.
 pub trait Param: Sized {
     /// What the message says is expected.
     const EXPECTED: &'static str;
@@ -18,6 +35,13 @@ impl Param for f64 {
         if obj.is_instance_of::<PyBool>() || obj.is_instance_of::<PyString>() {
             return None;
         }
+        if obj.is_instance_of::<PyFloat>() || obj.is_instance_of::<PyInt>() {
+            return obj.extract::<f64>().ok();
+        }
+        // NumPy scalars and other real numbers, but no bool-likes and no arrays.
+        if is_bool_like(obj) || !obj.hasattr("__float__").unwrap_or(false) || !is_scalar(obj) {
+            return None;
+        }
         obj.extract::<f64>().ok()
     }
 }
@@ -25,42 +49,118 @@ impl Param for f64 {
 impl Param for bool {
     const EXPECTED: &'static str = "a bool";
     fn extract_param(obj: &Bound<'_, PyAny>) -> Option<Self> {
-        obj.extract::<bool>().ok()
+        if obj.is_instance_of::<PyBool>() {
+            return obj.extract::<bool>().ok();
+        }
+        // numpy.bool_ (not ints: `log_input=1` is a mistake).
+        if is_bool_like(obj) && is_scalar(obj) {
+            return obj.call_method0("__bool__").ok()?.extract::<bool>().ok();
+        }
+        None
     }
 }
 
-/// A hyperparameter. The Python layer always passes every one (it owns the defaults), so `None`
-/// here is the user's explicit `None`: an error, like any other wrong type.
-pub fn param<T: Param>(py: Python<'_>, obj: Option<&Bound<'_, PyAny>>, name: &str) -> PyResult<T> {
+impl Param for i64 {
+    const EXPECTED: &'static str = "an integer";
+    fn extract_param(obj: &Bound<'_, PyAny>) -> Option<Self> {
+        if obj.is_instance_of::<PyBool>() || obj.is_instance_of::<PyFloat>() {
+            return None;
+        }
+        if is_bool_like(obj)
+            || !is_scalar(obj)
+            || !(obj.is_instance_of::<PyInt>() || obj.hasattr("__index__").unwrap_or(false))
+        {
+            return None;
+        }
+        obj.extract::<i64>().ok()
+    }
+}
+
+/// An optional integer (`None` allowed); ints outside int64 are a `ParameterError`.
+pub fn optional_int(obj: Option<&Bound<'_, PyAny>>, name: &str) -> PyResult<Option<i64>> {
     match obj {
-        Some(o) => T::extract_param(o).ok_or_else(|| type_error(py, Some(o), name, T::EXPECTED)),
-        None => Err(type_error(py, None, name, T::EXPECTED)),
+        None => Ok(None),
+        Some(o) if o.is_none() => Ok(None),
+        Some(o) => match i64::extract_param(o) {
+            Some(v) => Ok(Some(v)),
+            None if o.is_instance_of::<PyInt>() => Err(ParameterError::new_err(format!(
+                "{name}: must be an integer in the int64 range, got {o}"
+            ))),
+            None => Err(type_error(o, name, "an integer or None")),
+        },
     }
 }
 
-/// The `reduction` argument as a string.
-pub fn reduction_name<'a>(
-    py: Python<'_>,
-    obj: Option<&'a Bound<'_, PyAny>>,
-) -> PyResult<std::borrow::Cow<'a, str>> {
-    match obj.map(|o| o.cast::<PyString>()) {
-        Some(Ok(s)) => s.to_cow(),
-        _ => Err(type_error(py, obj, "reduction", "a str")),
-    }
+/// A reduction name; `batchmean` only where `batchmean` is defined (kl_div).
+pub fn parse_reduction(name: &str, batchmean: bool) -> PyResult<Reduction> {
+    Reduction::from_name(name, batchmean).map_err(crate::errors::to_pyerr)
 }
 
-fn type_error(py: Python<'_>, obj: Option<&Bound<'_, PyAny>>, name: &str, expected: &str) -> PyErr {
-    let got = match obj {
-        Some(o) => o
+/// The `reduction` argument of `Partials.finish`.
+pub fn reduction(obj: &Bound<'_, PyAny>) -> PyResult<Reduction> {
+    parse_reduction(arg::reduction(obj)?, true)
+}
+
+/// `bool` or `numpy.bool_`.
+fn is_bool_like(obj: &Bound<'_, PyAny>) -> bool {
+    obj.is_instance_of::<PyBool>()
+        || obj
             .get_type()
             .name()
-            .map(|n| n.to_string())
-            .unwrap_or_else(|_| "?".to_string()),
-        None => "None".to_string(),
+            .map(|n| n.to_cow().is_ok_and(|n| n == "bool" || n == "bool_"))
+            .unwrap_or(false)
+}
+
+/// Not an array of one or more dimensions (NumPy scalars have `ndim == 0`).
+fn is_scalar(obj: &Bound<'_, PyAny>) -> bool {
+    match obj.getattr("ndim") {
+        Ok(ndim) => ndim.extract::<usize>().is_ok_and(|d| d == 0),
+        Err(_) => true,
+    }
+}
+
+macro_rules! named_args {
+    ($($name:ident: $t:ty),* $(,)?) => {
+        $(
+            #[doc = concat!("The `", stringify!($name), "` argument (`#[pyo3(from_py_with)]`).")]
+            pub fn $name(obj: &Bound<'_, PyAny>) -> PyResult<$t> {
+                super::named(obj, stringify!($name))
+            }
+        )*
     };
-    raise(
-        py,
-        "ParameterTypeError",
-        format!("{name} must be {expected}, got {got}"),
-    )
+}
+
+/// One extractor per scalar argument name, for `#[pyo3(from_py_with = arg::NAME)]`: the error
+/// names the argument.
+pub mod arg {
+    use pyo3::prelude::*;
+
+    named_args!(
+        delta: f64,
+        beta: f64,
+        quantile: f64,
+        eps: f64,
+        alpha: f64,
+        gamma: f64,
+        margin: f64,
+        label_smoothing: f64,
+        p: i64,
+        log_input: bool,
+        full: bool,
+        log_target: bool,
+        with_grad: bool,
+        partials: bool,
+    );
+
+    pub fn ignore_index(obj: &Bound<'_, PyAny>) -> PyResult<Option<i64>> {
+        super::optional_int(Some(obj), "ignore_index")
+    }
+
+    /// The `reduction` argument as a str (parsed by [`super::parse_reduction`]).
+    pub fn reduction<'a>(obj: &'a Bound<'_, PyAny>) -> PyResult<&'a str> {
+        match obj.cast::<pyo3::types::PyString>() {
+            Ok(s) => s.to_str(),
+            Err(_) => Err(super::type_error(obj, "reduction", "a str")),
+        }
+    }
 }

@@ -45,14 +45,14 @@ fn stream_sum(py: Python<'_>, x: &Bound<'_, PyAny>) -> PyResult<f64> {
         crate::arrays::Floats::F32(a) => {
             let ro = a
                 .try_readonly()
-                .map_err(|_| crate::arrays::borrow_error(py, "x"))?;
+                .map_err(|_| crate::arrays::borrow_error("x"))?;
             let s = ro.as_slice()?;
             Ok(py.detach(|| losscore_core::reduce::sum(s)))
         }
         crate::arrays::Floats::F64(a) => {
             let ro = a
                 .try_readonly()
-                .map_err(|_| crate::arrays::borrow_error(py, "x"))?;
+                .map_err(|_| crate::arrays::borrow_error("x"))?;
             let s = ro.as_slice()?;
             Ok(py.detach(|| losscore_core::reduce::sum(s)))
         }

@@ -19,8 +19,10 @@
 //! skipped (taken as 0) when its coefficient is exactly 0, so `x = +-inf` gives the limit (0 or
 //! inf), never `0 * inf = nan`.
 
-use super::pointwise::Pointwise;
+use super::drive::{drive, Loss, Request};
+use super::pointwise::{Elementwise, Pointwise};
 use crate::error::{invalid, LossError};
+use crate::reduce::Partials;
 use crate::simd::Real;
 
 /// `e = exp(-|x|)`, `ln_1p(e)`, `sigmoid(x)`, `1 - sigmoid(x)` from one exponential.
@@ -99,7 +101,10 @@ impl<T: Real> Pointwise<T> for Bce {
         unit(p)
     }
     fn pred_rule(&self) -> &'static str {
-        "prob (binary_cross_entropy probabilities) must be in [0, 1]"
+        "binary_cross_entropy probabilities must be in [0, 1]"
+    }
+    fn pred_name(&self) -> &'static str {
+        "prob"
     }
 }
 
@@ -123,6 +128,16 @@ impl<T: Real> Pointwise<T> for BceLogits {
         let l = times(a, x.max_nan(T::ZERO)) + times(t, (-x).max_nan(T::ZERO)) + lp;
         // sigmoid(x) - t without cancellation when t is 0 or 1.
         (l, a * s - t * sc)
+    }
+}
+
+/// With `pos_weight` (column factors in the inputs) the loss runs as [`BceLogitsPosWeight`].
+impl<T: Real> Loss<T> for BceLogits {
+    fn run(&self, req: Request<'_, T>) -> Result<Partials, LossError> {
+        match req.inputs.cols {
+            Some(_) => drive(&Elementwise(BceLogitsPosWeight), req),
+            None => drive(&Elementwise(BceLogits), req),
+        }
     }
 }
 
@@ -246,6 +261,21 @@ impl<T: Real, const SQUARE: bool> Pointwise<T> for SigmoidFocal<T, SQUARE> {
     }
 }
 
+/// `gamma = 2` (the default) runs the squared form: no `ln`/`exp` for the power.
+impl<T: Real> Loss<T> for SigmoidFocal<T, false> {
+    fn run(&self, req: Request<'_, T>) -> Result<Partials, LossError> {
+        if self.gamma == T::TWO {
+            let squared = SigmoidFocal::<T, true> {
+                alpha: self.alpha,
+                use_alpha: self.use_alpha,
+                gamma: self.gamma,
+            };
+            return drive(&Elementwise(squared), req);
+        }
+        drive(&Elementwise(*self), req)
+    }
+}
+
 /// `soft_margin_loss`: `ln(1 + exp(-t x))`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SoftMargin;
@@ -355,6 +385,7 @@ pub struct KlDiv {
 
 impl<T: Real> Pointwise<T> for KlDiv {
     const HEAVY: bool = true;
+    const BATCHMEAN: bool = true;
 
     #[inline(always)]
     fn value(&self, x: T, t: T) -> T {
@@ -371,10 +402,19 @@ impl<T: Real> Pointwise<T> for KlDiv {
     }
 }
 
+crate::elementwise_loss!(
+    Bce,
+    BceLogitsPosWeight,
+    SoftMargin,
+    Hinge<T>,
+    SquaredHinge<T>,
+    KlDiv
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::loss::{evaluate, evaluate_ext, Inputs};
+    use crate::loss::{evaluate, Inputs, Request};
     use crate::Reduction;
 
     fn check_grad<L: Pointwise<f64>>(loss: L, points: &[(f64, f64)]) {
@@ -440,27 +480,17 @@ mod tests {
     }
 
     #[test]
-    fn pos_weight_columns_and_batchmean() {
+    fn pos_weight_columns_and_batchmean_only_where_defined() {
         let x = [0.5f64, -1.0, 2.0, 0.0, 1.5, -0.5];
         let t = [1.0, 0.0, 1.0, 0.5, 0.0, 1.0];
         let pw = [2.0, 3.0];
         let mut g = [0.0; 6];
-        let inputs = Inputs {
-            pred: &x,
-            target: &t,
-            cols: Some(&pw),
-            weight: None,
-        };
-        let v = evaluate_ext(
-            BceLogitsPosWeight,
-            inputs,
-            Reduction::BatchMean,
-            3,
-            None,
-            Some(&mut g),
-            false,
-        )
-        .unwrap();
+        let inputs = Inputs::elementwise(&x, &t).cols(Some(&pw)).batch(3);
+        let req = Request::value(inputs, Reduction::BatchMean);
+        let err = crate::loss::drive::evaluate(&BceLogits, req).unwrap_err();
+        assert!(err.to_string().contains("batchmean"), "{err}");
+        let req = Request::value(inputs, Reduction::Sum).grad_out(Some(&mut g));
+        let v = crate::loss::drive::evaluate(&BceLogits, req).unwrap() / 3.0;
         let mut want = 0.0;
         for i in 0..6 {
             let sp = |z: f64| (1.0 + z.exp()).ln();

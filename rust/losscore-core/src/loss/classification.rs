@@ -17,12 +17,13 @@
 pub use super::binary::{
     Bce, BceLogits, BceLogitsPosWeight, Hinge, KlDiv, SigmoidFocal, SoftMargin, SquaredHinge,
 };
-pub use super::rows::{evaluate_rows, Labels, RowLoss};
+pub use super::drive::Target;
+pub use super::rows::{evaluate_rows, RowLoss};
 pub use super::softmax::CrossEntropy;
 
-use super::rows::{check_class_weight, in_range, RowBlock};
+use super::rows::{check_class_weight, in_range, GroupRows};
 use crate::error::{invalid, LossError};
-use crate::reduce::{sum_lanes, LANES};
+use crate::reduce::LANES;
 use crate::simd::Real;
 
 /// `nll_loss` on log-probabilities with class indices.
@@ -66,50 +67,38 @@ impl<T: Real> RowLoss<T> for Nll<'_, T> {
     }
 
     #[inline(always)]
-    fn block(&self, blk: RowBlock<'_, T>) -> (f64, bool) {
+    fn group(&self, rows: GroupRows<'_, T>) -> bool {
         let c_n = self.classes;
-        let RowBlock {
+        let GroupRows {
             x,
             labels,
-            weight,
-            mut loss_out,
+            k,
+            loss,
+            live,
             mut grad,
-            scale,
-            ..
-        } = blk;
-        let Labels::Index(y) = labels else {
-            return (0.0, false);
+        } = rows;
+        let Target::Index(y) = labels else {
+            return false;
         };
         if let Some(g) = grad.as_deref_mut() {
             g.fill(T::ZERO);
         }
-        let mut acc = [0.0f64; LANES];
         let mut bad = false;
-        for (n, &label) in y.iter().enumerate() {
+        for (r, &label) in y.iter().enumerate() {
             let ignored = Some(label) == self.ignore_index;
-            let wl = if ignored || !in_range(label, c_n) {
+            if ignored || !in_range(label, c_n) {
                 bad |= !ignored;
-                T::ZERO
-            } else {
-                let yi = label as usize;
-                let wy = self.class_weight.map_or(T::ONE, |w| w[yi]);
-                let sw = weight.map_or(T::ONE, |w| w[n]);
-                if let Some(g) = grad.as_deref_mut() {
-                    g[n * c_n + yi] = -(scale * sw * wy);
-                }
-                let l = -(wy * x[n * c_n + yi]);
-                if weight.is_some() {
-                    sw * l
-                } else {
-                    l
-                }
-            };
-            match loss_out.as_deref_mut() {
-                Some(lo) => lo[n] = wl,
-                None => acc[n % LANES] += wl.to_f64(),
+                continue;
             }
+            let yi = label as usize;
+            let wy = self.class_weight.map_or(T::ONE, |w| w[yi]);
+            if let Some(g) = grad.as_deref_mut() {
+                g[r * c_n + yi] = -(k[r] * wy);
+            }
+            loss[r] = -(wy * x[r * c_n + yi]);
+            live[r] = true;
         }
-        (sum_lanes(&acc), bad)
+        bad
     }
 }
 
@@ -166,41 +155,35 @@ impl<T: Real> RowLoss<T> for MultiMargin<'_, T> {
     }
 
     #[inline(always)]
-    fn block(&self, blk: RowBlock<'_, T>) -> (f64, bool) {
+    fn group(&self, rows: GroupRows<'_, T>) -> bool {
         let c_n = self.classes;
-        let RowBlock {
+        let GroupRows {
             x,
             labels,
-            weight,
-            mut loss_out,
+            k,
+            loss,
+            live,
             mut grad,
-            scale,
-            ..
-        } = blk;
-        let Labels::Index(y) = labels else {
-            return (0.0, false);
+        } = rows;
+        let Target::Index(y) = labels else {
+            return false;
         };
-        let mut acc = [0.0f64; LANES];
         let mut bad = false;
-        for (n, &label) in y.iter().enumerate() {
-            let row = &x[n * c_n..(n + 1) * c_n];
-            let mut g = grad.as_deref_mut().map(|g| &mut g[n * c_n..(n + 1) * c_n]);
+        for (r, &label) in y.iter().enumerate() {
+            let row = &x[r * c_n..(r + 1) * c_n];
+            let mut g = grad.as_deref_mut().map(|g| &mut g[r * c_n..(r + 1) * c_n]);
             if !in_range(label, c_n) {
                 bad = true;
                 if let Some(g) = g {
                     g.fill(T::ZERO);
                 }
-                if let Some(lo) = loss_out.as_deref_mut() {
-                    lo[n] = T::ZERO;
-                }
                 continue;
             }
             let yi = label as usize;
             let wy = self.class_weight.map_or(T::ONE, |w| w[yi]);
-            let sw = weight.map_or(T::ONE, |w| w[n]);
             let xy = row[yi];
             let mut lanes = [T::ZERO; LANES];
-            let k = scale * sw * wy * self.inv_c;
+            let kr = k[r] * wy * self.inv_c;
             let mut gy = T::ZERO;
             for (i, &xi) in row.iter().enumerate() {
                 let z = self.margin - xy + xi;
@@ -213,7 +196,7 @@ impl<T: Real> RowLoss<T> for MultiMargin<'_, T> {
                 let own = i == yi;
                 lanes[i % LANES] = lanes[i % LANES] + T::select(own, T::ZERO, v);
                 if let Some(g) = g.as_deref_mut() {
-                    let gi = T::select(own, T::ZERO, k * d);
+                    let gi = T::select(own, T::ZERO, kr * d);
                     g[i] = gi;
                     gy = gy + gi;
                 }
@@ -221,16 +204,14 @@ impl<T: Real> RowLoss<T> for MultiMargin<'_, T> {
             if let Some(g) = g {
                 g[yi] = -gy;
             }
-            let l = wy * (super::rows::lanes_sum(lanes) * self.inv_c);
-            let wl = if weight.is_some() { sw * l } else { l };
-            match loss_out.as_deref_mut() {
-                Some(lo) => lo[n] = wl,
-                None => acc[n % LANES] += wl.to_f64(),
-            }
+            loss[r] = wy * (super::rows::lanes_sum(lanes) * self.inv_c);
+            live[r] = true;
         }
-        (sum_lanes(&acc), bad)
+        bad
     }
 }
+
+crate::row_loss!(Nll<'_, T>, MultiMargin<'_, T>);
 
 #[cfg(test)]
 mod tests {
@@ -262,7 +243,7 @@ mod tests {
                 &ce,
                 &x,
                 rows,
-                Labels::Index(&y),
+                Target::Index(&y),
                 None,
                 Reduction::Mean,
                 None,
@@ -293,7 +274,7 @@ mod tests {
             &ce,
             &x,
             40,
-            Labels::Index(&y),
+            Target::Index(&y),
             None,
             Reduction::Sum,
             None,
@@ -310,7 +291,7 @@ mod tests {
             &ce,
             &x,
             40,
-            Labels::Index(&y),
+            Target::Index(&y),
             None,
             Reduction::Sum,
             None,
@@ -331,7 +312,7 @@ mod tests {
             &nll,
             &x,
             2,
-            Labels::Index(&y),
+            Target::Index(&y),
             None,
             Reduction::Mean,
             None,
@@ -345,7 +326,7 @@ mod tests {
             &mm,
             &x,
             2,
-            Labels::Index(&y),
+            Target::Index(&y),
             None,
             Reduction::Sum,
             None,
@@ -372,7 +353,7 @@ mod tests {
                     &ce,
                     &x,
                     rows,
-                    Labels::Index(&y),
+                    Target::Index(&y),
                     None,
                     Reduction::Mean,
                     None,

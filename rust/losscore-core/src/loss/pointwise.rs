@@ -1,14 +1,14 @@
-//! The fused driver for element-wise losses.
+//! Element-wise losses: `l_i = l(pred_i, target_i)`, run by the shared [`drive`](super::drive).
 //!
 //! One pass over `pred`, `target` (and `weight`) computes the per-element loss, its derivative
-//! with respect to `pred`, and the block partials of the reduction ([`crate::reduce`]). With
-//! `reduction="mean"` the gradient is scaled by `1/n` (or `1/sum(weight)`, summed in a short
-//! pre-pass over the weights that also validates them) so no second pass over the output is needed.
+//! with respect to `pred`, and the block partials of the reduction. A loss implements
+//! [`Pointwise`] (its per-element math) and [`Loss`] through [`elementwise_loss!`] (or by hand,
+//! when it picks one kernel type per option combination).
 
+use super::drive::{self, Block, Blocks, Inputs, Loss, Request, Target};
 use crate::error::{invalid, LossError};
-use crate::par;
-use crate::reduce::{self, ExactSum, Reduction, BLOCK, LANES};
-use crate::simd::{self, Kernel, Real};
+use crate::reduce::{self, Partials, Reduction, BLOCK, LANES};
+use crate::simd::Real;
 
 /// An element-wise loss `l(p, t)` with its derivative `dl/dp`.
 pub trait Pointwise<T: Real>: Copy + Send + Sync {
@@ -16,6 +16,8 @@ pub trait Pointwise<T: Real>: Copy + Send + Sync {
     const HEAVY: bool = false;
     /// Whether `target_ok` must be checked.
     const CHECKS_TARGET: bool = false;
+    /// Whether `Reduction::BatchMean` (`sum / shape[0]`) is defined for this loss.
+    const BATCHMEAN: bool = false;
 
     /// The loss of one element. Must be `#[inline(always)]` and branch-free.
     fn value(&self, p: T, t: T) -> T;
@@ -42,6 +44,10 @@ pub trait Pointwise<T: Real>: Copy + Send + Sync {
     fn pred_rule(&self) -> &'static str {
         ""
     }
+    /// The name of the first argument, for the error message.
+    fn pred_name(&self) -> &'static str {
+        "pred"
+    }
 
     /// Whether the loss takes a per-column factor `c` (e.g. `pos_weight`): element `i` gets
     /// `cols[i % cols.len()]` and the `*_col` methods are called instead.
@@ -58,295 +64,136 @@ pub trait Pointwise<T: Real>: Copy + Send + Sync {
     }
 }
 
-/// Something to do with a concrete [`Pointwise`] kernel (the driver call of a binding).
-pub trait Visit<T: Real> {
-    type Output;
-    fn visit<L: Pointwise<T>>(self, loss: L) -> Self::Output;
-}
-
-/// A loss configuration that picks its concrete kernel type at run time (e.g. one type per
-/// option combination, so the hot loop never branches on an option). A loss that is its own
-/// kernel implements it with [`specialize_as_itself!`].
-pub trait Specialize<T: Real> {
-    fn specialize<V: Visit<T>>(self, visitor: V) -> V::Output;
-}
-
-/// `impl Specialize` for losses that are their own kernel.
+/// `impl Loss` for element-wise losses that are their own kernel.
 #[macro_export]
-macro_rules! specialize_as_itself {
+macro_rules! elementwise_loss {
     ($($ty:ty),* $(,)?) => {
-        $(impl<T: $crate::simd::Real> $crate::loss::Specialize<T> for $ty {
-            fn specialize<V: $crate::loss::Visit<T>>(self, visitor: V) -> V::Output {
-                visitor.visit(self)
+        $(impl<T: $crate::simd::Real> $crate::loss::Loss<T> for $ty {
+            fn run(
+                &self,
+                req: $crate::loss::Request<'_, T>,
+            ) -> Result<$crate::reduce::Partials, $crate::LossError> {
+                $crate::loss::drive::drive(&$crate::loss::pointwise::Elementwise(*self), req)
             }
         })*
     };
 }
 
-/// The inputs of [`evaluate_ext`].
-#[derive(Debug, Clone, Copy)]
-pub struct Inputs<'a, T> {
-    pub pred: &'a [T],
-    pub target: &'a [T],
-    /// Per-column factors (used only by losses with `COLUMNS`); element `i` gets
-    /// `cols[i % cols.len()]`.
-    pub cols: Option<&'a [T]>,
-    pub weight: Option<&'a [T]>,
+/// Convenience for Rust callers and tests: [`drive::evaluate`] of an element-wise loss.
+#[allow(clippy::too_many_arguments)]
+pub fn evaluate<T: Real, L: Loss<T>>(
+    loss: L,
+    pred: &[T],
+    target: &[T],
+    weight: Option<&[T]>,
+    reduction: Reduction,
+    loss_out: Option<&mut [T]>,
+    grad_out: Option<&mut [T]>,
+    prevalidate: bool,
+) -> Result<f64, LossError> {
+    let inputs = Inputs::elementwise(pred, target).weight(weight);
+    let req = Request::value(inputs, reduction)
+        .loss_out(loss_out)
+        .grad_out(grad_out)
+        .prevalidate(prevalidate);
+    drive::evaluate(&loss, req)
+}
+
+/// The block partials of an element-wise loss (for chunked evaluation).
+pub fn partials<T: Real, L: Loss<T>>(
+    loss: L,
+    inputs: Inputs<'_, T>,
+) -> Result<Partials, LossError> {
+    loss.run(Request::value(inputs, Reduction::Sum))
 }
 
 /// Blocks per parallel piece below which threads do not pay (measured with `losscore bench`).
 const GRAIN_LIGHT: usize = 4; // 32 Ki elements: memory-bound kernels
 const GRAIN_HEAVY: usize = 1; // 8 Ki elements: exp/log kernels
 
-/// Evaluates `loss` over the slices.
-///
-/// * `Reduction::None`: `loss_out` (same length) receives `w*l`; the return value is NaN.
-/// * `Sum` / `Mean`: returns `sum(w*l)` or `sum(w*l)/sum(w)` (`/n` unweighted); `loss_out` must be
-///   `None`.
-/// * `grad_out`, when given, receives `w * dl/dp` scaled like the reduction.
-/// * `prevalidate`: check targets in a separate pass before anything is written (set it when the
-///   outputs belong to the caller, so that an invalid target leaves them untouched).
-#[allow(clippy::too_many_arguments)]
-pub fn evaluate<T: Real, L: Pointwise<T>>(
-    loss: L,
-    pred: &[T],
-    target: &[T],
-    weight: Option<&[T]>,
-    reduction: Reduction,
-    loss_out: Option<&mut [T]>,
-    grad_out: Option<&mut [T]>,
-    prevalidate: bool,
-) -> Result<f64, LossError> {
-    if reduction == Reduction::BatchMean {
-        return Err(invalid(
-            "reduction",
-            "'batchmean' is only defined for kl_div",
-        ));
-    }
-    let inputs = Inputs {
-        pred,
-        target,
-        cols: None,
-        weight,
-    };
-    evaluate_ext(loss, inputs, reduction, 0, loss_out, grad_out, prevalidate)
-}
+/// An element-wise loss as the driver's block kernel.
+#[derive(Debug, Clone, Copy)]
+pub struct Elementwise<L>(pub L);
 
-/// [`evaluate`] with per-column factors and `Reduction::BatchMean` (`sum(w*l) / batch`, the
-/// gradient scaled by `1/batch`). `batch` is only read for `BatchMean`.
-pub fn evaluate_ext<T: Real, L: Pointwise<T>>(
-    loss: L,
-    inputs: Inputs<'_, T>,
-    reduction: Reduction,
-    batch: usize,
-    loss_out: Option<&mut [T]>,
-    grad_out: Option<&mut [T]>,
-    prevalidate: bool,
-) -> Result<f64, LossError> {
-    let Inputs {
-        pred,
-        target,
-        cols,
-        weight,
-    } = inputs;
-    let n = pred.len();
-    check_len("target", target.len(), n)?;
-    if let Some(w) = weight {
-        check_len("weight", w.len(), n)?;
+impl<T: Real, L: Pointwise<T>> Blocks<T> for Elementwise<L> {
+    fn width(&self) -> usize {
+        1
     }
-    if let Some(g) = grad_out.as_deref() {
-        check_len("out", g.len(), n)?;
+    fn per_block(&self) -> usize {
+        BLOCK
     }
-    let cols = match cols {
-        Some(c) if L::COLUMNS => {
-            if c.is_empty() || (n > 0 && n % c.len() != 0) {
-                return Err(invalid(
-                    "pos_weight",
-                    format!("{} column factors do not tile {n} elements", c.len()),
-                ));
+    fn grain(&self) -> usize {
+        if L::HEAVY {
+            GRAIN_HEAVY
+        } else {
+            GRAIN_LIGHT
+        }
+    }
+
+    fn check(&self, inputs: &Inputs<'_, T>, reduction: Reduction) -> Result<(), LossError> {
+        if reduction == Reduction::BatchMean && !L::BATCHMEAN {
+            return Err(invalid(
+                "reduction",
+                "'batchmean' is only defined for kl_div",
+            ));
+        }
+        if let Target::Index(_) = inputs.target {
+            return Err(invalid("target", "expected values, not class indices"));
+        }
+        let n = inputs.units;
+        match inputs.cols {
+            Some(c) if L::COLUMNS => {
+                if c.is_empty() || (n > 0 && n % c.len() != 0) {
+                    return Err(invalid(
+                        "pos_weight",
+                        format!("{} column factors do not tile {n} elements", c.len()),
+                    ));
+                }
+                drive::check_weights("pos_weight", c)
             }
-            c
+            None if L::COLUMNS => Err(invalid("pos_weight", "column factors are required")),
+            _ => Ok(()),
         }
-        _ => &[],
-    };
-    if L::COLUMNS && cols.is_empty() {
-        return Err(invalid("pos_weight", "column factors are required"));
     }
-    if let Some(i) = cols.iter().position(|&x| x < T::ZERO) {
-        return Err(LossError::InvalidWeight {
-            name: "pos_weight",
-            index: i,
-            value: cols[i].to_f64(),
-        });
-    }
-    match (reduction, loss_out.as_deref()) {
-        (Reduction::None, Some(l)) => check_len("loss_out", l.len(), n)?,
-        (Reduction::None, None) => {
-            return Err(invalid("loss_out", "required with reduction='none'"))
+
+    fn prepass(
+        &self,
+        inputs: &Inputs<'_, T>,
+        validate: bool,
+    ) -> Result<Option<Vec<f64>>, LossError> {
+        if validate {
+            self.find_bad(inputs)?;
         }
-        (_, Some(_)) => return Err(invalid("loss_out", "only used with reduction='none'")),
-        (_, None) => {}
+        Ok(None)
     }
-    let weight_total = match weight {
-        Some(w) => Some(validate_weights(w)?),
-        None => None,
-    };
-    if (L::CHECKS_TARGET || L::CHECKS_PRED) && prevalidate {
-        check_targets(&loss, pred, target)?;
-    }
-    let scale = match reduction {
-        Reduction::Mean => match weight_total {
-            Some(total) => 1.0 / total,
-            None => 1.0 / n as f64,
-        },
-        Reduction::BatchMean => 1.0 / batch as f64,
-        _ => 1.0,
-    };
-    let mut partials = vec![0.0f64; reduce::n_blocks(n)];
-    let mode = Mode {
-        weighted: weight.is_some(),
-        grad: grad_out.is_some(),
-        per_element: reduction == Reduction::None,
-    };
-    let any_bad = run(
-        &loss,
-        Slices {
-            pred,
-            target,
-            cols,
-            offset: 0,
-            weight,
-            loss_out,
-            grad_out,
-            partials: &mut partials,
-        },
-        mode,
-        T::from_f64(scale),
-    );
-    if (L::CHECKS_TARGET || L::CHECKS_PRED) && any_bad {
-        check_targets(&loss, pred, target)?;
-    }
-    Ok(match reduction {
-        Reduction::None => f64::NAN,
-        Reduction::Sum => reduce::exact_sum(&partials),
-        Reduction::Mean => {
-            let denominator = weight_total.unwrap_or(n as f64);
-            reduce::exact_sum(&partials) / denominator
+
+    fn find_bad(&self, inputs: &Inputs<'_, T>) -> Result<(), LossError> {
+        match inputs.target {
+            Target::Values(t) if L::CHECKS_TARGET || L::CHECKS_PRED => {
+                check_targets(&self.0, inputs.x, t)
+            }
+            _ => Ok(()),
         }
-        Reduction::BatchMean => reduce::exact_sum(&partials) / batch as f64,
-    })
-}
+    }
 
-/// The block partials of `sum(w*l)` and, when weighted, of `sum(w)`: the pieces a chunked
-/// evaluation combines exactly. Chunks must start at multiples of [`BLOCK`].
-pub fn block_partials<T: Real, L: Pointwise<T>>(
-    loss: L,
-    pred: &[T],
-    target: &[T],
-    weight: Option<&[T]>,
-) -> Result<(Vec<f64>, Option<Vec<f64>>), LossError> {
-    let inputs = Inputs {
-        pred,
-        target,
-        cols: None,
-        weight,
-    };
-    block_partials_ext(loss, inputs)
-}
-
-/// [`block_partials`] for losses with column factors (`cols` tile the chunk from its start).
-pub fn block_partials_ext<T: Real, L: Pointwise<T>>(
-    loss: L,
-    inputs: Inputs<'_, T>,
-) -> Result<(Vec<f64>, Option<Vec<f64>>), LossError> {
-    let Inputs {
-        pred,
-        target,
-        cols,
-        weight,
-    } = inputs;
-    let n = pred.len();
-    check_len("target", target.len(), n)?;
-    let cols = match cols {
-        Some(c) if L::COLUMNS && !c.is_empty() && n % c.len() == 0 => c,
-        _ if L::COLUMNS => return Err(invalid("pos_weight", "column factors must tile the data")),
-        _ => &[],
-    };
-    let weight_partials = match weight {
-        Some(w) => {
-            check_len("weight", w.len(), n)?;
-            check_weights(w)?;
-            Some(w.chunks(BLOCK).map(weight_block_sum).collect())
+    #[inline(always)]
+    fn block(&self, blk: Block<'_, T>) -> (f64, bool) {
+        // Monomorphize the hot loop for each combination so no option is tested per element.
+        match (
+            blk.weight.is_some(),
+            blk.grad.is_some(),
+            blk.loss_out.is_some(),
+        ) {
+            (false, false, false) => block_of::<T, L, false, false, false>(&self.0, blk),
+            (false, false, true) => block_of::<T, L, false, false, true>(&self.0, blk),
+            (false, true, false) => block_of::<T, L, false, true, false>(&self.0, blk),
+            (false, true, true) => block_of::<T, L, false, true, true>(&self.0, blk),
+            (true, false, false) => block_of::<T, L, true, false, false>(&self.0, blk),
+            (true, false, true) => block_of::<T, L, true, false, true>(&self.0, blk),
+            (true, true, false) => block_of::<T, L, true, true, false>(&self.0, blk),
+            (true, true, true) => block_of::<T, L, true, true, true>(&self.0, blk),
         }
-        None => None,
-    };
-    let mut partials = vec![0.0f64; reduce::n_blocks(n)];
-    let mode = Mode {
-        weighted: weight.is_some(),
-        grad: false,
-        per_element: false,
-    };
-    let any_bad = run(
-        &loss,
-        Slices {
-            pred,
-            target,
-            cols,
-            offset: 0,
-            weight,
-            loss_out: None,
-            grad_out: None,
-            partials: &mut partials,
-        },
-        mode,
-        T::ONE,
-    );
-    if (L::CHECKS_TARGET || L::CHECKS_PRED) && any_bad {
-        check_targets(&loss, pred, target)?;
     }
-    Ok((partials, weight_partials))
-}
-
-fn check_len(name: &'static str, got: usize, want: usize) -> Result<(), LossError> {
-    if got != want {
-        return Err(LossError::ShapeMismatch {
-            left: "pred",
-            left_shape: vec![want],
-            right: name,
-            right_shape: vec![got],
-        });
-    }
-    Ok(())
-}
-
-fn check_weights<T: Real>(w: &[T]) -> Result<(), LossError> {
-    // `!(x >= 0)` would also reject NaN; NaN weights propagate like NaN data instead.
-    if let Some(i) = w.iter().position(|&x| x < T::ZERO) {
-        return Err(LossError::InvalidWeight {
-            name: "weight",
-            index: i,
-            value: w[i].to_f64(),
-        });
-    }
-    Ok(())
-}
-
-/// Validates the weights and returns their exact total.
-fn validate_weights<T: Real>(w: &[T]) -> Result<f64, LossError> {
-    check_weights(w)?;
-    let mut total = ExactSum::new();
-    for block in w.chunks(BLOCK) {
-        total.add(weight_block_sum(block));
-    }
-    Ok(total.value())
-}
-
-fn weight_block_sum<T: Real>(block: &[T]) -> f64 {
-    let mut acc = [0.0f64; LANES];
-    for (k, &x) in block.iter().enumerate() {
-        acc[k % LANES] += x.to_f64();
-    }
-    reduce::sum_lanes(&acc)
 }
 
 /// Reports the first flat position whose target (or prediction) is not allowed.
@@ -358,12 +205,14 @@ fn check_targets<T: Real, L: Pointwise<T>>(
     for (i, (&p, &t)) in pred.iter().zip(target).enumerate() {
         if L::CHECKS_PRED && !loss.pred_ok(p) {
             return Err(LossError::InvalidTarget {
+                name: loss.pred_name(),
                 index: i,
                 message: format!("{}, got {:?}", loss.pred_rule(), p),
             });
         }
         if L::CHECKS_TARGET && !loss.target_ok(t) {
             return Err(LossError::InvalidTarget {
+                name: "target",
                 index: i,
                 message: format!("{}, got {:?}", loss.target_rule(), t),
             });
@@ -372,199 +221,33 @@ fn check_targets<T: Real, L: Pointwise<T>>(
     Ok(())
 }
 
-#[derive(Clone, Copy)]
-struct Mode {
-    weighted: bool,
-    grad: bool,
-    per_element: bool,
-}
-
-struct Slices<'a, T> {
-    pred: &'a [T],
-    target: &'a [T],
-    /// Column factors (empty unless `L::COLUMNS`) and the global index of `pred[0]`.
-    cols: &'a [T],
-    offset: usize,
-    weight: Option<&'a [T]>,
-    loss_out: Option<&'a mut [T]>,
-    grad_out: Option<&'a mut [T]>,
-    partials: &'a mut [f64],
-}
-
-impl<'a, T> Slices<'a, T> {
-    /// Splits off the first `blocks` blocks.
-    fn split(self, blocks: usize) -> (Slices<'a, T>, Slices<'a, T>) {
-        let at = (blocks * BLOCK).min(self.pred.len());
-        let (p0, p1) = self.pred.split_at(at);
-        let (t0, t1) = self.target.split_at(at);
-        let (w0, w1) = match self.weight {
-            Some(w) => {
-                let (a, b) = w.split_at(at);
-                (Some(a), Some(b))
-            }
-            None => (None, None),
-        };
-        let (l0, l1) = match self.loss_out {
-            Some(l) => {
-                let (a, b) = l.split_at_mut(at);
-                (Some(a), Some(b))
-            }
-            None => (None, None),
-        };
-        let (g0, g1) = match self.grad_out {
-            Some(g) => {
-                let (a, b) = g.split_at_mut(at);
-                (Some(a), Some(b))
-            }
-            None => (None, None),
-        };
-        let (s0, s1) = self.partials.split_at_mut(blocks.min(self.partials.len()));
-        (
-            Slices {
-                pred: p0,
-                target: t0,
-                cols: self.cols,
-                offset: self.offset,
-                weight: w0,
-                loss_out: l0,
-                grad_out: g0,
-                partials: s0,
-            },
-            Slices {
-                pred: p1,
-                target: t1,
-                cols: self.cols,
-                offset: self.offset + at,
-                weight: w1,
-                loss_out: l1,
-                grad_out: g1,
-                partials: s1,
-            },
-        )
-    }
-}
-
-/// Splits the work at block boundaries, runs the pieces (in parallel when large), and reports
-/// whether any target failed `target_ok`.
-fn run<T: Real, L: Pointwise<T>>(loss: &L, slices: Slices<'_, T>, mode: Mode, scale: T) -> bool {
-    let blocks = slices.partials.len();
-    let grain = if L::HEAVY { GRAIN_HEAVY } else { GRAIN_LIGHT };
-    let pieces = par::pieces(blocks, grain);
-    let isa = simd::active();
-    let mut tasks = Vec::with_capacity(pieces);
-    let mut rest = slices;
-    for k in 0..pieces {
-        let take = blocks * (k + 1) / pieces - blocks * k / pieces;
-        let (head, tail) = rest.split(take);
-        tasks.push(head);
-        rest = tail;
-    }
-    let bad = std::sync::atomic::AtomicBool::new(false);
-    par::for_each(tasks, |task| {
-        let found = simd::dispatch(
-            isa,
-            PieceKernel {
-                loss,
-                slices: task,
-                mode,
-                scale,
-            },
-        );
-        if found {
-            bad.store(true, std::sync::atomic::Ordering::Relaxed);
-        }
-    });
-    bad.into_inner()
-}
-
-struct PieceKernel<'a, 'b, T, L> {
-    loss: &'b L,
-    slices: Slices<'a, T>,
-    mode: Mode,
-    scale: T,
-}
-
-impl<T: Real, L: Pointwise<T>> Kernel for PieceKernel<'_, '_, T, L> {
-    type Output = bool;
-
-    #[inline(always)]
-    fn run(self) -> bool {
-        let Mode {
-            weighted,
-            grad,
-            per_element,
-        } = self.mode;
-        // Monomorphize the hot loop for each combination so no option is tested per element.
-        match (weighted, grad, per_element) {
-            (false, false, false) => piece::<T, L, false, false, false>(self),
-            (false, false, true) => piece::<T, L, false, false, true>(self),
-            (false, true, false) => piece::<T, L, false, true, false>(self),
-            (false, true, true) => piece::<T, L, false, true, true>(self),
-            (true, false, false) => piece::<T, L, true, false, false>(self),
-            (true, false, true) => piece::<T, L, true, false, true>(self),
-            (true, true, false) => piece::<T, L, true, true, false>(self),
-            (true, true, true) => piece::<T, L, true, true, true>(self),
-        }
-    }
-}
-
-/// One piece: a run of whole blocks (the last may be short).
+/// One block with its options fixed at compile time.
 #[inline(always)]
-fn piece<T: Real, L: Pointwise<T>, const W: bool, const G: bool, const E: bool>(
-    k: PieceKernel<'_, '_, T, L>,
-) -> bool {
-    let PieceKernel {
-        loss,
-        slices,
-        scale,
-        ..
-    } = k;
-    let Slices {
-        pred,
+fn block_of<T: Real, L: Pointwise<T>, const W: bool, const G: bool, const E: bool>(
+    loss: &L,
+    blk: Block<'_, T>,
+) -> (f64, bool) {
+    let Block {
+        x,
         target,
-        cols,
-        offset,
         weight,
         loss_out,
-        grad_out,
-        partials,
-    } = slices;
-    let weight = weight.unwrap_or(&[]);
-    let loss_out = loss_out.unwrap_or(&mut []);
-    let grad_out = grad_out.unwrap_or(&mut []);
-    let mut bad = false;
-    for (b, partial) in partials.iter_mut().enumerate() {
-        let lo = b * BLOCK;
-        let hi = (lo + BLOCK).min(pred.len());
-        if L::COLUMNS {
-            let (sum, block_bad) = block_cols::<T, L, W, G, E>(
-                loss,
-                &pred[lo..hi],
-                &target[lo..hi],
-                cols,
-                (offset + lo) % cols.len().max(1),
-                if W { &weight[lo..hi] } else { &[] },
-                if E { &mut loss_out[lo..hi] } else { &mut [] },
-                if G { &mut grad_out[lo..hi] } else { &mut [] },
-                scale,
-            );
-            *partial = sum;
-            bad |= block_bad;
-            continue;
-        }
-        let (sum, block_bad) = block::<T, L, W, G, E>(
-            loss,
-            &pred[lo..hi],
-            &target[lo..hi],
-            if W { &weight[lo..hi] } else { &[] },
-            if E { &mut loss_out[lo..hi] } else { &mut [] },
-            if G { &mut grad_out[lo..hi] } else { &mut [] },
-            scale,
-        );
-        *partial = sum;
-        bad |= block_bad;
+        grad,
+        cols,
+        unit0,
+        scale,
+    } = blk;
+    let Target::Values(t) = target else {
+        return (0.0, false);
+    };
+    let w = weight.unwrap_or(&[]);
+    let l_out = loss_out.unwrap_or(&mut []);
+    let g_out = grad.unwrap_or(&mut []);
+    if L::COLUMNS {
+        let col0 = unit0 % cols.len().max(1);
+        return block_cols::<T, L, W, G, E>(loss, x, t, cols, col0, w, l_out, g_out, scale);
     }
-    bad
+    block::<T, L, W, G, E>(loss, x, t, w, l_out, g_out, scale)
 }
 
 /// Elements per sub-chunk: the element loop writes their `w*l` terms to an L1-resident buffer.

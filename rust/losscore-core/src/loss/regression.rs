@@ -10,8 +10,10 @@
 //! | [`Pinball`] | `q max(-d, 0) + (1-q) max(d, 0)` | `-q`, `1-q` (0 at 0) |
 //! | [`PoissonNll`] | `exp(p) - t p` (log input) or `p - t ln(p + eps)` | `exp(p) - t` or `1 - t/(p + eps)` |
 
-use super::pointwise::{Pointwise, Specialize, Visit};
+use super::drive::{drive, Loss, Request};
+use super::pointwise::{Elementwise, Pointwise};
 use crate::error::{invalid, LossError};
+use crate::reduce::Partials;
 use crate::simd::Real;
 
 fn finite(name: &'static str, v: f64) -> Result<(), LossError> {
@@ -270,11 +272,11 @@ impl<T: Real> Pointwise<T> for Pinball<T> {
     }
 }
 
-crate::specialize_as_itself!(Mse, Mae, Huber<T>, SmoothL1<T>, LogCosh, Pinball<T>);
+crate::elementwise_loss!(Mse, Mae, Huber<T>, SmoothL1<T>, LogCosh, Pinball<T>);
 
 /// Poisson negative log-likelihood (`poisson_nll_loss`): the options, checked. Its kernels are
 /// [`PoissonKernel`]s, one type per option combination so the hot loop has no branch on them;
-/// [`Specialize`] hands the right one to the driver.
+/// its [`Loss`] impl hands the right one to the driver.
 #[derive(Debug, Clone, Copy)]
 pub struct PoissonNll<T> {
     log_input: bool,
@@ -296,14 +298,14 @@ impl<T: Real> PoissonNll<T> {
     }
 }
 
-impl<T: Real> Specialize<T> for PoissonNll<T> {
-    fn specialize<V: Visit<T>>(self, visitor: V) -> V::Output {
+impl<T: Real> Loss<T> for PoissonNll<T> {
+    fn run(&self, req: Request<'_, T>) -> Result<Partials, LossError> {
         let eps = self.eps;
         match (self.log_input, self.full) {
-            (true, false) => visitor.visit(PoissonKernel::<T, true, false> { eps }),
-            (true, true) => visitor.visit(PoissonKernel::<T, true, true> { eps }),
-            (false, false) => visitor.visit(PoissonKernel::<T, false, false> { eps }),
-            (false, true) => visitor.visit(PoissonKernel::<T, false, true> { eps }),
+            (true, false) => drive(&Elementwise(PoissonKernel::<T, true, false> { eps }), req),
+            (true, true) => drive(&Elementwise(PoissonKernel::<T, true, true> { eps }), req),
+            (false, false) => drive(&Elementwise(PoissonKernel::<T, false, false> { eps }), req),
+            (false, true) => drive(&Elementwise(PoissonKernel::<T, false, true> { eps }), req),
         }
     }
 }

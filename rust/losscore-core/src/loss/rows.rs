@@ -1,54 +1,24 @@
-//! The fused driver for losses over a class axis: `x` is `rows x classes` (row-major, class axis
-//! last), one target per row (a class index) or one per element (class probabilities).
+//! Losses over a class axis: `x` is `rows x classes` (row-major, class axis last), one target
+//! per row (a class index) or one per element (class probabilities), run by the shared
+//! [`drive`](super::drive).
 //!
 //! Rows are cut into blocks of [`rows_per_block`] rows at fixed offsets (about [`BLOCK`] values,
-//! a multiple of 16 rows), each block's `sum(w_n l_n)` is accumulated in float64 lanes, and the
-//! block partials are combined exactly, so results are bitwise the same for any thread count.
-//! A short pre-pass over the class indices validates them (before anything is written, when the
-//! outputs are the caller's) and sums the "mean" denominator `sum(w_n class_weight[y_n])` over
-//! the samples that are not ignored, so the gradient is scaled in the same single pass.
+//! a multiple of 16 rows). A loss implements [`RowLoss::group`], the math of up to [`GROUP`]
+//! rows; [`Rows`] does the rest once: per-row weights and gradient factors, per-row outputs and
+//! the fixed-lane block sums. A short pre-pass over the class indices validates them (before
+//! anything is written, when the outputs are the caller's) and yields the "mean" denominators
+//! `sum(w_n class_weight[y_n])` over the rows that are not ignored, block by block.
 
-use crate::error::{invalid, LossError};
-use crate::par;
-use crate::reduce::{self, ExactSum, Reduction, BLOCK, LANES};
-use crate::simd::{self, Kernel, Real};
+use super::drive::{self, Block, Blocks, Inputs, Request, Target};
+use crate::error::LossError;
+use crate::reduce::{self, Reduction, BLOCK, LANES};
+use crate::simd::Real;
 
-/// The targets of a row loss.
-#[derive(Debug, Clone, Copy)]
-pub enum Labels<'a, T> {
-    /// One class index per row.
-    Index(&'a [i64]),
-    /// One probability per element (same layout as `x`).
-    Prob(&'a [T]),
-}
-
-impl<'a, T> Labels<'a, T> {
-    fn rows(self, lo: usize, hi: usize, classes: usize) -> Labels<'a, T> {
-        match self {
-            Labels::Index(y) => Labels::Index(&y[lo..hi]),
-            Labels::Prob(t) => Labels::Prob(&t[lo * classes..hi * classes]),
-        }
-    }
-}
-
-/// One block of rows handed to [`RowLoss::block`].
-#[derive(Debug)]
-pub struct RowBlock<'a, T> {
-    /// `rows * classes` values.
-    pub x: &'a [T],
-    pub classes: usize,
-    pub labels: Labels<'a, T>,
-    /// Per-row (sample) weights.
-    pub weight: Option<&'a [T]>,
-    /// Per-row `w_n l_n` (reduction "none").
-    pub loss_out: Option<&'a mut [T]>,
-    /// `w_n * scale * d l_n / d x`, same layout as `x`.
-    pub grad: Option<&'a mut [T]>,
-    pub scale: T,
-}
+/// Rows handed to [`RowLoss::group`] at a time.
+pub const GROUP: usize = 16;
 
 /// A loss over rows of class values.
-pub trait RowLoss<T: Real>: Sync {
+pub trait RowLoss<T: Real>: Copy + Sync {
     /// Whether "mean" over class indices divides by `sum(w_n class_weight[y_n])` over the rows
     /// that are not ignored (PyTorch's `nll_loss`/`cross_entropy`) instead of `sum(w_n)`.
     const CLASS_WEIGHTED_MEAN: bool;
@@ -59,9 +29,24 @@ pub trait RowLoss<T: Real>: Sync {
     fn ignore_index(&self) -> Option<i64>;
     /// Whether probability targets are accepted.
     fn accepts_prob(&self) -> bool;
-    /// Computes one block; returns `sum(w_n l_n)` and whether an out-of-range index was met
-    /// (such rows count as ignored). Must be `#[inline(always)]`.
-    fn block(&self, blk: RowBlock<'_, T>) -> (f64, bool);
+    /// Up to [`GROUP`] rows `x` with their `labels`: sets `loss[r]` (unweighted) and `live[r]`
+    /// (false for an ignored row or an out-of-range label: the row counts 0), and, when `grad`
+    /// is given, writes `k[r] * d l_r / d x` into its rows (zeros where not live). Returns
+    /// whether an out-of-range label was met. Must be `#[inline(always)]`.
+    fn group(&self, rows: GroupRows<'_, T>) -> bool;
+}
+
+/// The arguments of [`RowLoss::group`].
+#[derive(Debug)]
+pub struct GroupRows<'a, T> {
+    /// `n * classes` values (`n <= GROUP` rows).
+    pub x: &'a [T],
+    pub labels: Target<'a, T>,
+    /// Gradient factor of each row (`scale * w_n`).
+    pub k: &'a [T; GROUP],
+    pub loss: &'a mut [T; GROUP],
+    pub live: &'a mut [bool; GROUP],
+    pub grad: Option<&'a mut [T]>,
 }
 
 /// Rows per reduction block for `classes` classes (a fixed function of `classes` only).
@@ -75,166 +60,163 @@ pub fn in_range(y: i64, classes: usize) -> bool {
     (y as u64) < classes as u64
 }
 
-/// Evaluates a row loss.
-///
-/// * `x`: `rows * loss.classes()` values; `labels`: `rows` indices or `x.len()` probabilities.
-/// * `weight`: per-row non-negative weights.
-/// * `Reduction::None`: `loss_out` (length `rows`) receives `w_n l_n`; returns NaN.
-/// * `grad_out` receives `d value / d x` (per-row gradients of `w_n l_n` with "none").
-/// * `prevalidate`: validate class indices before writing anything (set when an output is the
-///   caller's buffer).
+/// A row loss as the driver's block kernel.
+#[derive(Debug, Clone, Copy)]
+pub struct Rows<L>(pub L);
+
+impl<T: Real, L: RowLoss<T>> Blocks<T> for Rows<L> {
+    fn width(&self) -> usize {
+        self.0.classes()
+    }
+    fn per_block(&self) -> usize {
+        rows_per_block(self.0.classes())
+    }
+    fn grain(&self) -> usize {
+        1
+    }
+
+    fn check(&self, inputs: &Inputs<'_, T>, reduction: Reduction) -> Result<(), LossError> {
+        if reduction == Reduction::BatchMean {
+            return Err(crate::error::invalid(
+                "reduction",
+                "'batchmean' is only defined for kl_div",
+            ));
+        }
+        if let Target::Values(_) = inputs.target {
+            if !self.0.accepts_prob() {
+                return Err(crate::error::invalid(
+                    "target",
+                    format!("{} takes class indices, not probabilities", L::NAME),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn prepass(
+        &self,
+        inputs: &Inputs<'_, T>,
+        validate: bool,
+    ) -> Result<Option<Vec<f64>>, LossError> {
+        let loss = &self.0;
+        let weighted_mean = L::CLASS_WEIGHTED_MEAN
+            && (loss.class_weight().is_some() || loss.ignore_index().is_some());
+        match inputs.target {
+            Target::Index(y) if validate || weighted_mean => {
+                let d = label_partials(loss, y, inputs.weight)?;
+                Ok(weighted_mean.then_some(d))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    fn find_bad(&self, inputs: &Inputs<'_, T>) -> Result<(), LossError> {
+        match inputs.target {
+            Target::Index(y) => label_partials(&self.0, y, inputs.weight).map(|_| ()),
+            Target::Values(_) => Ok(()),
+        }
+    }
+
+    #[inline(always)]
+    fn block(&self, blk: Block<'_, T>) -> (f64, bool) {
+        let Block {
+            x,
+            target,
+            weight,
+            mut loss_out,
+            mut grad,
+            scale,
+            ..
+        } = blk;
+        let c_n = self.0.classes();
+        let rows = match target {
+            Target::Index(y) => y.len(),
+            Target::Values(t) => t.len().checked_div(c_n).unwrap_or(0),
+        };
+        let mut acc = [0.0f64; LANES];
+        let mut bad = false;
+        let mut r0 = 0;
+        while r0 < rows {
+            let nr = (rows - r0).min(GROUP);
+            let mut k = [scale; GROUP];
+            if let Some(w) = weight {
+                for r in 0..nr {
+                    k[r] = scale * w[r0 + r];
+                }
+            }
+            let mut loss = [T::ZERO; GROUP];
+            let mut live = [false; GROUP];
+            let labels = match target {
+                Target::Index(y) => Target::Index(&y[r0..r0 + nr]),
+                Target::Values(t) => Target::Values(&t[r0 * c_n..(r0 + nr) * c_n]),
+            };
+            bad |= self.0.group(GroupRows {
+                x: &x[r0 * c_n..(r0 + nr) * c_n],
+                labels,
+                k: &k,
+                loss: &mut loss,
+                live: &mut live,
+                grad: grad
+                    .as_deref_mut()
+                    .map(|g| &mut g[r0 * c_n..(r0 + nr) * c_n]),
+            });
+            for r in 0..nr {
+                let n = r0 + r;
+                let wl = match (live[r], weight) {
+                    (false, _) => T::ZERO,
+                    (true, Some(w)) => w[n] * loss[r],
+                    (true, None) => loss[r],
+                };
+                match loss_out.as_deref_mut() {
+                    Some(lo) => lo[n] = wl,
+                    // r0 is a multiple of GROUP = LANES: row n goes to lane n % LANES.
+                    None => acc[r] += wl.to_f64(),
+                }
+            }
+            r0 += nr;
+        }
+        (reduce::sum_lanes(&acc), bad)
+    }
+}
+
+/// Convenience for Rust callers and tests: [`drive::evaluate`] of a row loss.
 #[allow(clippy::too_many_arguments)]
 pub fn evaluate_rows<T: Real, L: RowLoss<T>>(
     loss: &L,
     x: &[T],
     rows: usize,
-    labels: Labels<'_, T>,
+    labels: Target<'_, T>,
     weight: Option<&[T]>,
     reduction: Reduction,
     loss_out: Option<&mut [T]>,
     grad_out: Option<&mut [T]>,
     prevalidate: bool,
 ) -> Result<f64, LossError> {
-    let classes = loss.classes();
-    let mismatch = |name: &'static str, got: usize, want: usize| LossError::ShapeMismatch {
-        left: "logits",
-        left_shape: vec![want],
-        right: name,
-        right_shape: vec![got],
-    };
-    if x.len() != rows * classes {
-        return Err(mismatch("logits", x.len(), rows * classes));
-    }
-    match labels {
-        Labels::Index(y) if y.len() != rows => return Err(mismatch("target", y.len(), rows)),
-        Labels::Prob(t) if t.len() != x.len() => return Err(mismatch("target", t.len(), x.len())),
-        Labels::Prob(_) if !loss.accepts_prob() => {
-            return Err(invalid(
-                "target",
-                format!("{} takes class indices, not probabilities", L::NAME),
-            ))
-        }
-        _ => {}
-    }
-    if let Some(w) = weight {
-        if w.len() != rows {
-            return Err(mismatch("weight", w.len(), rows));
-        }
-    }
-    if let Some(g) = grad_out.as_deref() {
-        if g.len() != x.len() {
-            return Err(mismatch("out", g.len(), x.len()));
-        }
-    }
-    match (reduction, loss_out.as_deref()) {
-        (Reduction::None, Some(l)) if l.len() != rows => {
-            return Err(mismatch("loss_out", l.len(), rows))
-        }
-        (Reduction::None, None) => {
-            return Err(invalid("loss_out", "required with reduction='none'"))
-        }
-        (Reduction::BatchMean, _) => {
-            return Err(invalid(
-                "reduction",
-                "'batchmean' is only defined for kl_div",
-            ))
-        }
-        (Reduction::Sum | Reduction::Mean, Some(_)) => {
-            return Err(invalid("loss_out", "only used with reduction='none'"))
-        }
-        _ => {}
-    }
-    let weight_total = match weight {
-        Some(w) => Some(validate_weights(w)?),
-        None => None,
-    };
-    let weighted_mean =
-        L::CLASS_WEIGHTED_MEAN && (loss.class_weight().is_some() || loss.ignore_index().is_some());
-    let mut denominator = weight_total.unwrap_or(rows as f64);
-    if let Labels::Index(y) = labels {
-        let need_total = reduction == Reduction::Mean && weighted_mean;
-        if prevalidate || need_total {
-            let total = prepass(loss, y, weight)?;
-            if need_total {
-                denominator = total;
-            }
-        }
-    }
-    let scale = if reduction == Reduction::Mean {
-        1.0 / denominator
-    } else {
-        1.0
-    };
-    let per_block = rows_per_block(classes);
-    let blocks = rows.div_ceil(per_block);
-    let mut partials = vec![0.0f64; blocks];
-    let pieces = par::pieces(blocks, 1);
-    let mut tasks = Vec::with_capacity(pieces);
-    {
-        let mut rest = Piece {
-            x,
-            labels,
-            weight,
-            loss_out,
-            grad: grad_out,
-            partials: &mut partials,
-        };
-        let mut done = 0;
-        for k in 0..pieces {
-            let take = blocks * (k + 1) / pieces - blocks * k / pieces;
-            let at = ((done + take) * per_block).min(rows) - (done * per_block).min(rows);
-            let (head, tail) = rest.split(at, take, classes);
-            tasks.push(head);
-            rest = tail;
-            done += take;
-        }
-    }
-    let isa = simd::active();
-    let bad = std::sync::atomic::AtomicBool::new(false);
-    let scale_t = T::from_f64(scale);
-    par::for_each(tasks, |piece| {
-        let found = simd::dispatch(
-            isa,
-            PieceKernel {
-                loss,
-                piece,
-                classes,
-                per_block,
-                scale: scale_t,
-            },
-        );
-        if found {
-            bad.store(true, std::sync::atomic::Ordering::Relaxed);
-        }
-    });
-    if bad.into_inner() {
-        if let Labels::Index(y) = labels {
-            prepass(loss, y, weight)?;
-        }
-    }
-    let total = reduce::exact_sum(&partials);
-    Ok(match reduction {
-        Reduction::None => f64::NAN,
-        Reduction::Sum => total,
-        _ => total / denominator,
-    })
+    let inputs = Inputs::rows(x, rows, labels).weight(weight);
+    let req = Request::value(inputs, reduction)
+        .loss_out(loss_out)
+        .grad_out(grad_out)
+        .prevalidate(prevalidate);
+    let value = drive::drive(&Rows(*loss), req)?.finish(reduction);
+    Ok(value)
 }
 
-/// Validates class indices (first bad flat position) and returns the exact
+/// Validates class indices (first bad flat position) and returns, per block of rows, the
 /// `sum(w_n class_weight[y_n])` over the rows that are not ignored.
-fn prepass<T: Real, L: RowLoss<T>>(
+fn label_partials<T: Real, L: RowLoss<T>>(
     loss: &L,
     y: &[i64],
     weight: Option<&[T]>,
-) -> Result<f64, LossError> {
+) -> Result<Vec<f64>, LossError> {
     let classes = loss.classes();
     let ignore = loss.ignore_index();
     let cw = loss.class_weight();
-    let mut total = ExactSum::new();
-    for (b, chunk) in y.chunks(BLOCK).enumerate() {
+    let per_block = rows_per_block(classes);
+    let mut out = Vec::with_capacity(y.len().div_ceil(per_block));
+    for (b, chunk) in y.chunks(per_block).enumerate() {
         let mut acc = [0.0f64; LANES];
         for (k, &label) in chunk.iter().enumerate() {
-            let i = b * BLOCK + k;
+            let i = b * per_block + k;
             if Some(label) == ignore {
                 continue;
             }
@@ -244,6 +226,7 @@ fn prepass<T: Real, L: RowLoss<T>>(
                     None => String::new(),
                 };
                 return Err(LossError::InvalidTarget {
+                    name: "target",
                     index: i,
                     message: format!("class index {label} is outside [0, {classes}){ignored}"),
                 });
@@ -252,28 +235,9 @@ fn prepass<T: Real, L: RowLoss<T>>(
             let s = weight.map_or(1.0, |w| w[i].to_f64());
             acc[k % LANES] += c * s;
         }
-        total.add(reduce::sum_lanes(&acc));
+        out.push(reduce::sum_lanes(&acc));
     }
-    Ok(total.value())
-}
-
-fn validate_weights<T: Real>(w: &[T]) -> Result<f64, LossError> {
-    if let Some(i) = w.iter().position(|&x| x < T::ZERO) {
-        return Err(LossError::InvalidWeight {
-            name: "weight",
-            index: i,
-            value: w[i].to_f64(),
-        });
-    }
-    let mut total = ExactSum::new();
-    for block in w.chunks(BLOCK) {
-        let mut acc = [0.0f64; LANES];
-        for (k, &v) in block.iter().enumerate() {
-            acc[k % LANES] += v.to_f64();
-        }
-        total.add(reduce::sum_lanes(&acc));
-    }
-    Ok(total.value())
+    Ok(out)
 }
 
 /// Checks `class_weight` (length `classes`, non-negative) for the row losses' constructors.
@@ -295,127 +259,6 @@ pub fn check_class_weight<T: Real>(cw: Option<&[T]>, classes: usize) -> Result<(
         });
     }
     Ok(())
-}
-
-struct Piece<'a, T> {
-    x: &'a [T],
-    labels: Labels<'a, T>,
-    weight: Option<&'a [T]>,
-    loss_out: Option<&'a mut [T]>,
-    grad: Option<&'a mut [T]>,
-    partials: &'a mut [f64],
-}
-
-type SplitMut<'a, T> = (Option<&'a mut [T]>, Option<&'a mut [T]>);
-
-fn split_opt<T>(s: Option<&mut [T]>, at: usize) -> SplitMut<'_, T> {
-    match s {
-        Some(s) => {
-            let (a, b) = s.split_at_mut(at);
-            (Some(a), Some(b))
-        }
-        None => (None, None),
-    }
-}
-
-impl<'a, T> Piece<'a, T> {
-    /// Splits off the first `rows` rows (`blocks` blocks).
-    fn split(self, rows: usize, blocks: usize, classes: usize) -> (Piece<'a, T>, Piece<'a, T>) {
-        let (x0, x1) = self.x.split_at(rows * classes);
-        let (l0, l1) = match self.labels {
-            Labels::Index(y) => {
-                let (a, b) = y.split_at(rows);
-                (Labels::Index(a), Labels::Index(b))
-            }
-            Labels::Prob(t) => {
-                let (a, b) = t.split_at(rows * classes);
-                (Labels::Prob(a), Labels::Prob(b))
-            }
-        };
-        let (w0, w1) = match self.weight {
-            Some(w) => {
-                let (a, b) = w.split_at(rows);
-                (Some(a), Some(b))
-            }
-            None => (None, None),
-        };
-        let (o0, o1) = split_opt(self.loss_out, rows);
-        let (g0, g1) = split_opt(self.grad, rows * classes);
-        let (p0, p1) = self.partials.split_at_mut(blocks);
-        (
-            Piece {
-                x: x0,
-                labels: l0,
-                weight: w0,
-                loss_out: o0,
-                grad: g0,
-                partials: p0,
-            },
-            Piece {
-                x: x1,
-                labels: l1,
-                weight: w1,
-                loss_out: o1,
-                grad: g1,
-                partials: p1,
-            },
-        )
-    }
-}
-
-struct PieceKernel<'a, 'b, T, L> {
-    loss: &'b L,
-    piece: Piece<'a, T>,
-    classes: usize,
-    per_block: usize,
-    scale: T,
-}
-
-impl<T: Real, L: RowLoss<T>> Kernel for PieceKernel<'_, '_, T, L> {
-    type Output = bool;
-
-    #[inline(always)]
-    fn run(self) -> bool {
-        let PieceKernel {
-            loss,
-            piece,
-            classes,
-            per_block,
-            scale,
-        } = self;
-        let Piece {
-            x,
-            labels,
-            weight,
-            mut loss_out,
-            mut grad,
-            partials,
-        } = piece;
-        let rows = match labels {
-            Labels::Index(y) => y.len(),
-            Labels::Prob(t) => t.len().checked_div(classes).unwrap_or(0),
-        };
-        let mut bad = false;
-        for (b, partial) in partials.iter_mut().enumerate() {
-            let lo = b * per_block;
-            let hi = (lo + per_block).min(rows);
-            let blk = RowBlock {
-                x: &x[lo * classes..hi * classes],
-                classes,
-                labels: labels.rows(lo, hi, classes),
-                weight: weight.map(|w| &w[lo..hi]),
-                loss_out: loss_out.as_deref_mut().map(|l| &mut l[lo..hi]),
-                grad: grad
-                    .as_deref_mut()
-                    .map(|g| &mut g[lo * classes..hi * classes]),
-                scale,
-            };
-            let (sum, found) = loss.block(blk);
-            *partial = sum;
-            bad |= found;
-        }
-        bad
-    }
 }
 
 // ---- shared row helpers (all `#[inline(always)]`, fixed lane order) ----
@@ -536,4 +379,19 @@ pub fn exp_sum<T: Real>(x: &[T], m: T, store: Option<&mut [T]>) -> T {
         }
     }
     lanes_sum(acc)
+}
+
+/// `impl Loss` for row losses (each is its own kernel).
+#[macro_export]
+macro_rules! row_loss {
+    ($($ty:ty),* $(,)?) => {
+        $(impl<T: $crate::simd::Real> $crate::loss::Loss<T> for $ty {
+            fn run(
+                &self,
+                req: $crate::loss::Request<'_, T>,
+            ) -> Result<$crate::reduce::Partials, $crate::LossError> {
+                $crate::loss::drive::drive(&$crate::loss::rows::Rows(*self), req)
+            }
+        })*
+    };
 }

@@ -17,8 +17,9 @@
 //! the exponentials and the sums run across rows in SIMD lanes. Many classes: along the row,
 //! with 16 fixed lanes (bitwise the same result on every ISA and thread count).
 
+use super::drive::Target;
 use super::rows::{
-    check_class_weight, exp_sum, in_range, lanes_sum, row_max, Labels, RowBlock, RowLoss,
+    check_class_weight, exp_sum, in_range, lanes_sum, row_max, GroupRows, RowLoss, GROUP,
 };
 use crate::error::{invalid, LossError};
 use crate::reduce::LANES;
@@ -123,84 +124,87 @@ impl<'a, T: Real> CrossEntropy<'a, T> {
         false
     }
 
-    /// Rows with class indices along the row (`C > 16`), 16 rows per group in phases (maxima,
-    /// exponential sums, one vector `ln`, finishing) so that the rows' dependency chains overlap
-    /// instead of each row waiting for the previous row's `exp` and `ln` latency.
+    /// Rows with class indices along the row (`C > 16`), in phases (maxima, exponential sums,
+    /// one vector `ln`, finishing) so that the rows' dependency chains overlap instead of each
+    /// row waiting for the previous row's `exp` and `ln` latency.
     #[inline(always)]
-    fn index_rows(&self, blk: RowBlock<'_, T>, y: &[i64]) -> (f64, bool) {
-        const R: usize = 16;
+    fn index_rows(&self, rows: GroupRows<'_, T>, y: &[i64]) -> bool {
         let c_n = self.classes;
-        let RowBlock {
+        let GroupRows {
             x,
-            weight,
-            mut loss_out,
+            k,
+            loss,
+            live,
             mut grad,
-            scale,
             ..
-        } = blk;
-        let mut acc = [0.0f64; LANES];
+        } = rows;
+        let nr = y.len();
         let mut bad = false;
-        let rows = y.len();
-        let mut r0 = 0;
-        while r0 < rows {
-            let nr = (rows - r0).min(R);
-            let mut live = [false; R];
-            let mut m = [T::ZERO; R];
-            for r in 0..nr {
-                let n = r0 + r;
-                live[r] = !self.skip(y[n], &mut bad);
-                if live[r] {
-                    m[r] = row_max(&x[n * c_n..(n + 1) * c_n]);
-                }
+        let mut m = [T::ZERO; GROUP];
+        for r in 0..nr {
+            live[r] = !self.skip(y[r], &mut bad);
+            if live[r] {
+                m[r] = row_max(&x[r * c_n..(r + 1) * c_n]);
             }
-            let mut s = [T::ONE; R];
-            for r in 0..nr {
-                if !live[r] {
-                    continue;
-                }
-                let span = (r0 + r) * c_n..(r0 + r + 1) * c_n;
-                // An all -inf row: shift by 0 (its exponentials are 0; finish_row reports inf).
-                let shift = T::select(m[r] == -T::INFINITY, T::ZERO, m[r]);
-                s[r] = match grad.as_deref_mut() {
-                    Some(g) => exp_sum(&x[span.clone()], shift, Some(&mut g[span])),
-                    None => exp_sum(&x[span], shift, None),
-                };
-            }
-            let mut ln_s = [T::ZERO; R];
-            for r in 0..R {
-                ln_s[r] = s[r].ln();
-            }
-            for r in 0..nr {
-                let n = r0 + r;
-                let span = n * c_n..(n + 1) * c_n;
-                let g = grad.as_deref_mut().map(|g| &mut g[span.clone()]);
-                let wl = if live[r] {
-                    let sw = weight.map_or(T::ONE, |w| w[n]);
-                    let stats = RowStats {
-                        m: m[r],
-                        s: s[r],
-                        ln_s: ln_s[r],
-                    };
-                    let l = self.finish_row(&x[span], y[n] as usize, stats, scale * sw, g);
-                    if weight.is_some() {
-                        sw * l
-                    } else {
-                        l
-                    }
-                } else {
-                    if let Some(g) = g {
-                        g.fill(T::ZERO);
-                    }
-                    T::ZERO
-                };
-                match loss_out.as_deref_mut() {
-                    Some(lo) => lo[n] = wl,
-                    None => acc[n % LANES] += wl.to_f64(),
-                }
-            }
-            r0 += nr;
         }
-        (crate::reduce::sum_lanes(&acc), bad)
+        let mut s = [T::ONE; GROUP];
+        for r in 0..nr {
+            if !live[r] {
+                continue;
+            }
+            let span = r * c_n..(r + 1) * c_n;
+            // An all -inf row: shift by 0 (its exponentials are 0; finish_row reports inf).
+            let shift = T::select(m[r] == -T::INFINITY, T::ZERO, m[r]);
+            s[r] = match grad.as_deref_mut() {
+                Some(g) => exp_sum(&x[span.clone()], shift, Some(&mut g[span])),
+                None => exp_sum(&x[span], shift, None),
+            };
+        }
+        let mut ln_s = [T::ZERO; GROUP];
+        for r in 0..GROUP {
+            ln_s[r] = s[r].ln();
+        }
+        for r in 0..nr {
+            let span = r * c_n..(r + 1) * c_n;
+            let g = grad.as_deref_mut().map(|g| &mut g[span.clone()]);
+            if live[r] {
+                let stats = RowStats {
+                    m: m[r],
+                    s: s[r],
+                    ln_s: ln_s[r],
+                };
+                loss[r] = self.finish_row(&x[span], y[r] as usize, stats, k[r], g);
+            } else if let Some(g) = g {
+                g.fill(T::ZERO);
+            }
+        }
+        bad
+    }
+
+    /// `(1 - eps) w_y nll + eps/C (sum_c w_c (m - x_c) + W ln s)` from its parts (`smooth` is
+    /// the sum, only read with label smoothing).
+    #[inline(always)]
+    fn row_loss(&self, wy: T, nll: T, smooth: T, ln_s: T) -> T {
+        let l = if self.class_weight.is_some() {
+            wy * nll
+        } else {
+            nll
+        };
+        if self.smoothing {
+            self.keep * l + self.eps_c * (smooth + self.wsum * ln_s)
+        } else {
+            l
+        }
+    }
+
+    /// The gradient factors of a row: `d l / d x_j = e_j pa - b w_j - k (1 - eps) w_y [j = y]`
+    /// with `e_j = exp(x_j - m)`.
+    #[inline(always)]
+    fn grad_factors(&self, k: T, wy: T, s: T) -> (T, T) {
+        (
+            k * (self.keep * wy + self.eps_c * self.wsum) / s,
+            k * self.eps_c,
+        )
     }
 
     /// The loss of one row (class `y`) from its statistics; turns the exponentials held in
@@ -216,20 +220,15 @@ impl<'a, T: Real> CrossEntropy<'a, T> {
         }
         let wy = self.cw(y);
         let nll = (m - x[y]) + ln_s;
-        let mut l = if self.class_weight.is_some() {
-            wy * nll
+        let smooth = if self.smoothing {
+            self.smooth_sum(x, m)
         } else {
-            nll
+            T::ZERO
         };
-        if self.smoothing {
-            let sm = self.smooth_sum(x, m) + self.wsum * ln_s;
-            l = self.keep * l + self.eps_c * sm;
-        }
+        let l = self.row_loss(wy, nll, smooth, ln_s);
         if let Some(g) = grad {
-            let a = k * (self.keep * wy + self.eps_c * self.wsum);
-            let pa = a / s;
+            let (pa, b) = self.grad_factors(k, wy, s);
             if self.smoothing {
-                let b = k * self.eps_c;
                 for (c, gj) in g.iter_mut().enumerate() {
                     *gj = *gj * pa - b * self.cw(c);
                 }
@@ -243,132 +242,105 @@ impl<'a, T: Real> CrossEntropy<'a, T> {
         l
     }
 
-    /// Rows with class indices, 16 at a time transposed (`C <= 16`).
+    /// Rows with class indices, transposed into a tile (`C <= 16`) so that the max, the
+    /// exponentials and the sums run across rows in SIMD lanes.
     #[inline(always)]
-    fn index_tiles(&self, blk: RowBlock<'_, T>, y: &[i64]) -> (f64, bool) {
-        const R: usize = 16;
+    fn index_tiles(&self, rows: GroupRows<'_, T>, y: &[i64]) -> bool {
+        const R: usize = GROUP;
         let c_n = self.classes;
-        let RowBlock {
+        let GroupRows {
             x,
-            weight,
-            mut loss_out,
-            mut grad,
-            scale,
+            k,
+            loss,
+            live,
+            grad,
             ..
-        } = blk;
-        let mut acc = [0.0f64; LANES];
+        } = rows;
+        let nr = y.len();
         let mut bad = false;
-        let rows = y.len();
-        let mut r0 = 0;
-        while r0 < rows {
-            let nr = (rows - r0).min(R);
-            let xs = &x[r0 * c_n..(r0 + nr) * c_n];
-            let mut xt = [[T::ZERO; R]; TILE_CLASSES];
-            for r in 0..nr {
-                for c in 0..c_n {
-                    xt[c][r] = xs[r * c_n + c];
-                }
-            }
-            let mut m = xt[0];
-            for row in xt.iter().take(c_n).skip(1) {
-                for r in 0..R {
-                    m[r] = T::select(row[r] > m[r], row[r], m[r]);
-                }
-            }
-            let mut shift = [T::ZERO; R];
-            for r in 0..R {
-                shift[r] = T::select(m[r] == -T::INFINITY, T::ZERO, m[r]);
-            }
-            let mut et = [[T::ZERO; R]; TILE_CLASSES];
-            let mut s = [T::ZERO; R];
+        let mut xt = [[T::ZERO; R]; TILE_CLASSES];
+        for r in 0..nr {
             for c in 0..c_n {
-                for r in 0..R {
-                    let e = (xt[c][r] - shift[r]).exp();
-                    et[c][r] = e;
-                    s[r] = s[r] + e;
-                }
+                xt[c][r] = x[r * c_n + c];
             }
-            let mut ln_s = [T::ZERO; R];
-            for r in 0..R {
-                ln_s[r] = s[r].ln();
-            }
-            // Per-row scalars: loss, gradient factors (0 for skipped rows).
-            let mut pa = [T::ZERO; R];
-            let mut b = [T::ZERO; R];
-            let mut live = [false; R];
-            let mut labels = [0usize; R];
-            for r in 0..nr {
-                let n = r0 + r;
-                let label = y[n];
-                if self.skip(label, &mut bad) {
-                    if let Some(l) = loss_out.as_deref_mut() {
-                        l[n] = T::ZERO;
-                    }
-                    continue;
-                }
-                let yi = label as usize;
-                let sw = weight.map_or(T::ONE, |w| w[n]);
-                let l = if m[r] == -T::INFINITY {
-                    T::INFINITY
-                } else {
-                    let wy = self.cw(yi);
-                    let nll = (m[r] - xt[yi][r]) + ln_s[r];
-                    let mut l = if self.class_weight.is_some() {
-                        wy * nll
-                    } else {
-                        nll
-                    };
-                    if self.smoothing {
-                        let mut sm = T::ZERO;
-                        for (c, xc) in xt.iter().enumerate().take(c_n) {
-                            let wc = self.cw(c);
-                            sm = sm + T::select(wc == T::ZERO, T::ZERO, wc * (m[r] - xc[r]));
-                        }
-                        l = self.keep * l + self.eps_c * (sm + self.wsum * ln_s[r]);
-                    }
-                    let k = scale * sw;
-                    pa[r] = k * (self.keep * wy + self.eps_c * self.wsum) / s[r];
-                    b[r] = k * self.eps_c;
-                    live[r] = true;
-                    labels[r] = yi;
-                    l
-                };
-                let wl = if weight.is_some() { sw * l } else { l };
-                match loss_out.as_deref_mut() {
-                    Some(lo) => lo[n] = wl,
-                    None => acc[r] += wl.to_f64(),
-                }
-            }
-            if let Some(g) = grad.as_deref_mut() {
-                let mut gt = [[T::ZERO; R]; TILE_CLASSES];
-                for c in 0..c_n {
-                    let wc = self.cw(c);
-                    for r in 0..R {
-                        let v = if self.smoothing {
-                            et[c][r] * pa[r] - b[r] * wc
-                        } else {
-                            et[c][r] * pa[r]
-                        };
-                        gt[c][r] = T::select(live[r], v, T::ZERO);
-                    }
-                }
-                let gs = &mut g[r0 * c_n..(r0 + nr) * c_n];
-                for r in 0..nr {
-                    for c in 0..c_n {
-                        gs[r * c_n + c] = gt[c][r];
-                    }
-                    if live[r] {
-                        let n = r0 + r;
-                        let yi = labels[r];
-                        let sw = weight.map_or(T::ONE, |w| w[n]);
-                        let j = r * c_n + yi;
-                        gs[j] = gs[j] - scale * sw * self.keep * self.cw(yi);
-                    }
-                }
-            }
-            r0 += nr;
         }
-        (crate::reduce::sum_lanes(&acc), bad)
+        let mut m = xt[0];
+        for row in xt.iter().take(c_n).skip(1) {
+            for r in 0..R {
+                m[r] = T::select(row[r] > m[r], row[r], m[r]);
+            }
+        }
+        let mut shift = [T::ZERO; R];
+        for r in 0..R {
+            shift[r] = T::select(m[r] == -T::INFINITY, T::ZERO, m[r]);
+        }
+        let mut et = [[T::ZERO; R]; TILE_CLASSES];
+        let mut s = [T::ZERO; R];
+        for c in 0..c_n {
+            for r in 0..R {
+                let e = (xt[c][r] - shift[r]).exp();
+                et[c][r] = e;
+                s[r] = s[r] + e;
+            }
+        }
+        let mut ln_s = [T::ZERO; R];
+        for r in 0..R {
+            ln_s[r] = s[r].ln();
+        }
+        // Per-row gradient factors (0 for rows without a gradient).
+        let mut pa = [T::ZERO; R];
+        let mut b = [T::ZERO; R];
+        let mut finite = [false; R];
+        let mut labels = [0usize; R];
+        for r in 0..nr {
+            if self.skip(y[r], &mut bad) {
+                continue;
+            }
+            live[r] = true;
+            let yi = y[r] as usize;
+            if m[r] == -T::INFINITY {
+                loss[r] = T::INFINITY;
+                continue;
+            }
+            let wy = self.cw(yi);
+            let nll = (m[r] - xt[yi][r]) + ln_s[r];
+            let mut smooth = T::ZERO;
+            if self.smoothing {
+                for (c, xc) in xt.iter().enumerate().take(c_n) {
+                    let wc = self.cw(c);
+                    smooth = smooth + T::select(wc == T::ZERO, T::ZERO, wc * (m[r] - xc[r]));
+                }
+            }
+            loss[r] = self.row_loss(wy, nll, smooth, ln_s[r]);
+            (pa[r], b[r]) = self.grad_factors(k[r], wy, s[r]);
+            finite[r] = true;
+            labels[r] = yi;
+        }
+        if let Some(gs) = grad {
+            let mut gt = [[T::ZERO; R]; TILE_CLASSES];
+            for c in 0..c_n {
+                let wc = self.cw(c);
+                for r in 0..R {
+                    let v = if self.smoothing {
+                        et[c][r] * pa[r] - b[r] * wc
+                    } else {
+                        et[c][r] * pa[r]
+                    };
+                    gt[c][r] = T::select(finite[r], v, T::ZERO);
+                }
+            }
+            for r in 0..nr {
+                for c in 0..c_n {
+                    gs[r * c_n + c] = gt[c][r];
+                }
+                if finite[r] {
+                    let yi = labels[r];
+                    let j = r * c_n + yi;
+                    gs[j] = gs[j] - k[r] * self.keep * self.cw(yi);
+                }
+            }
+        }
+        bad
     }
 
     /// One row with probability targets. Returns the unweighted loss.
@@ -423,35 +395,31 @@ impl<T: Real> RowLoss<T> for CrossEntropy<'_, T> {
     }
 
     #[inline(always)]
-    fn block(&self, blk: RowBlock<'_, T>) -> (f64, bool) {
+    fn group(&self, rows: GroupRows<'_, T>) -> bool {
         let c_n = self.classes;
-        match blk.labels {
-            Labels::Index(y) if c_n > 0 && c_n <= TILE_CLASSES => self.index_tiles(blk, y),
-            Labels::Index(y) => self.index_rows(blk, y),
-            Labels::Prob(t) => {
-                let RowBlock {
+        match rows.labels {
+            Target::Index(y) if c_n > 0 && c_n <= TILE_CLASSES => self.index_tiles(rows, y),
+            Target::Index(y) => self.index_rows(rows, y),
+            Target::Values(t) => {
+                let GroupRows {
                     x,
-                    weight,
-                    mut loss_out,
+                    k,
+                    loss,
+                    live,
                     mut grad,
-                    scale,
                     ..
-                } = blk;
-                let rows = t.len().checked_div(c_n).unwrap_or(0);
-                let mut acc = [0.0f64; LANES];
-                for n in 0..rows {
-                    let g = grad.as_deref_mut().map(|g| &mut g[n * c_n..(n + 1) * c_n]);
-                    let sw = weight.map_or(T::ONE, |w| w[n]);
-                    let span = n * c_n..(n + 1) * c_n;
-                    let l = self.prob_row(&x[span.clone()], &t[span], scale * sw, g);
-                    let wl = if weight.is_some() { sw * l } else { l };
-                    match loss_out.as_deref_mut() {
-                        Some(lo) => lo[n] = wl,
-                        None => acc[n % LANES] += wl.to_f64(),
-                    }
+                } = rows;
+                let nr = t.len().checked_div(c_n).unwrap_or(0);
+                for r in 0..nr {
+                    let span = r * c_n..(r + 1) * c_n;
+                    let g = grad.as_deref_mut().map(|g| &mut g[span.clone()]);
+                    loss[r] = self.prob_row(&x[span.clone()], &t[span], k[r], g);
+                    live[r] = true;
                 }
-                (crate::reduce::sum_lanes(&acc), false)
+                false
             }
         }
     }
 }
+
+crate::row_loss!(CrossEntropy<'_, T>);

@@ -1,0 +1,496 @@
+//! The one driver under every loss.
+//!
+//! A loss reads `units` (elements for element-wise losses, rows of `C` values for class-axis
+//! losses). Units are cut into reduction blocks of [`Blocks::per_block`] units at fixed global
+//! offsets; blocks are grouped into pieces run in parallel under the active ISA; each block
+//! returns its float64 partial `sum(w*l)`. Everything a reduction needs to finish lives in a
+//! [`Partials`] value, so in-memory calls and chunked or streamed evaluation finish the same way.
+//!
+//! What is written once here: the length checks, the weight validation and "mean" denominator
+//! partials, the piece cutting, the splitting of the optional input/output slices, the parallel
+//! run, and the gradient scale (`1/denominator`, known before the pass so value and gradient
+//! come from one pass over memory). A loss family implements [`Blocks`]: its per-block math.
+
+use crate::error::{invalid, LossError};
+use crate::par;
+use crate::reduce::{self, Partials, Reduction};
+use crate::simd::{self, Kernel, Real};
+
+/// The target of a loss: values laid out like the first argument, or one class index per row.
+#[derive(Debug, Clone, Copy)]
+pub enum Target<'a, T> {
+    Values(&'a [T]),
+    Index(&'a [i64]),
+}
+
+/// What a loss reads.
+#[derive(Debug, Clone, Copy)]
+pub struct Inputs<'a, T> {
+    /// The first argument: `units * width` values.
+    pub x: &'a [T],
+    pub target: Target<'a, T>,
+    /// Elements, or rows for class-axis losses.
+    pub units: usize,
+    /// Per-unit non-negative weights.
+    pub weight: Option<&'a [T]>,
+    /// Per-column factors of element-wise losses with columns (`pos_weight`): element `i` gets
+    /// `cols[i % cols.len()]`.
+    pub cols: Option<&'a [T]>,
+    /// Length of the leading axis (the "batchmean" denominator).
+    pub batch: usize,
+}
+
+impl<'a, T> Inputs<'a, T> {
+    /// Element-wise inputs: `target` has `x`'s layout; the leading axis is taken as `x.len()`.
+    pub fn elementwise(x: &'a [T], target: &'a [T]) -> Self {
+        Inputs {
+            x,
+            target: Target::Values(target),
+            units: x.len(),
+            weight: None,
+            cols: None,
+            batch: x.len(),
+        }
+    }
+
+    /// Class-axis inputs: `rows` rows of `x.len() / rows` values.
+    pub fn rows(x: &'a [T], rows: usize, target: Target<'a, T>) -> Self {
+        Inputs {
+            x,
+            target,
+            units: rows,
+            weight: None,
+            cols: None,
+            batch: rows,
+        }
+    }
+
+    pub fn weight(self, weight: Option<&'a [T]>) -> Self {
+        Inputs { weight, ..self }
+    }
+
+    pub fn cols(self, cols: Option<&'a [T]>) -> Self {
+        Inputs { cols, ..self }
+    }
+
+    pub fn batch(self, batch: usize) -> Self {
+        Inputs { batch, ..self }
+    }
+}
+
+/// One evaluation: inputs, reduction, and the caller's outputs.
+#[derive(Debug)]
+pub struct Request<'a, T> {
+    pub inputs: Inputs<'a, T>,
+    pub reduction: Reduction,
+    /// Per-unit `w*l`: required with `Reduction::None`, refused otherwise.
+    pub loss_out: Option<&'a mut [T]>,
+    /// `d value / d x`, scaled like the reduction (with "none": each unit's own gradient).
+    pub grad_out: Option<&'a mut [T]>,
+    /// Validate targets before anything is written (the outputs are the caller's buffers).
+    pub prevalidate: bool,
+}
+
+impl<'a, T> Request<'a, T> {
+    /// A request for the reduced value (or the partials) only.
+    pub fn value(inputs: Inputs<'a, T>, reduction: Reduction) -> Self {
+        Request {
+            inputs,
+            reduction,
+            loss_out: None,
+            grad_out: None,
+            prevalidate: false,
+        }
+    }
+
+    pub fn loss_out(self, loss_out: Option<&'a mut [T]>) -> Self {
+        Request { loss_out, ..self }
+    }
+
+    pub fn grad_out(self, grad_out: Option<&'a mut [T]>) -> Self {
+        Request { grad_out, ..self }
+    }
+
+    pub fn prevalidate(self, prevalidate: bool) -> Self {
+        Request {
+            prevalidate,
+            ..self
+        }
+    }
+}
+
+/// A checked loss configuration. `run` picks the concrete kernel type for its options (one type
+/// per option combination, so no hot loop branches on an option) and drives it.
+pub trait Loss<T: Real> {
+    /// Evaluates the request; the returned partials finish with the request's reduction.
+    fn run(&self, req: Request<'_, T>) -> Result<Partials, LossError>;
+}
+
+/// Runs `req` and finishes its reduction (NaN for `Reduction::None`).
+pub fn evaluate<T: Real, L: Loss<T>>(loss: &L, req: Request<'_, T>) -> Result<f64, LossError> {
+    let reduction = req.reduction;
+    Ok(loss.run(req)?.finish(reduction))
+}
+
+/// One block (or a run of blocks) of units, as handed to [`Blocks::block`].
+#[derive(Debug)]
+pub struct Block<'a, T> {
+    pub x: &'a [T],
+    pub target: Target<'a, T>,
+    pub weight: Option<&'a [T]>,
+    pub loss_out: Option<&'a mut [T]>,
+    pub grad: Option<&'a mut [T]>,
+    /// Column factors (empty unless the loss has columns).
+    pub cols: &'a [T],
+    /// Global index of the first unit (for column factors).
+    pub unit0: usize,
+    pub scale: T,
+}
+
+fn split_opt<T>(s: Option<&mut [T]>, at: usize) -> (Option<&mut [T]>, Option<&mut [T]>) {
+    match s {
+        Some(s) => {
+            let (a, b) = s.split_at_mut(at);
+            (Some(a), Some(b))
+        }
+        None => (None, None),
+    }
+}
+
+impl<'a, T: Copy> Block<'a, T> {
+    /// Splits off the first `units` units (`width` values of `x` each).
+    pub fn split(self, units: usize, width: usize) -> (Block<'a, T>, Block<'a, T>) {
+        let at = units * width;
+        let (x0, x1) = self.x.split_at(at);
+        let (t0, t1) = match self.target {
+            Target::Values(t) => {
+                let (a, b) = t.split_at(at);
+                (Target::Values(a), Target::Values(b))
+            }
+            Target::Index(y) => {
+                let (a, b) = y.split_at(units);
+                (Target::Index(a), Target::Index(b))
+            }
+        };
+        let (w0, w1) = match self.weight {
+            Some(w) => {
+                let (a, b) = w.split_at(units);
+                (Some(a), Some(b))
+            }
+            None => (None, None),
+        };
+        let (l0, l1) = split_opt(self.loss_out, units);
+        let (g0, g1) = split_opt(self.grad, at);
+        let head = Block {
+            x: x0,
+            target: t0,
+            weight: w0,
+            loss_out: l0,
+            grad: g0,
+            cols: self.cols,
+            unit0: self.unit0,
+            scale: self.scale,
+        };
+        let tail = Block {
+            x: x1,
+            target: t1,
+            weight: w1,
+            loss_out: l1,
+            grad: g1,
+            cols: self.cols,
+            unit0: self.unit0 + units,
+            scale: self.scale,
+        };
+        (head, tail)
+    }
+}
+
+/// The per-block math of a loss family (element-wise or rows), run by [`drive`].
+pub trait Blocks<T: Real>: Sync {
+    /// Values of the first argument per unit (1 element-wise, `C` for rows).
+    fn width(&self) -> usize;
+    /// Units per reduction block: a function of the loss's shape only, never of the data size.
+    fn per_block(&self) -> usize;
+    /// Blocks per parallel piece below which threads do not pay (measured).
+    fn grain(&self) -> usize;
+    /// Checks what only the family knows (target kind, column factors, reduction).
+    fn check(&self, inputs: &Inputs<'_, T>, reduction: Reduction) -> Result<(), LossError>;
+    /// The per-block "mean" denominators when they are not `sum(w)` or the count (class
+    /// weights, ignored rows); validates targets first when `validate`.
+    fn prepass(
+        &self,
+        inputs: &Inputs<'_, T>,
+        validate: bool,
+    ) -> Result<Option<Vec<f64>>, LossError>;
+    /// Reports the first invalid target (called when a block met one).
+    fn find_bad(&self, inputs: &Inputs<'_, T>) -> Result<(), LossError>;
+    /// One block: writes its outputs and returns `(sum(w*l), whether an invalid target was met)`.
+    /// Must be `#[inline(always)]` (it runs inside the ISA wrapper).
+    fn block(&self, blk: Block<'_, T>) -> (f64, bool);
+}
+
+/// Runs `req` through the block kernel `k`.
+pub fn drive<T: Real, K: Blocks<T>>(k: &K, req: Request<'_, T>) -> Result<Partials, LossError> {
+    let Request {
+        inputs,
+        reduction,
+        loss_out,
+        grad_out,
+        prevalidate,
+    } = req;
+    let units = inputs.units;
+    let width = k.width();
+    let values = units
+        .checked_mul(width)
+        .ok_or_else(|| invalid("pred", "too many elements"))?;
+    check_len("x", inputs.x.len(), values)?;
+    match inputs.target {
+        Target::Values(t) => check_len("target", t.len(), values)?,
+        Target::Index(y) => check_len("target", y.len(), units)?,
+    }
+    if let Some(w) = inputs.weight {
+        check_len("weight", w.len(), units)?;
+    }
+    if let Some(g) = grad_out.as_deref() {
+        check_len("out", g.len(), values)?;
+    }
+    match (reduction, loss_out.as_deref()) {
+        (Reduction::None, Some(l)) => check_len("loss_out", l.len(), units)?,
+        (Reduction::None, None) => {
+            return Err(invalid("loss_out", "required with reduction='none'"))
+        }
+        (_, Some(_)) => return Err(invalid("loss_out", "only used with reduction='none'")),
+        (_, None) => {}
+    }
+    k.check(&inputs, reduction)?;
+    let per_block = k.per_block();
+    let mut denominator = match inputs.weight {
+        Some(w) => Some(weight_partials(w, per_block)?),
+        None => None,
+    };
+    if let Some(d) = k.prepass(&inputs, prevalidate)? {
+        denominator = Some(d);
+    }
+    let mut partials = Partials {
+        loss: vec![0.0; units.div_ceil(per_block)],
+        denominator,
+        count: units as u64,
+        batch: inputs.batch as u64,
+    };
+    let scale = match reduction {
+        Reduction::Mean => 1.0 / partials.denominator_total(),
+        Reduction::BatchMean => 1.0 / inputs.batch as f64,
+        _ => 1.0,
+    };
+    let whole = Block {
+        x: inputs.x,
+        target: inputs.target,
+        weight: inputs.weight,
+        loss_out,
+        grad: grad_out,
+        cols: inputs.cols.unwrap_or(&[]),
+        unit0: 0,
+        scale: T::from_f64(scale),
+    };
+    if run(k, whole, units, &mut partials.loss) {
+        k.find_bad(&inputs)?;
+    }
+    Ok(partials)
+}
+
+/// Cuts the blocks into pieces, runs them (in parallel when large) under the active ISA, and
+/// reports whether any block met an invalid target.
+fn run<T: Real, K: Blocks<T>>(k: &K, whole: Block<'_, T>, units: usize, out: &mut [f64]) -> bool {
+    let blocks = out.len();
+    let per_block = k.per_block();
+    let width = k.width();
+    let pieces = par::pieces(blocks, k.grain());
+    let mut tasks = Vec::with_capacity(pieces);
+    let mut rest = whole;
+    let mut rest_out = out;
+    let mut done = 0;
+    for p in 0..pieces {
+        let take = blocks * (p + 1) / pieces - blocks * p / pieces;
+        let piece_units = ((done + take) * per_block).min(units) - (done * per_block).min(units);
+        let (head, tail) = rest.split(piece_units, width);
+        let (head_out, tail_out) = rest_out.split_at_mut(take);
+        tasks.push(Piece {
+            k,
+            blk: head,
+            out: head_out,
+            units: piece_units,
+        });
+        rest = tail;
+        rest_out = tail_out;
+        done += take;
+    }
+    let isa = simd::active();
+    let bad = std::sync::atomic::AtomicBool::new(false);
+    par::for_each(tasks, |piece| {
+        if simd::dispatch(isa, piece) {
+            bad.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    });
+    bad.into_inner()
+}
+
+/// A run of whole blocks (the last may be short) with their partials.
+struct Piece<'a, 'k, T, K> {
+    k: &'k K,
+    blk: Block<'a, T>,
+    out: &'a mut [f64],
+    units: usize,
+}
+
+impl<T: Real, K: Blocks<T>> Kernel for Piece<'_, '_, T, K> {
+    type Output = bool;
+
+    #[inline(always)]
+    fn run(self) -> bool {
+        let Piece {
+            k,
+            mut blk,
+            out,
+            units,
+        } = self;
+        let per_block = k.per_block();
+        let width = k.width();
+        let mut left = units;
+        let mut bad = false;
+        for partial in out.iter_mut() {
+            let n = per_block.min(left);
+            let (head, tail) = blk.split(n, width);
+            let (sum, found) = k.block(head);
+            *partial = sum;
+            bad |= found;
+            blk = tail;
+            left -= n;
+        }
+        bad
+    }
+}
+
+/// A length that must equal what the first argument implies.
+pub fn check_len(name: &'static str, got: usize, want: usize) -> Result<(), LossError> {
+    if got != want {
+        return Err(LossError::ShapeMismatch {
+            left: "pred",
+            left_shape: vec![want],
+            right: name,
+            right_shape: vec![got],
+        });
+    }
+    Ok(())
+}
+
+/// Checks that weights are non-negative (NaN propagates like NaN data instead).
+pub fn check_weights<T: Real>(name: &'static str, w: &[T]) -> Result<(), LossError> {
+    if let Some(i) = w.iter().position(|&x| x < T::ZERO) {
+        return Err(LossError::InvalidWeight {
+            name,
+            index: i,
+            value: w[i].to_f64(),
+        });
+    }
+    Ok(())
+}
+
+/// Validates per-unit weights and returns their per-block sums (the "mean" denominators).
+fn weight_partials<T: Real>(w: &[T], per_block: usize) -> Result<Vec<f64>, LossError> {
+    check_weights("weight", w)?;
+    Ok(w.chunks(per_block).map(reduce::lanes_total).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::loss::classification::CrossEntropy;
+    use crate::loss::regression::Huber;
+    use crate::loss::rows::rows_per_block;
+    use crate::reduce::BLOCK;
+
+    fn data(n: usize) -> Vec<f64> {
+        (0..n)
+            .map(|i| ((i * 7919) % 1009) as f64 * 0.01 - 5.0)
+            .collect()
+    }
+
+    #[test]
+    fn merged_chunk_partials_finish_like_the_whole_elementwise() {
+        let n = 5 * BLOCK + 123;
+        let (p, t) = (data(n), data(n + 7)[7..].to_vec());
+        let w: Vec<f64> = (0..n).map(|i| (i % 5) as f64 * 0.25).collect();
+        let loss = Huber::<f64>::new(0.5).unwrap();
+        for weight in [None, Some(&w[..])] {
+            let whole = loss
+                .run(Request::value(
+                    Inputs::elementwise(&p, &t).weight(weight),
+                    Reduction::Mean,
+                ))
+                .unwrap();
+            let mut merged = Partials::default();
+            for (lo, hi) in [(0, BLOCK), (BLOCK, 3 * BLOCK), (3 * BLOCK, n)] {
+                let inputs =
+                    Inputs::elementwise(&p[lo..hi], &t[lo..hi]).weight(weight.map(|w| &w[lo..hi]));
+                merged
+                    .merge(loss.run(Request::value(inputs, Reduction::Sum)).unwrap())
+                    .unwrap();
+            }
+            for r in [Reduction::Sum, Reduction::Mean] {
+                assert_eq!(merged.finish(r).to_bits(), whole.finish(r).to_bits());
+            }
+        }
+    }
+
+    #[test]
+    fn merged_chunk_partials_finish_like_the_whole_rows() {
+        let classes = 7;
+        let rows = 3 * rows_per_block(classes) + 5;
+        let x = data(rows * classes);
+        let y: Vec<i64> = (0..rows).map(|i| ((i * 31) % classes) as i64).collect();
+        let cw: Vec<f64> = (0..classes).map(|c| 0.5 + c as f64 * 0.1).collect();
+        let ce = CrossEntropy::new(classes, Some(&cw), Some(2), 0.1).unwrap();
+        let whole = ce
+            .run(Request::value(
+                Inputs::rows(&x, rows, Target::Index(&y)),
+                Reduction::Mean,
+            ))
+            .unwrap();
+        let step = rows_per_block(classes);
+        let mut merged = Partials::default();
+        let mut lo = 0;
+        while lo < rows {
+            let hi = (lo + 2 * step).min(rows);
+            let inputs = Inputs::rows(
+                &x[lo * classes..hi * classes],
+                hi - lo,
+                Target::Index(&y[lo..hi]),
+            );
+            merged
+                .merge(ce.run(Request::value(inputs, Reduction::Mean)).unwrap())
+                .unwrap();
+            lo = hi;
+        }
+        assert_eq!(merged, whole);
+        assert_eq!(
+            merged.finish(Reduction::Mean).to_bits(),
+            whole.finish(Reduction::Mean).to_bits()
+        );
+    }
+
+    #[test]
+    fn outputs_are_checked_against_the_reduction() {
+        let p = [1.0f64, 2.0];
+        let loss = Huber::<f64>::new(1.0).unwrap();
+        let err = evaluate(
+            &loss,
+            Request::value(Inputs::elementwise(&p, &p), Reduction::None),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("loss_out"), "{err}");
+        let mut out = [0.0; 2];
+        let req =
+            Request::value(Inputs::elementwise(&p, &p), Reduction::Sum).loss_out(Some(&mut out));
+        assert!(evaluate(&loss, req).is_err());
+    }
+}

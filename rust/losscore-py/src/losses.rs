@@ -1,0 +1,237 @@
+//! The loss functions of `_core`: one `#[pyfunction]` per loss, all with the same convention,
+//! `f(first, target, *, <hyperparameters>, weight=None, reduction=..., out=None,
+//! with_grad=False, partials=False)`, defaults equal to the Python wrappers'. Each builds its
+//! checked core configuration and hands it to one of the two layouts of [`crate::pipeline`].
+
+use crate::arrays::{floats, Floats};
+use crate::errors::IntoPy;
+use crate::params::{arg, parse_reduction};
+use crate::pipeline::{self, Call, RowOptions};
+use losscore_core::loss::binary::{
+    Bce, BceLogits, Hinge, KlDiv, SigmoidFocal, SoftMargin, SquaredHinge,
+};
+use losscore_core::loss::classification::{CrossEntropy, MultiMargin, Nll};
+use losscore_core::loss::regression::{Huber, LogCosh, Mae, Mse, Pinball, PoissonNll, SmoothL1};
+use losscore_core::loss::{Loss, Request};
+use losscore_core::{reduce, LossError, Real};
+use pyo3::prelude::*;
+
+fn ok<L>(loss: L) -> Result<L, LossError> {
+    Ok(loss)
+}
+
+/// Defines an element-wise loss. `|T| expr` builds the checked core loss for dtype `T`;
+/// `[pos_weight]` adds the column-factor argument.
+macro_rules! elementwise {
+    ($name:ident, $first:ident, $red:literal, $batchmean:literal,
+     [$($p:ident : $pt:ty = $def:expr),*], $($cols:ident)?, |$T:ident| $make:expr) => {
+        #[pyfunction]
+        #[pyo3(signature = ($first, target, *, $($cols = None,)? $($p = $def,)* weight = None,
+                            reduction = $red, out = None, with_grad = false, partials = false))]
+        #[allow(clippy::too_many_arguments)]
+        fn $name<'py>(
+            py: Python<'py>,
+            $first: &Bound<'py, PyAny>,
+            target: &Bound<'py, PyAny>,
+            $($cols: Option<&Bound<'py, PyAny>>,)?
+            $(#[pyo3(from_py_with = arg::$p)] $p: $pt,)*
+            weight: Option<&Bound<'py, PyAny>>,
+            #[pyo3(from_py_with = arg::reduction)] reduction: &str,
+            out: Option<&Bound<'py, PyAny>>,
+            #[pyo3(from_py_with = arg::with_grad)] with_grad: bool,
+            #[pyo3(from_py_with = arg::partials)] partials: bool,
+        ) -> PyResult<Bound<'py, PyAny>> {
+            let reduction = parse_reduction(reduction, $batchmean)?;
+            let call = Call {
+                py, first: stringify!($first), target, weight, reduction, out, with_grad, partials,
+            };
+            #[allow(unused_variables)]
+            let cols: Option<&Bound<'py, PyAny>> = None;
+            $(let cols = $cols;)?
+            match floats($first, stringify!($first))? {
+                Floats::F32(x) => {
+                    type $T = f32;
+                    pipeline::elementwise::<$T, _>(call, x, cols, $make.py_err(py)?)
+                }
+                Floats::F64(x) => {
+                    type $T = f64;
+                    pipeline::elementwise::<$T, _>(call, x, cols, $make.py_err(py)?)
+                }
+            }
+        }
+    };
+}
+
+elementwise!(mse, pred, "mean", false, [], , |T| ok(Mse));
+elementwise!(mae, pred, "mean", false, [], , |T| ok(Mae));
+elementwise!(huber, pred, "mean", false, [delta: f64 = 1.0], , |T| Huber::<T>::new(delta));
+elementwise!(smooth_l1, pred, "mean", false, [beta: f64 = 1.0], , |T| SmoothL1::<T>::new(beta));
+elementwise!(log_cosh, pred, "mean", false, [], , |T| ok(LogCosh));
+elementwise!(pinball, pred, "mean", false, [quantile: f64 = 0.5], , |T| {
+    Pinball::<T>::new(quantile)
+});
+elementwise!(
+    poisson_nll, pred, "mean", false,
+    [log_input: bool = true, full: bool = false, eps: f64 = 1e-8], ,
+    |T| PoissonNll::<T>::new(log_input, full, eps)
+);
+elementwise!(binary_cross_entropy, prob, "mean", false, [], , |T| ok(Bce));
+elementwise!(
+    binary_cross_entropy_with_logits,
+    logits,
+    "mean",
+    false,
+    [],
+    pos_weight,
+    |T| ok(BceLogits)
+);
+elementwise!(
+    sigmoid_focal, logits, "mean", false, [alpha: f64 = 0.25, gamma: f64 = 2.0], ,
+    |T| SigmoidFocal::<T>::new(alpha, gamma)
+);
+elementwise!(soft_margin, pred, "mean", false, [], , |T| ok(SoftMargin));
+elementwise!(hinge, pred, "mean", false, [margin: f64 = 1.0], , |T| Hinge::<T>::new(margin));
+elementwise!(squared_hinge, pred, "mean", false, [margin: f64 = 1.0], , |T| {
+    SquaredHinge::<T>::new(margin)
+});
+elementwise!(kl_div, log_pred, "batchmean", true, [log_target: bool = false], , |T| ok(
+    KlDiv { log_target }
+));
+
+/// `cross_entropy`'s options.
+#[derive(Clone, Copy)]
+struct CrossEntropyOptions {
+    ignore_index: Option<i64>,
+    label_smoothing: f64,
+}
+
+impl<T: Real> RowOptions<T> for CrossEntropyOptions {
+    const NAME: &'static str = "cross_entropy";
+    const PROBABILITIES: bool = true;
+    fn run(
+        &self,
+        classes: usize,
+        cw: Option<&[T]>,
+        req: Request<'_, T>,
+    ) -> Result<reduce::Partials, LossError> {
+        CrossEntropy::new(classes, cw, self.ignore_index, self.label_smoothing)?.run(req)
+    }
+}
+
+/// `nll_loss`'s options.
+#[derive(Clone, Copy)]
+struct NllOptions {
+    ignore_index: Option<i64>,
+}
+
+impl<T: Real> RowOptions<T> for NllOptions {
+    const NAME: &'static str = "nll_loss";
+    const PROBABILITIES: bool = false;
+    fn run(
+        &self,
+        classes: usize,
+        cw: Option<&[T]>,
+        req: Request<'_, T>,
+    ) -> Result<reduce::Partials, LossError> {
+        Nll::new(classes, cw, self.ignore_index)?.run(req)
+    }
+}
+
+/// `multi_margin`'s options.
+#[derive(Clone, Copy)]
+struct MultiMarginOptions {
+    p: i64,
+    margin: f64,
+}
+
+impl<T: Real> RowOptions<T> for MultiMarginOptions {
+    const NAME: &'static str = "multi_margin";
+    const PROBABILITIES: bool = false;
+    fn run(
+        &self,
+        classes: usize,
+        cw: Option<&[T]>,
+        req: Request<'_, T>,
+    ) -> Result<reduce::Partials, LossError> {
+        MultiMargin::new(classes, self.p, self.margin, cw)?.run(req)
+    }
+}
+
+/// Defines a row loss. `options` builds its options; `check` validates the scalar ones before
+/// any array work, so they are reported first.
+macro_rules! rows {
+    ($name:ident, $first:ident, [$($p:ident : $pt:ty = $def:expr),*], $options:expr, $check:expr) => {
+        #[pyfunction]
+        #[pyo3(signature = ($first, target, *, $($p = $def,)* class_weight = None, weight = None,
+                            reduction = "mean", out = None, with_grad = false, partials = false))]
+        #[allow(clippy::too_many_arguments)]
+        fn $name<'py>(
+            py: Python<'py>,
+            $first: &Bound<'py, PyAny>,
+            target: &Bound<'py, PyAny>,
+            $(#[pyo3(from_py_with = arg::$p)] $p: $pt,)*
+            class_weight: Option<&Bound<'py, PyAny>>,
+            weight: Option<&Bound<'py, PyAny>>,
+            #[pyo3(from_py_with = arg::reduction)] reduction: &str,
+            out: Option<&Bound<'py, PyAny>>,
+            #[pyo3(from_py_with = arg::with_grad)] with_grad: bool,
+            #[pyo3(from_py_with = arg::partials)] partials: bool,
+        ) -> PyResult<Bound<'py, PyAny>> {
+            let reduction = parse_reduction(reduction, false)?;
+            let options = $options;
+            $check.py_err(py)?;
+            let call = Call {
+                py, first: stringify!($first), target, weight, reduction, out, with_grad, partials,
+            };
+            match floats($first, stringify!($first))? {
+                Floats::F32(x) => pipeline::rows::<f32, _>(call, x, class_weight, options),
+                Floats::F64(x) => pipeline::rows::<f64, _>(call, x, class_weight, options),
+            }
+        }
+    };
+}
+
+rows!(
+    cross_entropy, logits,
+    [ignore_index: Option<i64> = None, label_smoothing: f64 = 0.0],
+    CrossEntropyOptions { ignore_index, label_smoothing },
+    CrossEntropy::<f64>::new(0, None, None, label_smoothing)
+);
+rows!(
+    nll_loss, log_probs,
+    [ignore_index: Option<i64> = None],
+    NllOptions { ignore_index },
+    Ok::<(), LossError>(())
+);
+rows!(
+    multi_margin, logits,
+    [p: i64 = 1, margin: f64 = 1.0],
+    MultiMarginOptions { p, margin },
+    MultiMargin::<f64>::new(0, p, margin, None)
+);
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<crate::partials::Partials>()?;
+    for f in [
+        wrap_pyfunction!(mse, m)?,
+        wrap_pyfunction!(mae, m)?,
+        wrap_pyfunction!(huber, m)?,
+        wrap_pyfunction!(smooth_l1, m)?,
+        wrap_pyfunction!(log_cosh, m)?,
+        wrap_pyfunction!(pinball, m)?,
+        wrap_pyfunction!(poisson_nll, m)?,
+        wrap_pyfunction!(binary_cross_entropy, m)?,
+        wrap_pyfunction!(binary_cross_entropy_with_logits, m)?,
+        wrap_pyfunction!(sigmoid_focal, m)?,
+        wrap_pyfunction!(soft_margin, m)?,
+        wrap_pyfunction!(hinge, m)?,
+        wrap_pyfunction!(squared_hinge, m)?,
+        wrap_pyfunction!(kl_div, m)?,
+        wrap_pyfunction!(cross_entropy, m)?,
+        wrap_pyfunction!(nll_loss, m)?,
+        wrap_pyfunction!(multi_margin, m)?,
+    ] {
+        m.add_function(f)?;
+    }
+    Ok(())
+}

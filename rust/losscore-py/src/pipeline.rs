@@ -1,0 +1,291 @@
+//! The pipeline of every loss call: check shapes and cast the other inputs to the first one's
+//! dtype, allocate or check the outputs, borrow every array (a failed borrow is an error, never
+//! a panic), run the core with the GIL released, and return a float, arrays or `Partials`.
+//! Two layouts feed the one core driver: element-wise (`target` and `weight` of the first
+//! argument's shape) and rows (class axis last, per-sample targets and weights).
+
+use crate::arrays::{borrow_error, borrow_ro, borrow_rw, class_target, like, output, ClassTarget};
+use crate::errors::{to_pyerr, OutputError, ParameterError, ShapeError};
+use crate::partials::Partials;
+use losscore_core::error::shape_str;
+use losscore_core::loss::{Inputs, Loss, Request, Target};
+use losscore_core::{reduce, LossError, Real, Reduction};
+use numpy::{Element, PyArrayDyn, PyArrayMethods, PyUntypedArrayMethods};
+use pyo3::prelude::*;
+use pyo3::types::PyTuple;
+
+/// The arguments every loss takes besides its first argument and its hyperparameters.
+pub struct Call<'a, 'py> {
+    pub py: Python<'py>,
+    /// The first argument's name (`pred`, `logits`, ...), for messages.
+    pub first: &'static str,
+    pub target: &'a Bound<'py, PyAny>,
+    pub weight: Option<&'a Bound<'py, PyAny>>,
+    pub reduction: Reduction,
+    pub out: Option<&'a Bound<'py, PyAny>>,
+    pub with_grad: bool,
+    pub partials: bool,
+}
+
+impl Call<'_, '_> {
+    /// The reduction the core runs: partials need no per-element output.
+    fn run_reduction(&self) -> Reduction {
+        match (self.partials, self.reduction) {
+            (true, Reduction::None) => Reduction::Sum,
+            (_, r) => r,
+        }
+    }
+}
+
+fn contiguous_err() -> PyErr {
+    OutputError::new_err("arrays must be C-contiguous")
+}
+
+fn slice<'a, T: Element>(a: &'a numpy::PyReadonlyArrayDyn<'_, T>) -> PyResult<&'a [T]> {
+    a.as_slice().map_err(|_| contiguous_err())
+}
+
+fn mismatch(left: &'static str, ls: &[usize], right: &'static str, rs: &[usize]) -> PyErr {
+    to_pyerr(LossError::ShapeMismatch {
+        left,
+        left_shape: ls.to_vec(),
+        right,
+        right_shape: rs.to_vec(),
+    })
+}
+
+/// A row loss's options, built into its core kernel once the class count and class weights are
+/// known (the kernel borrows the class weights).
+pub trait RowOptions<T: Real> {
+    const NAME: &'static str;
+    /// Whether float targets are class probabilities (else they are an error).
+    const PROBABILITIES: bool;
+    fn run(
+        &self,
+        classes: usize,
+        class_weight: Option<&[T]>,
+        req: Request<'_, T>,
+    ) -> Result<reduce::Partials, LossError>;
+}
+
+/// Element-wise layout: `target`, `weight` of `x`'s shape; `pos_weight` broadcast along the
+/// trailing axes (column factors).
+pub fn elementwise<'py, T: Element + Real, L: Loss<T> + Sync>(
+    call: Call<'_, 'py>,
+    x: Bound<'py, PyArrayDyn<T>>,
+    pos_weight: Option<&Bound<'py, PyAny>>,
+    loss: L,
+) -> PyResult<Bound<'py, PyAny>> {
+    let py = call.py;
+    let first = call.first;
+    let shape = x.shape().to_vec();
+    let target = like::<T>(call.target, "target")?;
+    if target.shape() != shape.as_slice() {
+        return Err(mismatch(first, &shape, "target", target.shape()));
+    }
+    let weight = match call.weight {
+        Some(w) => {
+            let w = like::<T>(w, "weight")?;
+            if w.shape() != shape.as_slice() {
+                return Err(mismatch(first, &shape, "weight", w.shape()));
+            }
+            Some(w)
+        }
+        None => None,
+    };
+    let pos_weight = match pos_weight {
+        Some(pw) => {
+            let pw = like::<T>(pw, "pos_weight")?;
+            // Leading size-1 axes broadcast (torch semantics); the rest must be trailing axes.
+            let ps = pw.shape();
+            let core = &ps[ps.iter().take_while(|&&d| d == 1).count()..];
+            let suffix = core.len() <= shape.len() && shape[shape.len() - core.len()..] == *core;
+            if pw.len() != 1 && !suffix {
+                return Err(ShapeError::new_err(format!(
+                    "pos_weight shape {} does not broadcast along the trailing axes of {first} \
+                     shape {} (expected (C,) with C = {first}.shape[-1], trailing axes of \
+                     {first}, or a single value)",
+                    shape_str(ps),
+                    shape_str(&shape)
+                )));
+            }
+            Some(pw)
+        }
+        None => None,
+    };
+    let reduction = call.run_reduction();
+    let grad = (call.with_grad && !call.partials)
+        .then(|| output::<T>(py, call.out, &shape, "out"))
+        .transpose()?;
+    let per_element = (reduction == Reduction::None)
+        .then(|| output::<T>(py, None, &shape, "loss"))
+        .transpose()?;
+    let x_ro = x.try_readonly().map_err(|_| borrow_error(first))?;
+    let t_ro = target.try_readonly().map_err(|_| borrow_error("target"))?;
+    let w_ro = borrow_ro(py, weight.as_ref(), "weight")?;
+    let pw_ro = borrow_ro(py, pos_weight.as_ref(), "pos_weight")?;
+    let mut g_rw = borrow_rw(py, grad.as_ref(), "out")?;
+    let mut l_rw = borrow_rw(py, per_element.as_ref(), "loss")?;
+    let x_s = slice(&x_ro)?;
+    let inputs = Inputs::elementwise(x_s, slice(&t_ro)?)
+        .weight(w_ro.as_ref().map(slice).transpose()?)
+        .cols(pw_ro.as_ref().map(slice).transpose()?)
+        .batch(shape.first().copied().unwrap_or(1));
+    let req = Request::value(inputs, reduction)
+        .loss_out(
+            l_rw.as_mut()
+                .map(|l| l.as_slice_mut().map_err(|_| contiguous_err()))
+                .transpose()?,
+        )
+        .grad_out(
+            g_rw.as_mut()
+                .map(|g| g.as_slice_mut().map_err(|_| contiguous_err()))
+                .transpose()?,
+        )
+        .prevalidate(call.out.is_some());
+    let partials = py.detach(|| loss.run(req)).map_err(to_pyerr)?;
+    drop((x_ro, t_ro, w_ro, pw_ro, g_rw, l_rw));
+    finish(py, &call, partials, per_element, grad)
+}
+
+/// Rows layout: `x` is `(..., C)`; class-index targets `(...)` or probabilities `(..., C)`;
+/// per-sample weights `(...)`; `class_weight` `(C,)`.
+pub fn rows<'py, T: Element + Real, O: RowOptions<T> + Sync>(
+    call: Call<'_, 'py>,
+    x: Bound<'py, PyArrayDyn<T>>,
+    class_weight: Option<&Bound<'py, PyAny>>,
+    options: O,
+) -> PyResult<Bound<'py, PyAny>> {
+    let py = call.py;
+    let first = call.first;
+    let shape = x.shape().to_vec();
+    let Some((&classes, sample_shape)) = shape.split_last() else {
+        return Err(ShapeError::new_err(format!(
+            "{first} must have at least one dimension (the class axis, last), got shape ()"
+        )));
+    };
+    let rows: usize = sample_shape.iter().product();
+    let target = class_target::<T>(call.target, O::NAME, O::PROBABILITIES)?;
+    match &target {
+        ClassTarget::Index(y) if y.shape() != sample_shape => {
+            return Err(ShapeError::new_err(format!(
+                "target (class indices) must have shape {} ({first} shape {} without the class \
+                 axis), got {}",
+                shape_str(sample_shape),
+                shape_str(&shape),
+                shape_str(y.shape())
+            )))
+        }
+        ClassTarget::Prob(t) if t.shape() != shape.as_slice() => {
+            return Err(ShapeError::new_err(format!(
+                "target (class probabilities) must have {first}'s shape {}, got {}; class \
+                 indices must have an integer dtype",
+                shape_str(&shape),
+                shape_str(t.shape())
+            )))
+        }
+        _ => {}
+    }
+    let weight = match call.weight {
+        Some(w) => {
+            let w = like::<T>(w, "weight")?;
+            if w.shape() != sample_shape {
+                return Err(ShapeError::new_err(format!(
+                    "weight (per sample) must have shape {} ({first} shape {} without the class \
+                     axis), got {}",
+                    shape_str(sample_shape),
+                    shape_str(&shape),
+                    shape_str(w.shape())
+                )));
+            }
+            Some(w)
+        }
+        None => None,
+    };
+    let class_weight = match class_weight {
+        Some(w) => {
+            let w = like::<T>(w, "class_weight")?;
+            if w.shape() != [classes] {
+                return Err(ShapeError::new_err(format!(
+                    "class_weight must have shape ({classes},) (the size of the last axis of \
+                     {first}), got {}",
+                    shape_str(w.shape())
+                )));
+            }
+            Some(w)
+        }
+        None => None,
+    };
+    let reduction = call.run_reduction();
+    let grad = (call.with_grad && !call.partials)
+        .then(|| output::<T>(py, call.out, &shape, "out"))
+        .transpose()?;
+    let per_sample = (reduction == Reduction::None)
+        .then(|| output::<T>(py, None, sample_shape, "loss"))
+        .transpose()?;
+    let x_ro = x.try_readonly().map_err(|_| borrow_error(first))?;
+    let (y_ro, t_ro) = match &target {
+        ClassTarget::Index(y) => (
+            Some(y.try_readonly().map_err(|_| borrow_error("target"))?),
+            None,
+        ),
+        ClassTarget::Prob(t) => (
+            None,
+            Some(t.try_readonly().map_err(|_| borrow_error("target"))?),
+        ),
+    };
+    let w_ro = borrow_ro(py, weight.as_ref(), "weight")?;
+    let cw_ro = borrow_ro(py, class_weight.as_ref(), "class_weight")?;
+    let mut g_rw = borrow_rw(py, grad.as_ref(), "out")?;
+    let mut l_rw = borrow_rw(py, per_sample.as_ref(), "loss")?;
+    let labels = match (&y_ro, &t_ro) {
+        (Some(y), _) => Target::Index(y.as_slice().map_err(|_| contiguous_err())?),
+        (None, Some(t)) => Target::Values(slice(t)?),
+        (None, None) => return Err(ParameterError::new_err("target: missing")),
+    };
+    let cw = cw_ro.as_ref().map(slice).transpose()?;
+    let inputs =
+        Inputs::rows(slice(&x_ro)?, rows, labels).weight(w_ro.as_ref().map(slice).transpose()?);
+    let req = Request::value(inputs, reduction)
+        .loss_out(
+            l_rw.as_mut()
+                .map(|l| l.as_slice_mut().map_err(|_| contiguous_err()))
+                .transpose()?,
+        )
+        .grad_out(
+            g_rw.as_mut()
+                .map(|g| g.as_slice_mut().map_err(|_| contiguous_err()))
+                .transpose()?,
+        )
+        .prevalidate(call.out.is_some());
+    let partials = py
+        .detach(|| options.run(classes, cw, req))
+        .map_err(to_pyerr)?;
+    drop((x_ro, y_ro, t_ro, w_ro, cw_ro, g_rw, l_rw));
+    finish(py, &call, partials, per_sample, grad)
+}
+
+/// The Python result: `Partials`, or the value (a float, or the per-unit array with "none"),
+/// paired with the gradient when asked for.
+fn finish<'py, T: Element>(
+    py: Python<'py>,
+    call: &Call<'_, 'py>,
+    partials: reduce::Partials,
+    per_unit: Option<Bound<'py, PyArrayDyn<T>>>,
+    grad: Option<Bound<'py, PyArrayDyn<T>>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    if call.partials {
+        return Ok(Bound::new(py, Partials { inner: partials })?.into_any());
+    }
+    let value: Bound<'py, PyAny> = match per_unit {
+        Some(arr) => arr.into_any(),
+        None => partials
+            .finish(call.reduction)
+            .into_pyobject(py)?
+            .into_any(),
+    };
+    match grad {
+        Some(g) => Ok(PyTuple::new(py, [value, g.into_any()])?.into_any()),
+        None => Ok(value),
+    }
+}
