@@ -240,57 +240,200 @@ pub fn lanes_total<T: Real>(block: &[T]) -> f64 {
     sum_lanes(&acc)
 }
 
+/// Per-unit terms of a block that a range covers only in part (its neighbour holds the rest).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Open {
+    /// `w*l` of each unit, in order.
+    pub loss: Vec<f64>,
+    /// Each unit's share of the "mean" denominator (empty when the denominator is the count).
+    pub denominator: Vec<f64>,
+}
+
+impl Open {
+    fn len(&self) -> usize {
+        self.loss.len()
+    }
+
+    fn extend(&mut self, next: Open) {
+        self.loss.extend(next.loss);
+        self.denominator.extend(next.denominator);
+    }
+}
+
+/// The f64 partial of a run of units starting on a block boundary: unit `k` goes to lane
+/// `k % LANES`, in order, exactly as inside a block kernel.
+pub fn fold(terms: &[f64]) -> f64 {
+    let mut acc = [0.0f64; LANES];
+    for (k, &v) in terms.iter().enumerate() {
+        acc[k % LANES] += v;
+    }
+    sum_lanes(&acc)
+}
+
 /// The mergeable state of a reduction: everything `finish` needs, nothing of the data.
 ///
-/// `loss[b]` is block `b`'s `sum(w*l)`; `denominator[b]` its share of the "mean" denominator
-/// (`sum(w)`, or `sum(w * class_weight[y])` over the rows that count) or `None` when the
-/// denominator is the count of units (elements or rows). Blocks sit at fixed global offsets, so
-/// partials of consecutive block-aligned ranges [`merge`](Partials::merge) into exactly the
-/// partials of their concatenation, and [`finish`](Partials::finish) gives the same bits.
+/// Units (elements, or rows of class-axis losses) are cut into blocks of `per_block` units at
+/// fixed global offsets. `loss[b]` is the `sum(w*l)` of a complete block, `denominator[b]` its
+/// share of the "mean" denominator (`sum(w)`, or `sum(w * class_weight[y])` over the rows that
+/// count), `None` when that denominator is the count of units. A range that starts or ends inside
+/// a block keeps the per-unit terms of that block in `head` / `tail` until [`merge`] joins them
+/// with its neighbour's; a completed block is then folded exactly as a kernel folds it. So the
+/// partials of consecutive ranges, cut anywhere, merge into exactly the partials of their
+/// concatenation, and [`finish`] gives the same bits as one in-memory call.
+///
+/// [`merge`]: Partials::merge
+/// [`finish`]: Partials::finish
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Partials {
     pub loss: Vec<f64>,
     pub denominator: Option<Vec<f64>>,
-    /// Units (elements, or rows for class-axis losses) covered.
+    /// Units covered, and the global index of the first.
     pub count: u64,
+    pub start: u64,
+    /// Units per block (a function of the loss's shape).
+    pub per_block: u64,
     /// Length of the leading axis covered (the "batchmean" denominator).
     pub batch: u64,
+    /// Units before the first block boundary, when the range starts inside a block (a range
+    /// inside one block is all head).
+    pub head: Open,
+    /// Units after the last block boundary, when the range ends inside a block and is not
+    /// the end of the data.
+    pub tail: Open,
 }
 
 impl Partials {
+    fn end(&self) -> u64 {
+        self.start + self.count
+    }
+
+    fn aligned(&self, unit: u64) -> bool {
+        self.per_block == 0 || unit % self.per_block == 0
+    }
+
+    fn weighted(&self) -> bool {
+        self.denominator.is_some()
+    }
+
     /// Appends `next`, which covers the units that follow `self`'s.
     pub fn merge(&mut self, next: Partials) -> Result<(), LossError> {
-        if self.count > 0
-            && next.count > 0
-            && self.denominator.is_some() != next.denominator.is_some()
-        {
+        if next.count == 0 {
+            self.batch += next.batch;
+            return Ok(());
+        }
+        if self.count == 0 {
+            let batch = self.batch + next.batch;
+            *self = next;
+            self.batch = batch;
+            return Ok(());
+        }
+        if next.start != self.end() {
+            return Err(invalid(
+                "partials",
+                format!(
+                    "ranges must follow each other: units {}..{} then {}..",
+                    self.start,
+                    self.end(),
+                    next.start
+                ),
+            ));
+        }
+        if next.per_block != self.per_block {
+            return Err(invalid(
+                "partials",
+                "ranges of different losses or class counts cannot be merged",
+            ));
+        }
+        if self.weighted() != next.weighted() {
             return Err(invalid(
                 "weight",
                 "given for some chunks but not for others",
             ));
         }
-        if self.count == 0 {
-            self.denominator = next.denominator;
-        } else if let (Some(d), Some(n)) = (&mut self.denominator, next.denominator) {
+        let Partials {
+            loss,
+            denominator,
+            count,
+            batch,
+            head,
+            tail,
+            ..
+        } = next;
+        if !self.aligned(self.end()) {
+            // self ends inside a block: its open run [R, end) continues with next's head.
+            let all_head = self.loss.is_empty() && self.tail.len() == 0;
+            if !all_head && self.tail.len() == 0 {
+                return Err(invalid(
+                    "partials",
+                    "the first range was evaluated as the end of the data",
+                ));
+            }
+            let mut run = if all_head {
+                std::mem::take(&mut self.head)
+            } else {
+                std::mem::take(&mut self.tail)
+            };
+            let run_start = self.end() - run.len() as u64;
+            run.extend(head);
+            let run_end = run_start + run.len() as u64;
+            match (self.aligned(run_start), self.aligned(run_end)) {
+                (true, true) => self.push_block(&run),
+                (true, false) => self.tail = run,
+                (false, _) => self.head = run,
+            }
+        }
+        self.loss.extend(loss);
+        if let (Some(d), Some(n)) = (&mut self.denominator, denominator) {
             d.extend(n);
         }
-        self.loss.extend(next.loss);
-        self.count += next.count;
-        self.batch += next.batch;
+        if tail.len() > 0 {
+            self.tail = tail;
+        }
+        self.count += count;
+        self.batch += batch;
         Ok(())
+    }
+
+    fn push_block(&mut self, run: &Open) {
+        self.loss.push(fold(&run.loss));
+        if let Some(d) = &mut self.denominator {
+            d.push(fold(&run.denominator));
+        }
+    }
+
+    fn all_loss(&self) -> Vec<f64> {
+        let mut v = Vec::with_capacity(self.loss.len() + 2);
+        if self.head.len() > 0 {
+            v.push(fold(&self.head.loss));
+        }
+        v.extend_from_slice(&self.loss);
+        if self.tail.len() > 0 {
+            v.push(fold(&self.tail.loss));
+        }
+        v
     }
 
     /// The "mean" denominator: exact sum of the denominator partials, or the count.
     pub fn denominator_total(&self) -> f64 {
         match &self.denominator {
-            Some(d) => exact_sum(d),
+            Some(d) => {
+                let mut v = Vec::with_capacity(d.len() + 2);
+                if self.head.len() > 0 {
+                    v.push(fold(&self.head.denominator));
+                }
+                v.extend_from_slice(d);
+                if self.tail.len() > 0 {
+                    v.push(fold(&self.tail.denominator));
+                }
+                exact_sum(&v)
+            }
             None => self.count as f64,
         }
     }
 
     /// The reduced value (NaN for `Reduction::None`, whose values are per element).
     pub fn finish(&self, reduction: Reduction) -> f64 {
-        let total = || exact_sum(&self.loss);
+        let total = || exact_sum(&self.all_loss());
         match reduction {
             Reduction::None => f64::NAN,
             Reduction::Sum => total(),

@@ -1,6 +1,8 @@
 //! The loss functions of `_core`: one `#[pyfunction]` per loss, all with the same convention,
 //! `f(first, target, *, <hyperparameters>, weight=None, reduction=..., out=None,
-//! with_grad=False, partials=False)`, defaults equal to the Python wrappers'. Each builds its
+//! with_grad=False, partials=False, offset=0)`, defaults equal to the Python wrappers'. With
+//! `partials=True` the result is the `Partials` of a chunk whose first row along the leading axis
+//! is row `offset` of the whole array. Each builds its
 //! checked core configuration and hands it to one of the two layouts of [`crate::pipeline`].
 
 use crate::arrays::{floats, Floats};
@@ -23,11 +25,12 @@ fn ok<L>(loss: L) -> Result<L, LossError> {
 /// Defines an element-wise loss. `|T| expr` builds the checked core loss for dtype `T`;
 /// `[pos_weight]` adds the column-factor argument.
 macro_rules! elementwise {
-    ($name:ident, $first:ident, $red:literal, $batchmean:literal,
-     [$($p:ident : $pt:ty = $def:expr),*], $($cols:ident)?, |$T:ident| $make:expr) => {
+    ($name:ident, $first:ident, $red:tt, $batchmean:tt,
+     [$($p:ident : $pt:ty = $def:tt),*], $($cols:ident)?, |$T:ident| $make:expr) => {
         #[pyfunction]
         #[pyo3(signature = ($first, target, *, $($cols = None,)? $($p = $def,)* weight = None,
-                            reduction = $red, out = None, with_grad = false, partials = false))]
+                            reduction = $red, out = None, with_grad = false, partials = false,
+                            offset = 0))]
         #[allow(clippy::too_many_arguments)]
         fn $name<'py>(
             py: Python<'py>,
@@ -40,10 +43,12 @@ macro_rules! elementwise {
             out: Option<&Bound<'py, PyAny>>,
             #[pyo3(from_py_with = arg::with_grad)] with_grad: bool,
             #[pyo3(from_py_with = arg::partials)] partials: bool,
+            #[pyo3(from_py_with = arg::offset)] offset: usize,
         ) -> PyResult<Bound<'py, PyAny>> {
             let reduction = parse_reduction(reduction, $batchmean)?;
             let call = Call {
-                py, first: stringify!($first), target, weight, reduction, out, with_grad, partials,
+                py, first: stringify!($first), target, weight, reduction, out, with_grad,
+                partials: partials.then_some(offset),
             };
             #[allow(unused_variables)]
             let cols: Option<&Bound<'py, PyAny>> = None;
@@ -160,10 +165,11 @@ impl<T: Real> RowOptions<T> for MultiMarginOptions {
 /// Defines a row loss. `options` builds its options; `check` validates the scalar ones before
 /// any array work, so they are reported first.
 macro_rules! rows {
-    ($name:ident, $first:ident, [$($p:ident : $pt:ty = $def:expr),*], $options:expr, $check:expr) => {
+    ($name:ident, $first:ident, [$($p:ident : $pt:ty = $def:tt),*], $options:expr, $check:expr) => {
         #[pyfunction]
         #[pyo3(signature = ($first, target, *, $($p = $def,)* class_weight = None, weight = None,
-                            reduction = "mean", out = None, with_grad = false, partials = false))]
+                            reduction = "mean", out = None, with_grad = false, partials = false,
+                            offset = 0))]
         #[allow(clippy::too_many_arguments)]
         fn $name<'py>(
             py: Python<'py>,
@@ -176,12 +182,14 @@ macro_rules! rows {
             out: Option<&Bound<'py, PyAny>>,
             #[pyo3(from_py_with = arg::with_grad)] with_grad: bool,
             #[pyo3(from_py_with = arg::partials)] partials: bool,
+            #[pyo3(from_py_with = arg::offset)] offset: usize,
         ) -> PyResult<Bound<'py, PyAny>> {
             let reduction = parse_reduction(reduction, false)?;
             let options = $options;
             $check.py_err(py)?;
             let call = Call {
-                py, first: stringify!($first), target, weight, reduction, out, with_grad, partials,
+                py, first: stringify!($first), target, weight, reduction, out, with_grad,
+                partials: partials.then_some(offset),
             };
             match floats($first, stringify!($first))? {
                 Floats::F32(x) => pipeline::rows::<f32, _>(call, x, class_weight, options),

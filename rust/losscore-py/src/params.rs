@@ -152,6 +152,14 @@ pub mod arg {
         partials: bool,
     );
 
+    /// The `offset` argument: a non-negative unit index.
+    pub fn offset(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
+        let v: i64 = super::named(obj, "offset")?;
+        usize::try_from(v).map_err(|_| {
+            super::ParameterError::new_err(format!("offset: must be non-negative, got {v}"))
+        })
+    }
+
     pub fn ignore_index(obj: &Bound<'_, PyAny>) -> PyResult<Option<i64>> {
         super::optional_int(Some(obj), "ignore_index")
     }

@@ -24,14 +24,29 @@ pub struct Call<'a, 'py> {
     pub reduction: Reduction,
     pub out: Option<&'a Bound<'py, PyAny>>,
     pub with_grad: bool,
-    pub partials: bool,
+    /// `Some(offset)`: return the `Partials` of a chunk whose first row along the leading axis
+    /// is row `offset` of the whole array.
+    pub partials: Option<usize>,
+}
+
+/// The global unit index of the chunk's first unit: `offset` leading-axis rows of
+/// `units / leading` units each.
+fn chunk_start(offset: Option<usize>, units: usize, leading: usize) -> PyResult<Option<usize>> {
+    let Some(offset) = offset else {
+        return Ok(None);
+    };
+    let per_row = units.checked_div(leading).unwrap_or(0);
+    offset
+        .checked_mul(per_row)
+        .map(Some)
+        .ok_or_else(|| ParameterError::new_err(format!("offset: {offset} rows is out of range")))
 }
 
 impl Call<'_, '_> {
     /// The reduction the core runs: partials need no per-element output.
     fn run_reduction(&self) -> Reduction {
         match (self.partials, self.reduction) {
-            (true, Reduction::None) => Reduction::Sum,
+            (Some(_), Reduction::None) => Reduction::Sum,
             (_, r) => r,
         }
     }
@@ -114,7 +129,7 @@ pub fn elementwise<'py, T: Element + Real, L: Loss<T> + Sync>(
         None => None,
     };
     let reduction = call.run_reduction();
-    let grad = (call.with_grad && !call.partials)
+    let grad = (call.with_grad && call.partials.is_none())
         .then(|| output::<T>(py, call.out, &shape, "out"))
         .transpose()?;
     let per_element = (reduction == Reduction::None)
@@ -142,7 +157,12 @@ pub fn elementwise<'py, T: Element + Real, L: Loss<T> + Sync>(
                 .map(|g| g.as_slice_mut().map_err(|_| contiguous_err()))
                 .transpose()?,
         )
-        .prevalidate(call.out.is_some());
+        .prevalidate(call.out.is_some())
+        .chunk_at(chunk_start(
+            call.partials,
+            x_s.len(),
+            shape.first().copied().unwrap_or(1),
+        )?);
     let partials = py.detach(|| loss.run(req)).map_err(to_pyerr)?;
     drop((x_ro, t_ro, w_ro, pw_ro, g_rw, l_rw));
     finish(py, &call, partials, per_element, grad)
@@ -217,7 +237,7 @@ pub fn rows<'py, T: Element + Real, O: RowOptions<T> + Sync>(
         None => None,
     };
     let reduction = call.run_reduction();
-    let grad = (call.with_grad && !call.partials)
+    let grad = (call.with_grad && call.partials.is_none())
         .then(|| output::<T>(py, call.out, &shape, "out"))
         .transpose()?;
     let per_sample = (reduction == Reduction::None)
@@ -257,7 +277,12 @@ pub fn rows<'py, T: Element + Real, O: RowOptions<T> + Sync>(
                 .map(|g| g.as_slice_mut().map_err(|_| contiguous_err()))
                 .transpose()?,
         )
-        .prevalidate(call.out.is_some());
+        .prevalidate(call.out.is_some())
+        .chunk_at(chunk_start(
+            call.partials,
+            rows,
+            sample_shape.first().copied().unwrap_or(1),
+        )?);
     let partials = py
         .detach(|| options.run(classes, cw, req))
         .map_err(to_pyerr)?;
@@ -274,7 +299,7 @@ fn finish<'py, T: Element>(
     per_unit: Option<Bound<'py, PyArrayDyn<T>>>,
     grad: Option<Bound<'py, PyArrayDyn<T>>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    if call.partials {
+    if call.partials.is_some() {
         return Ok(Bound::new(py, Partials { inner: partials })?.into_any());
     }
     let value: Bound<'py, PyAny> = match per_unit {

@@ -13,7 +13,7 @@
 
 use crate::error::{invalid, LossError};
 use crate::par;
-use crate::reduce::{self, Partials, Reduction};
+use crate::reduce::{self, Open, Partials, Reduction};
 use crate::simd::{self, Kernel, Real};
 
 /// The target of a loss: values laid out like the first argument, or one class index per row.
@@ -38,6 +38,8 @@ pub struct Inputs<'a, T> {
     pub cols: Option<&'a [T]>,
     /// Length of the leading axis (the "batchmean" denominator).
     pub batch: usize,
+    /// Index of the first unit within the array the column factors tile (0 for a whole call).
+    pub unit0: usize,
 }
 
 impl<'a, T> Inputs<'a, T> {
@@ -50,6 +52,7 @@ impl<'a, T> Inputs<'a, T> {
             weight: None,
             cols: None,
             batch: x.len(),
+            unit0: 0,
         }
     }
 
@@ -62,6 +65,7 @@ impl<'a, T> Inputs<'a, T> {
             weight: None,
             cols: None,
             batch: rows,
+            unit0: 0,
         }
     }
 
@@ -76,6 +80,22 @@ impl<'a, T> Inputs<'a, T> {
     pub fn batch(self, batch: usize) -> Self {
         Inputs { batch, ..self }
     }
+
+    /// Units `lo..hi` (`width` values of `x` each).
+    fn range(&self, lo: usize, hi: usize, width: usize) -> Self {
+        Inputs {
+            x: &self.x[lo * width..hi * width],
+            target: match self.target {
+                Target::Values(t) => Target::Values(&t[lo * width..hi * width]),
+                Target::Index(y) => Target::Index(&y[lo..hi]),
+            },
+            units: hi - lo,
+            weight: self.weight.map(|w| &w[lo..hi]),
+            cols: self.cols,
+            batch: self.batch,
+            unit0: self.unit0 + lo,
+        }
+    }
 }
 
 /// One evaluation: inputs, reduction, and the caller's outputs.
@@ -89,6 +109,9 @@ pub struct Request<'a, T> {
     pub grad_out: Option<&'a mut [T]>,
     /// Validate targets before anything is written (the outputs are the caller's buffers).
     pub prevalidate: bool,
+    /// `Some(g)`: these units are one chunk of a longer stream, starting at global unit `g`;
+    /// the partials keep the terms of blocks the chunk covers only in part (no outputs).
+    pub chunk_at: Option<usize>,
 }
 
 impl<'a, T> Request<'a, T> {
@@ -100,6 +123,7 @@ impl<'a, T> Request<'a, T> {
             loss_out: None,
             grad_out: None,
             prevalidate: false,
+            chunk_at: None,
         }
     }
 
@@ -116,6 +140,10 @@ impl<'a, T> Request<'a, T> {
             prevalidate,
             ..self
         }
+    }
+
+    pub fn chunk_at(self, chunk_at: Option<usize>) -> Self {
+        Request { chunk_at, ..self }
     }
 }
 
@@ -224,6 +252,13 @@ pub trait Blocks<T: Real>: Sync {
     ) -> Result<Option<Vec<f64>>, LossError>;
     /// Reports the first invalid target (called when a block met one).
     fn find_bad(&self, inputs: &Inputs<'_, T>) -> Result<(), LossError>;
+    /// Each unit's share of the "mean" denominator (`None`: the count), for the units of a
+    /// block a chunk covers only in part.
+    fn unit_denominators(&self, inputs: &Inputs<'_, T>) -> Result<Option<Vec<f64>>, LossError> {
+        Ok(inputs
+            .weight
+            .map(|w| w.iter().map(|v| v.to_f64()).collect()))
+    }
     /// One block: writes its outputs and returns `(sum(w*l), whether an invalid target was met)`.
     /// Must be `#[inline(always)]` (it runs inside the ISA wrapper).
     fn block(&self, blk: Block<'_, T>) -> (f64, bool);
@@ -231,17 +266,25 @@ pub trait Blocks<T: Real>: Sync {
 
 /// Runs `req` through the block kernel `k`.
 pub fn drive<T: Real, K: Blocks<T>>(k: &K, req: Request<'_, T>) -> Result<Partials, LossError> {
-    let Request {
-        inputs,
-        reduction,
-        loss_out,
-        grad_out,
-        prevalidate,
-    } = req;
+    check(k, &req)?;
+    match req.chunk_at {
+        Some(offset) if req.loss_out.is_none() && req.grad_out.is_none() => {
+            chunk(k, req.inputs, req.reduction, offset)
+        }
+        Some(_) => Err(invalid(
+            "out",
+            "chunked evaluation computes no per-unit outputs",
+        )),
+        None => run_checked(k, req),
+    }
+}
+
+/// Checks lengths, outputs against the reduction, and what the family checks.
+fn check<T: Real, K: Blocks<T>>(k: &K, req: &Request<'_, T>) -> Result<(), LossError> {
+    let inputs = &req.inputs;
     let units = inputs.units;
-    let width = k.width();
     let values = units
-        .checked_mul(width)
+        .checked_mul(k.width())
         .ok_or_else(|| invalid("pred", "too many elements"))?;
     check_len("x", inputs.x.len(), values)?;
     match inputs.target {
@@ -251,18 +294,82 @@ pub fn drive<T: Real, K: Blocks<T>>(k: &K, req: Request<'_, T>) -> Result<Partia
     if let Some(w) = inputs.weight {
         check_len("weight", w.len(), units)?;
     }
-    if let Some(g) = grad_out.as_deref() {
+    if let Some(g) = req.grad_out.as_deref() {
         check_len("out", g.len(), values)?;
     }
-    match (reduction, loss_out.as_deref()) {
+    match (req.reduction, req.loss_out.as_deref()) {
         (Reduction::None, Some(l)) => check_len("loss_out", l.len(), units)?,
-        (Reduction::None, None) => {
+        (Reduction::None, None) if req.chunk_at.is_none() => {
             return Err(invalid("loss_out", "required with reduction='none'"))
         }
+        (Reduction::None, None) => {}
         (_, Some(_)) => return Err(invalid("loss_out", "only used with reduction='none'")),
         (_, None) => {}
     }
-    k.check(&inputs, reduction)?;
+    k.check(inputs, req.reduction)
+}
+
+/// One chunk of a stream: complete blocks as partials, the units of the blocks it covers only
+/// in part (at either end) as per-unit terms.
+fn chunk<T: Real, K: Blocks<T>>(
+    k: &K,
+    inputs: Inputs<'_, T>,
+    reduction: Reduction,
+    offset: usize,
+) -> Result<Partials, LossError> {
+    let n = inputs.units;
+    let per_block = k.per_block();
+    let width = k.width();
+    let head_len = match offset % per_block {
+        0 => 0,
+        r => (per_block - r).min(n),
+    };
+    let tail_len = (n - head_len) % per_block;
+    let body_end = n - tail_len;
+    let body_reduction = match reduction {
+        Reduction::None => Reduction::Sum,
+        r => r,
+    };
+    let body = run_checked(
+        k,
+        Request::value(inputs.range(head_len, body_end, width), body_reduction),
+    )?;
+    let open = |lo: usize, hi: usize| -> Result<Open, LossError> {
+        if lo == hi {
+            return Ok(Open::default());
+        }
+        let part = inputs.range(lo, hi, width);
+        let mut terms = vec![T::ZERO; hi - lo];
+        let req = Request::value(part, Reduction::None).loss_out(Some(&mut terms));
+        run_checked(k, req)?;
+        Ok(Open {
+            loss: terms.iter().map(|v| v.to_f64()).collect(),
+            denominator: k.unit_denominators(&part)?.unwrap_or_default(),
+        })
+    };
+    Ok(Partials {
+        loss: body.loss,
+        denominator: body.denominator,
+        count: n as u64,
+        start: offset as u64,
+        per_block: per_block as u64,
+        batch: inputs.batch as u64,
+        head: open(0, head_len)?,
+        tail: open(body_end, n)?,
+    })
+}
+
+/// [`drive`] after [`check`].
+fn run_checked<T: Real, K: Blocks<T>>(k: &K, req: Request<'_, T>) -> Result<Partials, LossError> {
+    let Request {
+        inputs,
+        reduction,
+        loss_out,
+        grad_out,
+        prevalidate,
+        ..
+    } = req;
+    let units = inputs.units;
     let per_block = k.per_block();
     let mut denominator = match inputs.weight {
         Some(w) => Some(weight_partials(w, per_block)?),
@@ -275,7 +382,10 @@ pub fn drive<T: Real, K: Blocks<T>>(k: &K, req: Request<'_, T>) -> Result<Partia
         loss: vec![0.0; units.div_ceil(per_block)],
         denominator,
         count: units as u64,
+        start: 0,
+        per_block: per_block as u64,
         batch: inputs.batch as u64,
+        ..Partials::default()
     };
     let scale = match reduction {
         Reduction::Mean => 1.0 / partials.denominator_total(),
@@ -289,7 +399,7 @@ pub fn drive<T: Real, K: Blocks<T>>(k: &K, req: Request<'_, T>) -> Result<Partia
         loss_out,
         grad: grad_out,
         cols: inputs.cols.unwrap_or(&[]),
-        unit0: 0,
+        unit0: inputs.unit0,
         scale: T::from_f64(scale),
     };
     if run(k, whole, units, &mut partials.loss) {
@@ -432,9 +542,8 @@ mod tests {
             for (lo, hi) in [(0, BLOCK), (BLOCK, 3 * BLOCK), (3 * BLOCK, n)] {
                 let inputs =
                     Inputs::elementwise(&p[lo..hi], &t[lo..hi]).weight(weight.map(|w| &w[lo..hi]));
-                merged
-                    .merge(loss.run(Request::value(inputs, Reduction::Sum)).unwrap())
-                    .unwrap();
+                let req = Request::value(inputs, Reduction::Sum).chunk_at(Some(lo));
+                merged.merge(loss.run(req).unwrap()).unwrap();
             }
             for r in [Reduction::Sum, Reduction::Mean] {
                 assert_eq!(merged.finish(r).to_bits(), whole.finish(r).to_bits());
@@ -466,16 +575,103 @@ mod tests {
                 hi - lo,
                 Target::Index(&y[lo..hi]),
             );
-            merged
-                .merge(ce.run(Request::value(inputs, Reduction::Mean)).unwrap())
-                .unwrap();
+            let req = Request::value(inputs, Reduction::Mean).chunk_at(Some(lo));
+            merged.merge(ce.run(req).unwrap()).unwrap();
             lo = hi;
         }
-        assert_eq!(merged, whole);
+        assert_eq!(merged.loss[..], whole.loss[..whole.loss.len() - 1]);
         assert_eq!(
             merged.finish(Reduction::Mean).to_bits(),
             whole.finish(Reduction::Mean).to_bits()
         );
+    }
+
+    /// Cut points: every kind of edge (inside a block, on a boundary, single units, long runs).
+    fn cuts(n: usize, seed: u64) -> Vec<usize> {
+        let mut state = seed;
+        let mut at = vec![0];
+        while *at.last().unwrap() < n {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let step = match (state >> 33) % 4 {
+                0 => 1,
+                1 => (state >> 40) as usize % 50 + 1,
+                _ => (state >> 40) as usize % (3 * BLOCK) + 1,
+            };
+            at.push((at.last().unwrap() + step).min(n));
+        }
+        at
+    }
+
+    fn streamed<T: Real, L: Loss<T>>(
+        loss: &L,
+        inputs: Inputs<'_, T>,
+        width: usize,
+        seed: u64,
+    ) -> Partials {
+        let mut total = Partials::default();
+        let at = cuts(inputs.units, seed);
+        for pair in at.windows(2) {
+            let part = inputs.range(pair[0], pair[1], width);
+            let req = Request::value(part, Reduction::Mean).chunk_at(Some(pair[0]));
+            total.merge(loss.run(req).unwrap()).unwrap();
+        }
+        total
+    }
+
+    #[test]
+    fn chunks_cut_anywhere_finish_like_the_whole() {
+        let n = 4 * BLOCK + 321;
+        let (p, t) = (data(n), data(n + 7)[7..].to_vec());
+        let w: Vec<f64> = (0..n).map(|i| (i % 5) as f64 * 0.25).collect();
+        let loss = Huber::<f64>::new(0.5).unwrap();
+        for (seed, weight) in [(1, None), (2, Some(&w[..])), (3, None), (4, Some(&w[..]))] {
+            let inputs = Inputs::elementwise(&p, &t).weight(weight);
+            let whole = loss.run(Request::value(inputs, Reduction::Mean)).unwrap();
+            let total = streamed(&loss, inputs, 1, seed);
+            for r in [Reduction::Sum, Reduction::Mean] {
+                assert_eq!(
+                    total.finish(r).to_bits(),
+                    whole.finish(r).to_bits(),
+                    "seed {seed}"
+                );
+            }
+        }
+        let classes = 23;
+        let rows = 2 * rows_per_block(classes) + 41;
+        let x = data(rows * classes);
+        let y: Vec<i64> = (0..rows).map(|i| ((i * 31) % classes) as i64).collect();
+        let sw: Vec<f64> = (0..rows).map(|i| (i % 3) as f64 * 0.5).collect();
+        let cw: Vec<f64> = (0..classes).map(|c| 0.5 + c as f64 * 0.1).collect();
+        let ce = CrossEntropy::new(classes, Some(&cw), Some(2), 0.1).unwrap();
+        for seed in 5..9 {
+            let inputs = Inputs::rows(&x, rows, Target::Index(&y)).weight(Some(&sw));
+            let whole = ce.run(Request::value(inputs, Reduction::Mean)).unwrap();
+            let total = streamed(&ce, inputs, classes, seed);
+            for r in [Reduction::Sum, Reduction::Mean] {
+                assert_eq!(
+                    total.finish(r).to_bits(),
+                    whole.finish(r).to_bits(),
+                    "seed {seed}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn misordered_chunks_are_refused() {
+        let p = data(100);
+        let loss = Huber::<f64>::new(1.0).unwrap();
+        let part = |lo: usize, hi: usize| {
+            let req = Request::value(Inputs::elementwise(&p[lo..hi], &p[lo..hi]), Reduction::Sum)
+                .chunk_at(Some(lo));
+            loss.run(req).unwrap()
+        };
+        let mut a = part(0, 10);
+        assert!(a.merge(part(20, 30)).is_err());
+        a.merge(part(10, 20)).unwrap();
+        assert_eq!(a.count, 20);
     }
 
     #[test]

@@ -64,6 +64,17 @@ pub fn in_range(y: i64, classes: usize) -> bool {
 #[derive(Debug, Clone, Copy)]
 pub struct Rows<L>(pub L);
 
+impl<L> Rows<L> {
+    /// Whether "mean" divides by `sum(w_n class_weight[y_n])` over the rows that count.
+    fn class_weighted_mean<T: Real>(&self) -> bool
+    where
+        L: RowLoss<T>,
+    {
+        L::CLASS_WEIGHTED_MEAN
+            && (self.0.class_weight().is_some() || self.0.ignore_index().is_some())
+    }
+}
+
 impl<T: Real, L: RowLoss<T>> Blocks<T> for Rows<L> {
     fn width(&self) -> usize {
         self.0.classes()
@@ -98,12 +109,10 @@ impl<T: Real, L: RowLoss<T>> Blocks<T> for Rows<L> {
         inputs: &Inputs<'_, T>,
         validate: bool,
     ) -> Result<Option<Vec<f64>>, LossError> {
-        let loss = &self.0;
-        let weighted_mean = L::CLASS_WEIGHTED_MEAN
-            && (loss.class_weight().is_some() || loss.ignore_index().is_some());
+        let weighted_mean = self.class_weighted_mean();
         match inputs.target {
             Target::Index(y) if validate || weighted_mean => {
-                let d = label_partials(loss, y, inputs.weight)?;
+                let d = label_partials(&self.0, y, inputs.weight)?;
                 Ok(weighted_mean.then_some(d))
             }
             _ => Ok(None),
@@ -114,6 +123,19 @@ impl<T: Real, L: RowLoss<T>> Blocks<T> for Rows<L> {
         match inputs.target {
             Target::Index(y) => label_partials(&self.0, y, inputs.weight).map(|_| ()),
             Target::Values(_) => Ok(()),
+        }
+    }
+
+    fn unit_denominators(&self, inputs: &Inputs<'_, T>) -> Result<Option<Vec<f64>>, LossError> {
+        match inputs.target {
+            Target::Index(y) if self.class_weighted_mean() => {
+                let mut terms = Vec::with_capacity(y.len());
+                label_terms(&self.0, y, inputs.weight, 0, &mut terms)?;
+                Ok(Some(terms))
+            }
+            _ => Ok(inputs
+                .weight
+                .map(|w| w.iter().map(|v| v.to_f64()).collect())),
         }
     }
 
@@ -208,36 +230,57 @@ fn label_partials<T: Real, L: RowLoss<T>>(
     y: &[i64],
     weight: Option<&[T]>,
 ) -> Result<Vec<f64>, LossError> {
+    let per_block = rows_per_block(loss.classes());
+    let mut terms = Vec::with_capacity(per_block.min(y.len()));
+    let mut out = Vec::with_capacity(y.len().div_ceil(per_block));
+    for (b, chunk) in y.chunks(per_block).enumerate() {
+        let lo = b * per_block;
+        terms.clear();
+        label_terms(
+            loss,
+            chunk,
+            weight.map(|w| &w[lo..lo + chunk.len()]),
+            lo,
+            &mut terms,
+        )?;
+        out.push(reduce::fold(&terms));
+    }
+    Ok(out)
+}
+
+/// Appends each row's `w_n class_weight[y_n]` (0 for ignored rows) to `out`; the first row is
+/// at flat index `first` (for the message of an out-of-range label).
+fn label_terms<T: Real, L: RowLoss<T>>(
+    loss: &L,
+    y: &[i64],
+    weight: Option<&[T]>,
+    first: usize,
+    out: &mut Vec<f64>,
+) -> Result<(), LossError> {
     let classes = loss.classes();
     let ignore = loss.ignore_index();
     let cw = loss.class_weight();
-    let per_block = rows_per_block(classes);
-    let mut out = Vec::with_capacity(y.len().div_ceil(per_block));
-    for (b, chunk) in y.chunks(per_block).enumerate() {
-        let mut acc = [0.0f64; LANES];
-        for (k, &label) in chunk.iter().enumerate() {
-            let i = b * per_block + k;
-            if Some(label) == ignore {
-                continue;
-            }
-            if !in_range(label, classes) {
-                let ignored = match ignore {
-                    Some(v) => format!(" and is not ignore_index={v}"),
-                    None => String::new(),
-                };
-                return Err(LossError::InvalidTarget {
-                    name: "target",
-                    index: i,
-                    message: format!("class index {label} is outside [0, {classes}){ignored}"),
-                });
-            }
-            let c = cw.map_or(1.0, |w| w[label as usize].to_f64());
-            let s = weight.map_or(1.0, |w| w[i].to_f64());
-            acc[k % LANES] += c * s;
+    for (k, &label) in y.iter().enumerate() {
+        if Some(label) == ignore {
+            out.push(0.0);
+            continue;
         }
-        out.push(reduce::sum_lanes(&acc));
+        if !in_range(label, classes) {
+            let ignored = match ignore {
+                Some(v) => format!(" and is not ignore_index={v}"),
+                None => String::new(),
+            };
+            return Err(LossError::InvalidTarget {
+                name: "target",
+                index: first + k,
+                message: format!("class index {label} is outside [0, {classes}){ignored}"),
+            });
+        }
+        let c = cw.map_or(1.0, |w| w[label as usize].to_f64());
+        let s = weight.map_or(1.0, |w| w[k].to_f64());
+        out.push(c * s);
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Checks `class_weight` (length `classes`, non-negative) for the row losses' constructors.
