@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import sys
 from typing import Any
 
 from .errors import LosscoreError
-from .evaluation import evaluate_many, resolve_loss
-
-_RESERVED = {"pred", "target", "weight", "reduction", "out"}
+from .evaluation import evaluate_many
+from .losses import resolve_loss
 
 
 def add_parser(sub: Any) -> None:
@@ -52,8 +50,7 @@ def _value(text: str) -> Any:
 
 
 def _assign_params(names: list[str], specs: list[str]) -> list[dict[str, Any]]:
-    fns = [resolve_loss(n) for n in names]
-    accepted = [set(inspect.signature(f).parameters) - _RESERVED for f in fns]
+    accepted = [set(resolve_loss(n, chunked=True).hyperparameters) for n in names]
     params: list[dict[str, Any]] = [{} for _ in names]
     for spec in specs:
         key, sep, raw = spec.partition("=")
