@@ -12,8 +12,7 @@ import numpy as np
 from .. import _core
 from .._progress import ProgressBar, progress_enabled
 from ..errors import DTypeError, ParameterError, ShapeError
-from ..gradients import value_and_grad
-from ..losses._registry import registry, resolve_loss
+from ..losses._registry import fused_of, registry, resolve_loss
 from .callbacks import EarlyStopping
 from .history import History
 from .metrics import resolve_metrics
@@ -46,13 +45,13 @@ def training_loss(loss: Any) -> tuple[Callable[..., Any], str | None, Callable[.
                 f"loss: fit minimises the mean loss; got reduction={loss.keywords['reduction']!r}"
             )
         try:
-            fused = functools.partial(value_and_grad(loss.func), *loss.args, **loss.keywords)
+            partial_fused = functools.partial(fused_of(loss.func), *loss.args, **loss.keywords)
         except TypeError as exc:
             raise ParameterError(f"loss: {exc}") from None
-        return loss, getattr(loss.func, "__name__", None), fused
+        return loss, getattr(loss.func, "__name__", None), partial_fused
     if callable(loss):
         try:
-            fused = value_and_grad(loss)
+            fused = fused_of(loss)
         except TypeError as exc:
             raise ParameterError(f"loss: {exc}") from None
         return loss, getattr(loss, "__name__", None), fused
