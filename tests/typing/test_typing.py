@@ -22,8 +22,11 @@ pytest.importorskip("mypy", reason="the test extra installs mypy")
 
 
 def _env() -> dict[str, str]:
-    # The package under test: the source tree (python/) when run from a checkout.
-    path = os.pathsep.join(p for p in (str(ROOT / "python"), os.environ.get("PYTHONPATH")) if p)
+    # The checkers and the scripts see the losscore under test (source tree or installed wheel).
+    import losscore
+
+    pkg_root = str(Path(losscore.__file__).resolve().parent.parent)
+    path = os.pathsep.join(p for p in (pkg_root, os.environ.get("PYTHONPATH")) if p)
     return {**os.environ, "PYTHONPATH": path}
 
 
