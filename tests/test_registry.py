@@ -148,7 +148,7 @@ def test_registering_a_name_twice_is_refused():
     def huber(pred, target, *, delta=1.0, weight=None, reduction="mean"):
         return 0.0
 
-    with pytest.raises(ValueError, match="registered twice"):
+    with pytest.raises(ParameterError, match="registered twice"):
         register(losscore._core.huber, kind="elementwise")(huber)
     assert registry["huber"].function is losscore.huber
 
@@ -158,3 +158,32 @@ def test_registry_is_read_only():
         registry["mse"] = registry["mae"]  # type: ignore[index]
     with pytest.raises(TypeError):
         registry["mse"].defaults["reduction"] = "sum"  # type: ignore[index]
+
+
+def _positional_weight(pred, target, weight=None, *, reduction="mean"):
+    return 0.0
+
+
+def _no_reduction(pred, target, *, weight=None):
+    return 0.0
+
+
+def _extra_positional(pred, target, delta, *, weight=None, reduction="mean"):
+    return 0.0
+
+
+def _kwargs_catch_all(pred, target, **kwargs):
+    return 0.0
+
+
+@pytest.mark.parametrize("wrapper", [_positional_weight, _no_reduction, _extra_positional,
+                                     _kwargs_catch_all])
+def test_wrappers_outside_the_convention_are_refused(wrapper):
+    with pytest.raises(ParameterError, match="a loss wrapper takes"):
+        register(losscore._core.mse, kind="elementwise")(wrapper)
+    assert wrapper.__name__ not in registry
+
+
+def test_unknown_kind_is_refused():
+    with pytest.raises(ParameterError, match="kind"):
+        register(losscore._core.mse, kind="pointwise")  # type: ignore[arg-type]

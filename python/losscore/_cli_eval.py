@@ -9,7 +9,7 @@ from typing import Any
 
 from .errors import LosscoreError
 from .evaluation import evaluate_many
-from .losses import resolve_loss
+from .losses import registry, resolve_loss
 
 
 def add_parser(sub: Any) -> None:
@@ -22,7 +22,10 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument("pred", help="predictions: FILE.npy or FILE.npz[:KEY]")
     p.add_argument("target", help="targets, same shape")
-    p.add_argument("--loss", required=True, help="loss name(s), comma-separated (e.g. mse,mae)")
+    names = ", ".join(sorted(n for n, spec in registry.items() if spec.chunked))
+    p.add_argument(
+        "--loss", required=True, help=f"loss name(s), comma-separated (e.g. mse,mae): {names}"
+    )
     p.add_argument("--reduction", choices=["mean", "sum", "batchmean"], default="mean")
     p.add_argument(
         "--param",

@@ -18,7 +18,6 @@ ROOT = HERE.parent.parent
 CONFIG = ROOT / "pyproject.toml"
 TAG = "# expect-error"
 
-pytest.importorskip("mypy", reason="the test extra installs mypy")
 
 
 def _env() -> dict[str, str]:

@@ -195,11 +195,15 @@ def register(
     ('elementwise', 'pred', {'delta': 1.0, 'reduction': 'mean'})
     """
 
+    if kind not in ("elementwise", "rows"):
+        raise ParameterError(f"kind: expected 'elementwise' or 'rows', got {kind!r}")
+
     def decorate(fn: F) -> Loss[F, K]:
         name = fn.__name__
         if name in _BY_NAME:
-            raise ValueError(f"loss {name!r} is registered twice")
+            raise ParameterError(f"loss {name!r} is registered twice")
         params = list(inspect.signature(fn).parameters.values())
+        _check_convention(name, params)
         defaults = {
             p.name: p.default
             for p in params
@@ -223,6 +227,24 @@ def register(
         return fn  # type: ignore[return-value]  # Loss[F, K] is the static view of fn
 
     return decorate
+
+
+def _check_convention(name: str, params: list[inspect.Parameter]) -> None:
+    """``(first, target, *, <hyperparameters>, weight=None, reduction=...)``, as the kernels."""
+    kinds = [p.kind for p in params]
+    positional = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    keyword = [p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY]
+    if (
+        kinds[:2] != [positional, positional]
+        or params[1].name != "target"
+        or any(k not in (positional, inspect.Parameter.KEYWORD_ONLY) for k in kinds)
+        or kinds.count(positional) != 2
+        or keyword[-2:] != ["weight", "reduction"]
+    ):
+        raise ParameterError(
+            f"{name}: a loss wrapper takes (first, target, *, <hyperparameters>, weight=None, "
+            f"reduction=...), got ({', '.join(str(p) for p in params)})"
+        )
 
 
 def fused_of(fn: Callable[..., Any]) -> Callable[..., Any]:
