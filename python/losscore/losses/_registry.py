@@ -150,16 +150,28 @@ def _make_fused(fn: Callable[..., Any], kernel: Callable[..., Any]) -> Callable[
         if name not in core_params or core_params[name].default != value
     }
 
-    @functools.wraps(fn)
-    def fused(*args: Any, out: Any = None, **kwargs: Any) -> Any:
-        if len(args) > positional:
-            raise TypeError(
-                f"value_and_grad({fn.__name__})() takes {positional} positional arguments "
-                f"but {len(args)} were given"
-            )
-        if forwarded:
-            kwargs = {**forwarded, **kwargs}
-        return kernel(*args, out=out, with_grad=True, **kwargs)
+    def too_many(args: tuple[Any, ...]) -> TypeError:
+        return TypeError(
+            f"value_and_grad({fn.__name__})() takes {positional} positional arguments "
+            f"but {len(args)} were given"
+        )
+
+    # Two bodies, so a kernel with the wrapper's defaults pays for no dictionary merge.
+    if forwarded:
+
+        def fused(*args: Any, out: Any = None, **kwargs: Any) -> Any:
+            if len(args) > positional:
+                raise too_many(args)
+            return kernel(*args, out=out, with_grad=True, **{**forwarded, **kwargs})
+
+    else:
+
+        def fused(*args: Any, out: Any = None, **kwargs: Any) -> Any:
+            if len(args) > positional:
+                raise too_many(args)
+            return kernel(*args, out=out, with_grad=True, **kwargs)
+
+    fused = functools.wraps(fn)(fused)
 
     out_param = inspect.Parameter("out", inspect.Parameter.KEYWORD_ONLY, default=None)
     fused.__signature__ = sig.replace(  # type: ignore[attr-defined]
