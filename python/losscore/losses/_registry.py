@@ -68,8 +68,8 @@ class Loss(Generic[F, K]):
     __call__: F
 
     if TYPE_CHECKING:
-
-        def __kernel__(self, *args: K.args, **kwargs: K.kwargs) -> Any: ...
+        # Carries K; value_and_grad reads it back. Not present at run time.
+        def _kernel(self, *args: K.args, **kwargs: K.kwargs) -> Any: ...
 
 
 @dataclass(frozen=True, slots=True)
