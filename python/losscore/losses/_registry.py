@@ -4,7 +4,7 @@ Every loss wrapper is registered once, by decorating it with :func:`register`; e
 needs to know about losses reads this registry: :func:`losscore.value_and_grad` and
 :func:`losscore.grad` (the fused callable), :func:`losscore.fit` (loss names, class-index
 targets), :func:`losscore.evaluate` and ``losscore eval`` (chunked kernels, parameter names, name
-suggestions). Nothing else keeps a list of losses.
+suggestions), and later integrations (Dask, framework bridges).
 
 Typing
 ------
@@ -127,17 +127,12 @@ _FUSED: dict[Callable[..., Any], Callable[..., Any]] = {}
 registry: Mapping[str, LossSpec] = MappingProxyType(_BY_NAME)
 
 
-def _make_fused(fn: Callable[..., Any], kernel: Callable[..., Any]) -> Callable[..., Any]:
+def _make_fused(
+    fn: Callable[..., Any], kernel: Callable[..., Any], defaults: Mapping[str, Any]
+) -> Callable[..., Any]:
     """``value_and_grad(fn)``: the kernel with ``with_grad=True`` and ``fn``'s signature."""
     sig = inspect.signature(fn)
-    positional = sum(
-        p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD for p in sig.parameters.values()
-    )
-    defaults = {
-        p.name: p.default
-        for p in sig.parameters.values()
-        if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name != "weight"
-    }
+    positional = 2  # (first, target), as _check_convention requires
     # Forward only the defaults the kernel lacks or states differently (keyword passing costs
     # time per call); with kernels whose defaults are the wrapper's, nothing is forwarded.
     try:
@@ -206,7 +201,6 @@ def register(
     >>> spec.kind, spec.first_arg, dict(spec.defaults)
     ('elementwise', 'pred', {'delta': 1.0, 'reduction': 'mean'})
     """
-
     if kind not in ("elementwise", "rows"):
         raise ParameterError(f"kind: expected 'elementwise' or 'rows', got {kind!r}")
 
@@ -221,7 +215,7 @@ def register(
             for p in params
             if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name != "weight"
         }
-        fused = _make_fused(fn, kernel)
+        fused = _make_fused(fn, kernel, defaults)
         _BY_NAME[name] = LossSpec(
             name=name,
             function=fn,

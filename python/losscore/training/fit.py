@@ -28,7 +28,7 @@ def known_losses() -> dict[str, Callable[..., Any]]:
     return {name: spec.function for name, spec in registry.items() if spec.grad}
 
 
-def _class_target(loss_name: str | None) -> bool:
+def _takes_class_indices(loss_name: str | None) -> bool:
     spec = registry.get(loss_name) if loss_name is not None else None
     return spec is not None and spec.class_target
 
@@ -195,7 +195,7 @@ def prepare_data(
     if not np.isfinite(X).all():
         row = int(np.argwhere(~np.isfinite(X))[0][0])
         raise ParameterError(f"{xn} contains NaN or infinity (first at row {row})")
-    class_target = _class_target(loss_name)
+    class_target = _takes_class_indices(loss_name)
     if class_target and y.ndim == 1 and y.dtype.kind == "f":
         # 1-D float labels (0.0, 1.0, ...) are class indices, not probabilities.
         if np.all(np.isfinite(y)) and np.all(y == np.round(y)):
@@ -233,7 +233,7 @@ def _match_target(out_shape: tuple[int, ...], y: np.ndarray, loss_name: str | No
         len(out_shape) == 2
         and out_shape[1] == 1
         and y.ndim == 1
-        and not _class_target(loss_name)
+        and not _takes_class_indices(loss_name)
     ):
         return y.reshape(-1, 1)
     return y
