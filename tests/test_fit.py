@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 
 import losscore
+from losscore._progress import ProgressBar
 from losscore.errors import DTypeError, ParameterError, ShapeError, TargetError
 from losscore.models import MLP, Linear
 from losscore.training import EarlyStopping, History
-from losscore.training.progress import ProgressBar
 
 
 class PlainSGD:

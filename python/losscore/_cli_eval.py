@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import sys
 from typing import Any
 
 from .errors import LosscoreError
-from .evaluation import evaluate_many, resolve_loss
-
-_RESERVED = {"pred", "target", "weight", "reduction", "out"}
+from .evaluation import evaluate_many
+from .losses import registry, resolve_loss
 
 
 def add_parser(sub: Any) -> None:
@@ -24,7 +22,10 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument("pred", help="predictions: FILE.npy or FILE.npz[:KEY]")
     p.add_argument("target", help="targets, same shape")
-    p.add_argument("--loss", required=True, help="loss name(s), comma-separated (e.g. mse,mae)")
+    names = ", ".join(sorted(n for n, spec in registry.items() if spec.chunked))
+    p.add_argument(
+        "--loss", required=True, help=f"loss name(s), comma-separated (e.g. mse,mae): {names}"
+    )
     p.add_argument("--reduction", choices=["mean", "sum", "batchmean"], default="mean")
     p.add_argument(
         "--param",
@@ -52,8 +53,7 @@ def _value(text: str) -> Any:
 
 
 def _assign_params(names: list[str], specs: list[str]) -> list[dict[str, Any]]:
-    fns = [resolve_loss(n) for n in names]
-    accepted = [set(inspect.signature(f).parameters) - _RESERVED for f in fns]
+    accepted = [set(resolve_loss(n, chunked=True).hyperparameters) for n in names]
     params: list[dict[str, Any]] = [{} for _ in names]
     for spec in specs:
         key, sep, raw = spec.partition("=")

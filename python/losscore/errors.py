@@ -11,6 +11,7 @@ __all__ = [
     "DataError",
     "LosscoreError",
     "NonFiniteError",
+    "NotFittedError",
     "OutputError",
     "ParameterError",
     "ParameterTypeError",
@@ -58,3 +59,7 @@ class NonFiniteError(LosscoreError, ValueError):
 
 class OutputError(LosscoreError, ValueError):
     """An ``out=`` buffer is read-only, non-contiguous, or shares memory with an input."""
+
+
+class NotFittedError(LosscoreError, ValueError, AttributeError):
+    """An estimator is used before ``fit`` (scikit-learn's class is mixed in when loaded)."""

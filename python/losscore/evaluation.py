@@ -9,41 +9,21 @@ to it for any chunk size.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from . import _core
-from ._progress import Progress
+from ._progress import Progress, progress_enabled
 from ._sources import ArraySource, open_source
 from .errors import ParameterError, ShapeError
-from .gradients import _KERNELS, keyword_defaults
+from .losses._registry import resolve_loss
 
-__all__ = ["evaluate", "evaluate_many", "resolve_loss"]
+__all__ = ["evaluate", "evaluate_many"]
 
 DEFAULT_CHUNK = 1 << 22  # elements per chunk: 16 MiB of float32
-
-
-# Losses over a class axis reduce per sample in row blocks; chunked evaluation covers the
-# element-wise losses, whose kernels return their fixed-block partial sums.
-_ROW_LOSSES = {"cross_entropy", "nll_loss", "multi_margin"}
-
-
-def resolve_loss(loss: str | Callable[..., Any]) -> Callable[..., Any]:
-    """A losscore element-wise loss function from itself or its name."""
-    import losscore
-
-    fn = getattr(losscore, loss, None) if isinstance(loss, str) else loss
-    if fn is None or fn not in _KERNELS:
-        known = sorted(f.__name__ for f in _KERNELS if f.__name__ not in _ROW_LOSSES)
-        raise ParameterError(f"loss: unknown loss {loss!r}; known losses: {', '.join(known)}")
-    if fn.__name__ in _ROW_LOSSES:
-        raise ParameterError(
-            f"loss: {fn.__name__} reduces over a class axis and is not supported by chunked "
-            "evaluation yet; call it in memory"
-        )
-    return fn
 
 
 def _chunk_elements(chunk_size: int | None) -> int:
@@ -75,12 +55,12 @@ def evaluate_many(
         )
     kernels = []
     for fn, params in losses:
-        loss = resolve_loss(fn)
+        spec = resolve_loss(fn, chunked=True)
         if params.get("pos_weight") is not None:
             raise ParameterError("pos_weight is not supported by chunked evaluation")
-        full = {**keyword_defaults(loss), **params}
+        full = {**spec.defaults, **params}
         full.pop("reduction", None)
-        kernels.append((_KERNELS[loss], full))
+        kernels.append((spec.kernel, full))
     chunk = _chunk_elements(chunk_size)
     sources: list[ArraySource] = []
     try:
@@ -99,7 +79,9 @@ def evaluate_many(
         n = p_src.size
         loss_parts: list[list[float]] = [[] for _ in kernels]
         weight_parts: list[float] = []
-        with Progress(n, "evaluating", enabled=progress, unit="el") as bar:
+        with Progress(
+            n, "evaluating", unit="el", enabled=progress_enabled(progress, sys.stderr)
+        ) as bar:
             for start in range(0, n, chunk):
                 stop = min(start + chunk, n)
                 p = p_src.read(start, stop)

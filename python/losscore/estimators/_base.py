@@ -18,7 +18,7 @@ import numpy as np
 from ..errors import (
     DataError,
     DTypeError,
-    LosscoreError,
+    NotFittedError,
     ParameterError,
     ShapeError,
     TargetError,
@@ -27,15 +27,11 @@ from ..models import MLP, Linear
 from ..training.callbacks import EarlyStopping, PrintProgress
 from ..training.fit import fit as _fit
 
-__all__ = ["BaseEstimator", "DataConversionWarning", "not_fitted_error"]
+__all__ = ["BaseEstimator", "DataConversionWarning", "NotFittedError", "not_fitted_error"]
 
 
 class DataConversionWarning(UserWarning):
     """A column-vector ``y`` was raveled (scikit-learn's class is used when it is loaded)."""
-
-
-class NotFittedError(LosscoreError, ValueError, AttributeError):
-    """The estimator is used before ``fit`` (scikit-learn's class is mixed in when loaded)."""
 
 
 _SK_NOT_FITTED: dict[type, type] = {}

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Self
 
 import numpy as np
 
@@ -21,7 +22,7 @@ class RegressorBase(BaseEstimator):
 
     _estimator_type = "regressor"  # how scikit-learn < 1.6 recognises a regressor
 
-    def fit(self, X: Any, y: Any) -> Any:
+    def fit(self, X: Any, y: Any) -> Self:
         """Train on ``X`` of shape ``(n_samples, n_features)`` and ``y``; returns ``self``."""
         X_in, X = X, check_X(X)
         check_y_present(y, type(self).__name__)
@@ -85,7 +86,7 @@ class ClassifierBase(BaseEstimator):
     _is_classifier = True
     _estimator_type = "classifier"  # how scikit-learn < 1.6 recognises a classifier
 
-    def fit(self, X: Any, y: Any) -> Any:
+    def fit(self, X: Any, y: Any) -> Self:
         """Train on ``X`` (n_samples, n_features) and labels ``y``; returns ``self``."""
         X_in, X = X, check_X(X)
         check_y_present(y, type(self).__name__)
@@ -148,7 +149,7 @@ class ClassifierBase(BaseEstimator):
         return self.classes_[idx]
 
     @property
-    def predict_proba(self) -> Any:
+    def predict_proba(self) -> Callable[[Any], np.ndarray[Any, np.dtype[np.float64]]]:
         """Class probabilities ``(n, n_classes)``: sigmoid of the logit for two classes, softmax
         otherwise. Only with ``loss="cross_entropy"``."""
         if self.loss not in ("cross_entropy", "log_loss"):
@@ -157,7 +158,7 @@ class ClassifierBase(BaseEstimator):
             )
         return self._predict_proba
 
-    def _predict_proba(self, X: Any) -> np.ndarray:
+    def _predict_proba(self, X: Any) -> np.ndarray[Any, np.dtype[np.float64]]:
         d = self.decision_function(X)
         if d.ndim == 1:
             p1 = np.exp(-np.logaddexp(0.0, -d))

@@ -10,12 +10,12 @@ from typing import Any
 import numpy as np
 
 from .. import _core
+from .._progress import ProgressBar, progress_enabled
 from ..errors import DTypeError, ParameterError, ShapeError
-from ..gradients import _FUSED, value_and_grad
+from ..losses._registry import fused_of, registry, resolve_loss
 from .callbacks import EarlyStopping
 from .history import History
-from .metrics import CLASS_INDEX_LOSSES, resolve_metrics
-from .progress import ProgressBar, progress_enabled
+from .metrics import resolve_metrics
 
 __all__ = ["fit"]
 
@@ -25,32 +25,33 @@ _EVAL_CHUNK = 8192
 
 def known_losses() -> dict[str, Callable[..., Any]]:
     """Every losscore loss with a fused gradient, by name."""
-    return {fn.__name__: fn for fn in _FUSED}
+    return {name: spec.function for name, spec in registry.items() if spec.grad}
 
 
-def resolve_loss(loss: Any) -> tuple[Callable[..., Any], str | None, Callable[..., Any]]:
+def _takes_class_indices(loss_name: str | None) -> bool:
+    spec = registry.get(loss_name) if loss_name is not None else None
+    return spec is not None and spec.class_target
+
+
+def training_loss(loss: Any) -> tuple[Callable[..., Any], str | None, Callable[..., Any]]:
     """A loss name, a losscore loss, or a ``functools.partial`` of one (fixing parameters such as
     ``delta`` or ``class_weight``) -> (loss function, its name, fused value-and-gradient)."""
-    losses = known_losses()
     if isinstance(loss, str):
-        if loss not in losses:
-            raise ParameterError(
-                f"loss: unknown loss {loss!r}; known: {', '.join(sorted(losses))}"
-            )
-        return losses[loss], loss, value_and_grad(losses[loss])
+        spec = resolve_loss(loss)
+        return spec.function, spec.name, spec.fused
     if isinstance(loss, functools.partial):
         if loss.keywords.get("reduction", "mean") != "mean":
             raise ParameterError(
                 f"loss: fit minimises the mean loss; got reduction={loss.keywords['reduction']!r}"
             )
         try:
-            fused = functools.partial(value_and_grad(loss.func), *loss.args, **loss.keywords)
+            partial_fused = functools.partial(fused_of(loss.func), *loss.args, **loss.keywords)
         except TypeError as exc:
             raise ParameterError(f"loss: {exc}") from None
-        return loss, getattr(loss.func, "__name__", None), fused
+        return loss, getattr(loss.func, "__name__", None), partial_fused
     if callable(loss):
         try:
-            fused = value_and_grad(loss)
+            fused = fused_of(loss)
         except TypeError as exc:
             raise ParameterError(f"loss: {exc}") from None
         return loss, getattr(loss, "__name__", None), fused
@@ -194,11 +195,12 @@ def prepare_data(
     if not np.isfinite(X).all():
         row = int(np.argwhere(~np.isfinite(X))[0][0])
         raise ParameterError(f"{xn} contains NaN or infinity (first at row {row})")
-    if loss_name in CLASS_INDEX_LOSSES and y.ndim == 1 and y.dtype.kind == "f":
+    class_target = _takes_class_indices(loss_name)
+    if class_target and y.ndim == 1 and y.dtype.kind == "f":
         # 1-D float labels (0.0, 1.0, ...) are class indices, not probabilities.
         if np.all(np.isfinite(y)) and np.all(y == np.round(y)):
             y = y.astype(np.int64)
-    if loss_name in CLASS_INDEX_LOSSES and y.dtype.kind in "biu":
+    if class_target and y.dtype.kind in "biu":
         y = np.ascontiguousarray(y, dtype=np.int64)
     else:
         y = np.ascontiguousarray(y, dtype=dtype)
@@ -231,7 +233,7 @@ def _match_target(out_shape: tuple[int, ...], y: np.ndarray, loss_name: str | No
         len(out_shape) == 2
         and out_shape[1] == 1
         and y.ndim == 1
-        and loss_name not in CLASS_INDEX_LOSSES
+        and not _takes_class_indices(loss_name)
     ):
         return y.reshape(-1, 1)
     return y
@@ -331,7 +333,7 @@ def fit(
     dtype = params[0].dtype
     if dtype not in (np.float32, np.float64):
         raise DTypeError(f"model: parameters must be float32 or float64, got {dtype}")
-    loss_fn, loss_name, fused = resolve_loss(loss)
+    loss_fn, loss_name, fused = training_loss(loss)
     epochs = _check_int(epochs, "epochs", 0)
     batch_size = _check_int(batch_size, "batch_size", 1)
     l1 = _check_nonneg(l1, "l1")
