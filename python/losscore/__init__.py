@@ -10,7 +10,7 @@ identical for any thread count.
 
 from __future__ import annotations
 
-from . import errors, estimators, models, optim
+from . import errors, models, optim
 from ._core import __version__
 from .classification import (
     binary_cross_entropy,
@@ -30,6 +30,15 @@ from .regression import huber, log_cosh, mae, mse, pinball, poisson_nll, smooth_
 from .runtime import available_isas, get_num_threads, isa, set_num_threads
 from .training import History, fit
 
+
+def __getattr__(name: str) -> object:
+    # ``losscore.estimators`` needs scikit-learn: imported on first use, not with losscore.
+    if name == "estimators":
+        import importlib
+
+        return importlib.import_module(".estimators", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 __all__ = [
     "History",
     "__version__",
@@ -38,7 +47,6 @@ __all__ = [
     "binary_cross_entropy_with_logits",
     "cross_entropy",
     "errors",
-    "estimators",
     "evaluate",
     "fit",
     "get_num_threads",
