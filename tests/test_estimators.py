@@ -127,6 +127,17 @@ def test_linear_regressor_make_regression_and_coef():
                                rtol=1e-10, atol=1e-8 * scale)
 
 
+def test_mlp_regressor_make_regression_and_diabetes(diabetes):
+    X, y = make_regression(n_samples=1000, n_features=20, n_informative=10, noise=1.0,
+                           random_state=0)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=0)
+    assert MLPRegressor(random_state=0).fit(X_train, y_train).score(X_test, y_test) >= 0.99
+    X_train, X_test, y_train, y_test = diabetes
+    with pytest.warns(ConvergenceWarning):  # 331 rows: the training loss keeps falling
+        reg = MLPRegressor(random_state=0).fit(X_train, y_train)
+    assert reg.score(X_test, y_test) > 0.25
+
+
 @pytest.mark.parametrize("cls", [LinearClassifier, MLPClassifier], ids=lambda c: c.__name__)
 def test_classifiers_digits(cls, digits):
     X_train, X_test, y_train, y_test = digits
@@ -315,8 +326,8 @@ def test_pipeline_set_output_pandas_and_feature_names():
 
 
 def test_repr_html_and_params():
-    est = MLPRegressor(hidden_layer_sizes=(8, 4), activation="tanh", l2=1e-3)
-    assert repr(est) == "MLPRegressor(activation='tanh', hidden_layer_sizes=(8, 4), l2=0.001)"
+    est = MLPRegressor(hidden_layer_sizes=(8, 4), activation="relu", l2=1e-3)
+    assert repr(est) == "MLPRegressor(activation='relu', hidden_layer_sizes=(8, 4), l2=0.001)"
     html = est._repr_html_()
     assert "MLPRegressor" in html and "hidden_layer_sizes" in html
     twin = clone(est)

@@ -57,9 +57,13 @@ def _positive_int(value: Any, name: str) -> int:
 
 
 def _scale(X: np.ndarray, weights: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    """(Weighted) column means and standard deviations; 1 for constant columns."""
-    mean = np.average(X, axis=0, weights=weights)
-    var = np.average((X - mean) ** 2, axis=0, weights=weights)
+    """(Weighted) column means and standard deviations in float64; 1 for constant columns."""
+    if weights is None:
+        mean = np.mean(X, axis=0, dtype=np.float64)
+        var = np.var(X, axis=0, dtype=np.float64)
+    else:
+        mean = np.average(X, axis=0, weights=weights)
+        var = np.average((X - mean) ** 2, axis=0, weights=weights)
     std = np.sqrt(var)
     constant = std <= 1e-12 * np.maximum(1.0, np.abs(mean))
     return mean, np.where(constant, 1.0, std)
@@ -92,7 +96,14 @@ class TrainedEstimator(BaseEstimator):
         self._check_fitted()
         with losscore_errors():
             X = validate_data(self, X, reset=False, dtype=_DTYPES)
-        return (np.asarray(X, dtype=np.float64) - self._x_mean) / self._x_scale
+        return self._standardized(X, np.float64)
+
+    def _standardized(self, X: np.ndarray, dtype: Any) -> np.ndarray:
+        """``(X - mean) / scale`` in ``dtype``, one pass into a new array."""
+        out = np.empty(X.shape, dtype=dtype)
+        np.subtract(X, self._x_mean, out=out, casting="unsafe")
+        out /= self._x_scale.astype(dtype)
+        return out
 
     @staticmethod
     def _sample_weight(sample_weight: Any, X: np.ndarray) -> np.ndarray | None:
@@ -106,7 +117,7 @@ class TrainedEstimator(BaseEstimator):
 
     def _set_input_scale(self, X: np.ndarray, w: np.ndarray | None) -> None:
         if self.standardize:
-            self._x_mean, self._x_scale = _scale(np.asarray(X, dtype=np.float64), w)
+            self._x_mean, self._x_scale = _scale(X, w)
         else:
             self._x_mean = np.zeros(X.shape[1])
             self._x_scale = np.ones(X.shape[1])
@@ -185,7 +196,8 @@ class TrainedEstimator(BaseEstimator):
 
     def _train(self, X: np.ndarray, target: np.ndarray, loss: str, w: np.ndarray | None,
                incremental: bool) -> None:
-        """One ``losscore.fit`` run: all epochs (``fit``) or one (``partial_fit``)."""
+        """One ``losscore.fit`` run (float32 ``X``): all epochs (``fit``) or one
+        (``partial_fit``)."""
         epochs = 1 if incremental else _positive_int(self.epochs, "epochs")
         batch_size = _positive_int(self.batch_size, "batch_size")
         callbacks: list[Any] = []
@@ -210,7 +222,7 @@ class TrainedEstimator(BaseEstimator):
         if es is not None:
             callbacks.append(es)
         history = _fit(
-            self._net, Xt.astype(np.float32), yt, loss=loss, optimizer=self._opt, epochs=epochs,
+            self._net, Xt, yt, loss=loss, optimizer=self._opt, epochs=epochs,
             batch_size=batch_size, shuffle=bool(self.shuffle),
             seed=self._shuffle_seed + self._n_calls, sample_weight=wt, l1=self.l1, l2=self.l2,
             validation_data=validation, callbacks=callbacks, progress=bool(self.verbose),

@@ -65,7 +65,7 @@ class RegressorBase(RegressorMixin, TrainedEstimator):
             self._single_output = single
         if first:
             self._start(X.shape[1], Y.shape[1], keep)
-        Xs = (np.asarray(X, dtype=np.float64) - self._x_mean) / self._x_scale
+        Xs = self._standardized(X, np.float32)
         Ys = (Y - self._y_mean) / self._y_scale
         self._train(Xs, Ys.astype(np.float32), loss, w, incremental)
         self._after_fit()
@@ -158,7 +158,7 @@ class ClassifierBase(ClassifierMixin, TrainedEstimator):
             self._set_input_scale(X, w)
         if first:
             self._start(X.shape[1], 1 if binary else len(labels), keep)
-        Xs = (np.asarray(X, dtype=np.float64) - self._x_mean) / self._x_scale
+        Xs = self._standardized(X, np.float32)
         if binary:
             target = encoded.astype(np.float32).reshape(-1, 1)
             if hinge:
