@@ -298,7 +298,7 @@ def test_errors(data):
         run(loss=("cross_entropy", "mse", "mae"), y=(y0, y1, y1))
     with pytest.raises(ParameterError, match="model returns one output"):
         run(model=Linear(4, 2, dtype=np.float64), y=(y1, y1), loss=("mse", "mse"))
-    with pytest.raises(ParameterError, match="the model returns 2 outputs"):
+    with pytest.raises(ParameterError, match="the model returns a tuple of 2 output"):
         run(loss="mse", y=y1)
     with pytest.raises(ParameterError, match="2 targets need one loss each"):
         run(loss="mse")

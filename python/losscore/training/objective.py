@@ -223,8 +223,8 @@ class Objective:
         if not self.multi:
             if isinstance(out, tuple | list):
                 raise ParameterError(
-                    f"loss: the model returns {len(out)} outputs; give one loss per output, "
-                    "e.g. loss=('cross_entropy', 'mse'), and one target per output"
+                    f"loss: the model returns a tuple of {len(out)} output(s); give one loss "
+                    "per output, e.g. loss=('cross_entropy', 'mse'), and one target per output"
                 )
             return [out]
         if not isinstance(out, tuple | list):
