@@ -66,7 +66,7 @@ def _scale(X: np.ndarray, weights: np.ndarray | None) -> tuple[np.ndarray, np.nd
         var = np.average((X - mean) ** 2, axis=0, weights=weights)
     std = np.sqrt(var)
     constant = std <= 1e-12 * np.maximum(1.0, np.abs(mean))
-    return mean, np.where(constant, 1.0, std)
+    return np.asarray(mean), np.where(constant, 1.0, std)
 
 
 class TrainedEstimator(BaseEstimator):
@@ -75,6 +75,26 @@ class TrainedEstimator(BaseEstimator):
     A subclass sets ``_hidden()`` (None for linear models) and calls :meth:`_train` with its
     targets and loss name.
     """
+
+    # set by fit (declared for type checkers; absent until then, as scikit-learn expects)
+    model_: Any
+    history_: Any
+    n_iter_: int
+    loss_curve_: list[float]
+    classes_: np.ndarray
+    n_outputs_: int
+    coef_: Any
+    intercept_: Any
+    _net: Any
+    _net_shape: tuple[int, int, list[int] | None]
+    _opt: Any
+    _shuffle_seed: int
+    _n_calls: int
+    _x_mean: np.ndarray
+    _x_scale: np.ndarray
+    _y_mean: np.ndarray
+    _y_scale: np.ndarray
+    _single_output: bool
 
     # ---- validation ------------------------------------------------------------------------
 

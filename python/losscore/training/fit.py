@@ -432,6 +432,7 @@ def fit(
     batch_size = _check_int(batch_size, "batch_size", 1)
     l1 = _check_nonneg(l1, "l1")
     l2 = _check_nonneg(l2, "l2")
+    metric_fns: dict[str, Callable[[Any, Any], float]]
     if split is None:
         metric_fns = resolve_metrics(metrics, tasks[0].loss_name, known_losses())
     else:

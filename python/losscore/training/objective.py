@@ -249,7 +249,7 @@ class Objective:
         for i in range(len(self.tasks)):
             value, g = self._task_value_and_grad(i, out[i], y[i], w)
             self._sums[i] += value * n_rows
-            if self.log_vars is not None:
+            if self.log_vars is not None and self._grad_log_vars is not None:
                 precision = math.exp(-float(self.log_vars[i]))
                 total += precision * value + float(self.log_vars[i])
                 self._grad_log_vars[i] = 1.0 - precision * value
