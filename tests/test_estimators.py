@@ -219,6 +219,20 @@ def test_mlp_regressor_learns_a_curve_in_any_units():
     assert reg.fit(X, y).score(X, y) > 0.95
 
 
+def test_poisson_regressor_predicts_rates():
+    rng = np.random.default_rng(8)
+    X = rng.normal(size=(2000, 2))
+    rate = np.exp(X @ [0.5, -0.3] + 1.0)
+    y = rng.poisson(rate).astype(float)
+    reg = LinearRegressor(loss="poisson_nll", random_state=0).fit(X, y)
+    pred = reg.predict(X)
+    assert pred.min() > 0
+    np.testing.assert_allclose(pred, rate, rtol=0.1)
+    # coef_ / intercept_ are those of the log-rate, as for a Poisson GLM
+    np.testing.assert_allclose(reg.coef_, [0.5, -0.3], atol=0.05)
+    assert reg.intercept_ == pytest.approx(1.0, abs=0.05)
+
+
 # ---- sample weights ----
 
 

@@ -85,8 +85,10 @@ class RegressorBase(RegressorMixin, TrainedEstimator):
         pass
 
     def predict(self, X: Any) -> np.ndarray:
-        """Predictions, shape ``(n,)`` (or ``(n, n_outputs)`` when fitted on 2-D ``y``)."""
-        out = self._raw_output(self._validate_predict(X)) * self._y_scale + self._y_mean
+        """Predictions, shape ``(n,)`` (or ``(n, n_outputs)`` when fitted on 2-D ``y``); with
+        ``loss="poisson_nll"`` the network outputs log-rates and ``predict`` their ``exp``."""
+        raw = self._raw_output(self._validate_predict(X))
+        out = np.exp(raw) if self.loss == "poisson_nll" else raw * self._y_scale + self._y_mean
         return out[:, 0] if self._single_output else out
 
 

@@ -23,7 +23,8 @@ class LinearRegressor(RegressorBase):
     loss : str, default "mse"
         A regression loss: "mse", "mae", "huber", "smooth_l1", "log_cosh", "pinball",
         "poisson_nll" (default parameters; computed on the standardised target, except
-        "poisson_nll", whose target stays as given).
+        "poisson_nll", whose target counts stay as given: the model is then log-linear,
+        ``predict`` returns ``exp(X @ coef_ + intercept_)``).
     optimizer : str, default "adam"
         A ``losscore.optim`` optimizer name.
     lr : float, default 0.01
