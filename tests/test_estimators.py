@@ -76,7 +76,7 @@ def test_check_estimator(cls, epochs):
     est = cls() if epochs is None else cls(epochs=epochs)
     results = check_estimator(est, expected_failed_checks=EXPECTED_FAILURES, on_fail=None,
                               on_skip=None)
-    failed = [r["check_name"] for r in results if r["status"] == "failed"]
+    failed = [(r["check_name"], repr(r["exception"])) for r in results if r["status"] == "failed"]
     assert failed == []
     passed = [r for r in results if r["status"] == "passed"]
     assert len(passed) >= 50
