@@ -179,6 +179,23 @@ class Objective:
     tuples and ``grad`` a tuple. ``parameters()`` are the objective's own trained arrays (the
     log-variances ``s`` with ``loss_weights="uncertainty"``), updated by the model's optimizer
     after the model's parameters.
+
+    Examples
+    --------
+    Two squared errors ``L = (1, 9)`` with learned weights, ``s = 0``: the total is
+    ``sum exp(-s) L + s = 10`` and ``d total / d s = 1 - exp(-s) L = (0, -8)``.
+
+    >>> import numpy as np
+    >>> from losscore.training.fit import resolve_loss
+    >>> from losscore.training.objective import Objective, Task
+    >>> tasks = [Task("a", *resolve_loss("mse")), Task("b", *resolve_loss("mse"))]
+    >>> objective = Objective(tasks, True, "uncertainty", np.dtype(np.float64))
+    >>> total, grads = objective((np.array([[1.0]]), np.array([[3.0]])),
+    ...                          (np.array([[0.0]]), np.array([[0.0]])))
+    >>> total, [g.tolist() for g in grads]
+    (10.0, [[[2.0]], [[6.0]]])
+    >>> objective.wrap_backward(lambda g: [])(grads)[0].tolist()
+    [0.0, -8.0]
     """
 
     def __init__(self, tasks: list[Task], multi: bool, weights: np.ndarray | str | None,
