@@ -498,10 +498,17 @@ def test_input_errors():
             est.predict(Xn)
         for bad in (dict(epochs=0), dict(epochs=2.5), dict(batch_size=0), dict(lr=-1.0),
                     dict(lr="0.1"), dict(optimizer="adamax2"), dict(tol=-1.0),
-                    dict(n_iter_no_change=0), dict(early_stopping="yes")):
+                    dict(n_iter_no_change=0), dict(early_stopping="yes"), dict(l2=-1.0),
+                    dict(l1=float("nan"))):
             name = next(iter(bad))
             with pytest.raises(ParameterError, match=name):
                 cls(**bad).fit(X, y)
+            # a failed fit leaves a fitted estimator as it was
+            before = est.predict(X)
+            with pytest.raises(ParameterError, match=name):
+                est.set_params(**bad).fit(X * 10.0, y)
+            est.set_params(**cls(epochs=2, tol=None).get_params())
+            np.testing.assert_array_equal(est.predict(X), before)
         assert isinstance(NotFittedError("x"), LosscoreError | ValueError | AttributeError)
     for cls in (LinearClassifier, MLPClassifier):
         with pytest.raises(DataError, match="Unknown label type"):

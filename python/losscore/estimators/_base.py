@@ -23,6 +23,7 @@ from sklearn.utils.validation import _check_sample_weight, check_random_state, v
 
 from ..errors import DataError, DTypeError, LosscoreError, ParameterError
 from ..models import MLP, Linear
+from ..models.activations import check_name
 from ..training.callbacks import EarlyStopping, PrintProgress
 from ..training.fit import fit as _fit
 from ..training.fit import resolve_optimizer
@@ -196,6 +197,23 @@ class TrainedEstimator(BaseEstimator):
         patience = _positive_int(self.n_iter_no_change, "n_iter_no_change")
         return EarlyStopping(monitor="loss", patience=patience, min_delta=float(tol),
                              restore_best_weights=False)
+
+    def _check_params(self) -> None:
+        """Every hyperparameter, before ``fit`` changes any state."""
+        _positive_int(self.epochs, "epochs")
+        _positive_int(self.batch_size, "batch_size")
+        self._optimizer()
+        self._tol_callback()
+        _positive_int(self.n_iter_no_change, "n_iter_no_change")
+        self._early_stopping()
+        self._hidden()
+        if hasattr(self, "activation"):
+            check_name(self.activation)
+        for name in ("l1", "l2"):
+            value = getattr(self, name)
+            if (isinstance(value, bool) or not isinstance(value, int | float | np.floating)
+                    or not 0 <= value < float("inf")):
+                raise ParameterError(f"{name}: expected a finite number >= 0, got {value!r}")
 
     # ---- training --------------------------------------------------------------------------
 

@@ -43,6 +43,7 @@ class RegressorBase(RegressorMixin, TrainedEstimator):
 
     def _fit(self, X: Any, y: Any, sample_weight: Any, incremental: bool) -> Any:
         loss = self._check_loss()
+        self._check_params()
         first = not (incremental and hasattr(self, "model_"))
         keep = hasattr(self, "model_") and (incremental or self.warm_start)
         X, y = self._validate_fit(X, y, reset=not keep, multi_output=True, y_numeric=True)
@@ -123,6 +124,7 @@ class ClassifierBase(ClassifierMixin, TrainedEstimator):
     def _fit(self, X: Any, y: Any, sample_weight: Any, incremental: bool,
              classes: Any = None) -> Any:
         loss = self._check_loss()
+        self._check_params()
         first = not (incremental and hasattr(self, "model_"))
         keep = hasattr(self, "model_") and (incremental or self.warm_start)
         X, y = self._validate_fit(X, y, reset=not keep)
