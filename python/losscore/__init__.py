@@ -10,7 +10,7 @@ identical for any thread count.
 
 from __future__ import annotations
 
-from . import errors, estimators, losses, models, optim
+from . import errors, losses, models, optim
 from ._core import __version__
 from .evaluation import evaluate
 from .gradients import grad, value_and_grad
@@ -23,12 +23,20 @@ from .losses.softmax import *  # noqa: F403
 from .runtime import available_isas, get_num_threads, isa, set_num_threads
 from .training import History, fit
 
+
+def __getattr__(name: str) -> object:
+    # ``losscore.estimators`` needs scikit-learn: imported on first use, not with losscore.
+    if name == "estimators":
+        import importlib
+
+        return importlib.import_module(".estimators", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 __all__ = [
     "History",
     "__version__",
     "available_isas",
     "errors",
-    "estimators",
     "evaluate",
     "fit",
     "get_num_threads",

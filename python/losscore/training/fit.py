@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -16,6 +16,15 @@ from ..losses._registry import fused_of, registry, resolve_loss
 from .callbacks import EarlyStopping
 from .history import History
 from .metrics import resolve_metrics
+from .objective import (
+    Objective,
+    Task,
+    per_task,
+    resolve_loss_weights,
+    split_tasks,
+    stack_outputs,
+    task_metrics,
+)
 
 __all__ = ["fit"]
 
@@ -207,12 +216,61 @@ def prepare_data(
     return X, y
 
 
-def _forward_all(model: Any, X: np.ndarray) -> np.ndarray:
+def _copy_output(out: Any) -> Any:
+    if isinstance(out, tuple | list):
+        return tuple(np.array(o, copy=True) for o in out)
+    return np.array(out, copy=True)
+
+
+def _forward_all(model: Any, X: np.ndarray) -> Any:
     n = X.shape[0]
     if n <= _EVAL_CHUNK:
-        return np.array(model.forward(X), copy=True)
-    parts = [np.array(model.forward(X[s : s + _EVAL_CHUNK])) for s in range(0, n, _EVAL_CHUNK)]
-    return np.concatenate(parts)
+        return _copy_output(model.forward(X))
+    parts = [_copy_output(model.forward(X[s : s + _EVAL_CHUNK])) for s in range(0, n, _EVAL_CHUNK)]
+    return stack_outputs(parts)
+
+
+def _check_sample_weight(sample_weight: Any, n: int) -> np.ndarray | None:
+    """Per-sample weights >= 0 of shape ``(n,)`` divided by their mean; None when constant."""
+    if sample_weight is None:
+        return None
+    w = np.asarray(sample_weight)
+    if w.dtype.kind not in "biuf" or w.dtype.kind == "b":
+        raise DTypeError(f"sample_weight: expected numbers, got dtype {w.dtype}")
+    if w.shape != (n,):
+        raise ShapeError(f"sample_weight: expected shape ({n},) (one per sample), got {w.shape}")
+    w = w.astype(np.float64)
+    if not np.isfinite(w).all() or (w < 0).any():
+        raise ParameterError("sample_weight: expected finite weights >= 0")
+    mean = w.mean()
+    if not mean > 0:
+        raise ParameterError("sample_weight: the weights sum to 0")
+    if np.all(w == w[0]):
+        return None  # constant weights are no weights after normalisation
+    return w / mean
+
+
+class _Batches:
+    """Rows ``perm[s:e]`` (or ``s:e``) of ``X`` and of every per-row array, gathered into
+    buffers reused across batches."""
+
+    def __init__(self, arrays: list[np.ndarray], bs: int, shuffle: bool) -> None:
+        self.arrays = arrays
+        self.bufs = (
+            [np.empty((bs, *a.shape[1:]), dtype=a.dtype) for a in arrays] if shuffle else None
+        )
+
+    def take(self, perm: np.ndarray | None, s: int, e: int) -> list[np.ndarray]:
+        if perm is None or self.bufs is None:
+            return [a[s:e] for a in self.arrays]
+        idx = perm[s:e]
+        out = []
+        for a, buf in zip(self.arrays, self.bufs, strict=True):
+            b = buf[: e - s]
+            # mode="clip": indices are valid, and "raise" would buffer the output
+            a.take(idx, axis=0, out=b, mode="clip")
+            out.append(b)
+        return out
 
 
 def _validate_targets(loss_fn: Callable[..., Any], out_shape: tuple[int, ...], y: np.ndarray,
@@ -245,11 +303,13 @@ def fit(
     y: Any,
     *,
     loss: Any,
+    loss_weights: Any = None,
     optimizer: Any = None,
     epochs: int = 10,
     batch_size: int = 32,
     shuffle: bool = True,
     seed: int | None = None,
+    sample_weight: Any = None,
     l1: float = 0.0,
     l2: float = 0.0,
     validation_data: tuple[Any, Any] | None = None,
@@ -277,10 +337,17 @@ def fit(
         Inputs (cast once to the parameters' dtype) and targets (integer class indices stay
         integers for ``cross_entropy``, ``nll_loss``, ``multi_margin``). A 1-D ``y`` for a model
         with one output column is used as a column.
-    loss : str or callable
+    loss : str, callable, tuple or dict
         A losscore loss name (``"mse"``, ``"cross_entropy"``, ...) or function, or a
         ``functools.partial`` of one fixing its parameters
-        (``partial(losscore.cross_entropy, label_smoothing=0.1)``).
+        (``partial(losscore.cross_entropy, label_smoothing=0.1)``). Multi-task: one loss per
+        model output, a tuple (tasks ``"0"``, ``"1"``, ...) or a dict keyed by task name; the
+        model then returns a tuple of outputs and ``y`` (and ``y_val``) holds one target per
+        task, as a tuple or a dict with the same keys. See :mod:`losscore.training.objective`.
+    loss_weights : sequence of float, dict, "uncertainty" or None
+        Multi-task only. Fixed weights: the objective is ``sum_i w_i * L_i`` (default all 1).
+        ``"uncertainty"``: ``sum_i exp(-s_i) * L_i + s_i`` with learned log-variances ``s_i``
+        (Kendall et al., 2018) trained by ``optimizer`` after the model's parameters.
     optimizer : optimizer, str or None
         An optimizer built without parameters (``losscore.optim.Adam(lr=1e-3)``; ``fit`` binds the
         model's), a name (``"sgd"``, ``"adam"``, ... with ``lr=1e-3``), or None for Adam(lr=1e-3).
@@ -288,6 +355,10 @@ def fit(
     shuffle : bool
         Permute the rows every epoch (``numpy.random.default_rng(seed)``).
     seed : int or None
+    sample_weight : array_like of shape (n_samples,), optional
+        Non-negative weights, divided by their mean; each batch minimises
+        ``sum_j w_j * l_j / m`` over its ``m`` loss elements (the losses' ``reduction="none"``
+        values), so the epoch loss is the weighted mean ``sum w l / sum w``.
     l1, l2 : float
         Regularization strengths (see above).
     validation_data : (X_val, y_val), optional
@@ -315,6 +386,8 @@ def fit(
     -------
     History
         ``history.history["loss"]``, ``["val_loss"]``, ``["lr"]``, metrics..., and ``epoch``.
+        Multi-task runs add ``loss_<task>``, ``val_loss_<task>``, ``<metric>_<task>``,
+        ``val_<metric>_<task>`` and, with ``loss_weights="uncertainty"``, ``log_var_<task>``.
 
     Examples
     --------
@@ -328,58 +401,96 @@ def fit(
     True
     >>> model.weight.ravel().round(3).tolist(), model.bias.round(3).tolist()
     ([1.0, -2.0, 0.5], [0.3])
+
+    Two tasks on a shared trunk (class and value), the second weighted by one half:
+
+    >>> labels = (X[:, 0] > 0).astype(int); value = X[:, 1:2] * 2.0
+    >>> net = losscore.models.MLP([3, 16], heads=[2, 1], seed=0)
+    >>> h = losscore.fit(net, X, (labels, value), loss=("cross_entropy", "mse"),
+    ...                  loss_weights=(1.0, 0.5), optimizer=losscore.optim.Adam(lr=0.01),
+    ...                  epochs=30, metrics=(["accuracy"], ["mae"]), seed=0, progress=False)
+    >>> h.history["accuracy_0"][-1] > 0.95, h.history["loss_1"][-1] < 0.05
+    (True, True)
+    >>> sorted(h.history)
+    ['accuracy_0', 'loss', 'loss_0', 'loss_1', 'lr', 'mae_1']
     """
     params = _check_model(model)
     dtype = params[0].dtype
     if dtype not in (np.float32, np.float64):
         raise DTypeError(f"model: parameters must be float32 or float64, got {dtype}")
-    loss_fn, loss_name, fused = training_loss(loss)
+    split = split_tasks(loss, y)
+    if split is None and (
+        isinstance(y, Mapping)
+        or (isinstance(y, tuple) and len(y) > 1 and all(isinstance(t, np.ndarray) for t in y))
+    ):
+        raise ParameterError(
+            f"loss: {len(y)} targets need one loss each, e.g. loss=('cross_entropy', 'mse'); "
+            f"got loss={loss!r}"
+        )
+    names, losses, ys = split if split is not None else (["0"], [loss], [y])
+    tasks = [Task(name, *training_loss(spec)) for name, spec in zip(names, losses, strict=True)]
+    weighting = resolve_loss_weights(loss_weights, names if split is not None else None)
     epochs = _check_int(epochs, "epochs", 0)
     batch_size = _check_int(batch_size, "batch_size", 1)
     l1 = _check_nonneg(l1, "l1")
     l2 = _check_nonneg(l2, "l2")
-    metric_fns = resolve_metrics(metrics, loss_name, known_losses())
-    X, y = prepare_data(X, y, dtype, loss_name)
+    metric_fns: dict[str, Callable[[Any, Any], float]]
+    if split is None:
+        metric_fns = resolve_metrics(metrics, tasks[0].loss_name, known_losses())
+    else:
+        metric_fns = task_metrics(
+            metrics, tasks, lambda m, name: resolve_metrics(m, name, known_losses())
+        )
+    y_names = ["y"] if split is None else [f"y[{name!r}]" for name in names]
+    for i, task in enumerate(tasks):
+        X, ys[i] = prepare_data(X, ys[i], dtype, task.loss_name, ("X", y_names[i]))
     n = X.shape[0]
     if n == 0:
         raise ShapeError("X: needs at least one sample, got shape " + str(X.shape))
+    weights_n = _check_sample_weight(sample_weight, n)
     val = None
     if validation_data is not None:
         try:
             Xv, yv = validation_data
         except (TypeError, ValueError):
             raise ParameterError("validation_data: expected a pair (X_val, y_val)") from None
-        val = prepare_data(Xv, yv, dtype, loss_name, ("X_val", "y_val"))
+        yvs = [yv] if split is None else per_task(yv, names, "validation_data[1]")
+        for i, task in enumerate(tasks):
+            v_name = "y_val" if split is None else f"y_val[{names[i]!r}]"
+            Xv, yvs[i] = prepare_data(Xv, yvs[i], dtype, task.loss_name, ("X_val", v_name))
+        val = (Xv, yvs)
     callbacks = list(callbacks) if callbacks else []
     for cb in callbacks:
         if not callable(getattr(cb, "on_epoch_end", None)):
             raise ParameterError(f"callbacks: {cb!r} has no on_epoch_end(epoch, logs)")
     if early_stopping is not None:
         callbacks.append(EarlyStopping.from_spec(early_stopping, val is not None))
+    objective = Objective(tasks, split is not None, weighting, dtype)
     opt = resolve_optimizer(optimizer)
-    bind_optimizer(opt, params)
+    bind_optimizer(opt, params + objective.parameters())
     scheduler = resolve_scheduler(lr_scheduler, opt)
     plateau = scheduler is not None and _is_plateau(scheduler)
 
     # One probe row settles the target layout (column targets for one-output models).
-    probe = np.asarray(model.forward(X[:1]))
-    y = _match_target(probe.shape, y, loss_name)
-    _validate_targets(loss_fn, probe.shape, y, probe.dtype)
-    if val is not None:
-        val = (val[0], _match_target(probe.shape, val[1], loss_name))
-        _validate_targets(loss_fn, probe.shape, val[1], probe.dtype)
+    probes = [np.asarray(p) for p in objective.outputs(model.forward(X[:1]))]
+    for i, (task, probe) in enumerate(zip(tasks, probes, strict=True)):
+        ys[i] = _match_target(probe.shape, ys[i], task.loss_name)
+        _validate_targets(task.loss_fn, probe.shape, ys[i], probe.dtype)
+        if val is not None:
+            val[1][i] = _match_target(probe.shape, val[1][i], task.loss_name)
+            _validate_targets(task.loss_fn, probe.shape, val[1][i], probe.dtype)
+    n_tasks = len(tasks)
+    single = split is None
 
     weight_idx = _weight_indices(model, params)
     weights = [params[i] for i in weight_idx]
     regularize = bool(weight_idx) and (l1 > 0.0 or l2 > 0.0)
-    forward, backward, step = model.forward, model.backward, opt.step
+    forward, backward, step = model.forward, objective.wrap_backward(model.backward), opt.step
     penalty = _core.penalty
     rng = np.random.default_rng(seed)
     bs = min(batch_size, n)
     n_batches = -(-n // bs)
-    xbuf = np.empty((bs, *X.shape[1:]), dtype=X.dtype) if shuffle else None
-    ybuf = np.empty((bs, *y.shape[1:]), dtype=y.dtype) if shuffle else None
-    gbufs: dict[tuple[int, ...], np.ndarray] = {}
+    batches = _Batches([X, *ys] + ([] if weights_n is None else [weights_n]), bs, shuffle)
     show = progress_enabled(progress)
     history = History()
 
@@ -396,21 +507,11 @@ def fit(
             for b in range(n_batches):
                 s = b * bs
                 e = min(s + bs, n)
-                if perm is not None:
-                    idx = perm[s:e]
-                    xb = xbuf[: e - s]
-                    yb = ybuf[: e - s]
-                    # mode="clip": indices are valid, and "raise" would buffer the output
-                    X.take(idx, axis=0, out=xb, mode="clip")
-                    y.take(idx, axis=0, out=yb, mode="clip")
-                else:
-                    xb = X[s:e]
-                    yb = y[s:e]
+                xb, *cols = batches.take(perm, s, e)
+                yb = cols[0] if single else tuple(cols[:n_tasks])
+                wb = cols[n_tasks] if weights_n is not None else None
                 out = forward(xb)
-                gbuf = gbufs.get(out.shape)
-                if gbuf is None or gbuf.dtype != out.dtype:
-                    gbuf = gbufs[out.shape] = np.empty_like(out)
-                value, g = fused(out, yb, out=gbuf)
+                value, g = objective(out, yb, wb)
                 for name, fn in metric_fns.items():
                     metric_sums[name] += fn(out, yb) * (e - s)
                 grads = backward(g)
@@ -420,15 +521,19 @@ def fit(
                 total += value * (e - s)
                 if bar is not None:
                     bar.update(b + 1, total / e)
-            logs = {"loss": total / n}
+            logs = {"loss": total / n, **objective.epoch_logs()}
             for name in metric_fns:
                 logs[name] = metric_sums[name] / n
             if val is not None:
                 out_v = _forward_all(model, val[0])
+                yv_all = val[1][0] if single else tuple(val[1])
                 pen = penalty(weights, None, l1, l2) if regularize else 0.0
-                logs["val_loss"] = float(loss_fn(out_v, val[1])) + pen
+                val_total, val_tasks = objective.evaluate(out_v, yv_all)
+                logs["val_loss"] = val_total + pen
+                for key, value in val_tasks.items():
+                    logs[f"val_{key}"] = value
                 for name, fn in metric_fns.items():
-                    logs[f"val_{name}"] = fn(out_v, val[1])
+                    logs[f"val_{name}"] = fn(out_v, yv_all)
             logs["lr"] = float(lr_now)
             if bar is not None:
                 bar.close(logs)

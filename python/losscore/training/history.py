@@ -14,7 +14,11 @@ class History:
     ----------
     history : dict[str, list[float]]
         One list per quantity, one entry per epoch: ``loss``, ``lr``, each metric, and
-        ``val_loss`` / ``val_<metric>`` with validation data.
+        ``val_loss`` / ``val_<metric>`` with validation data. Multi-task runs (several losses)
+        add ``loss_<task>`` / ``val_loss_<task>`` (each task's own mean loss; ``loss`` is the
+        weighted objective), ``<metric>_<task>`` / ``val_<metric>_<task>`` and, with learned
+        weights, ``log_var_<task>``; tasks are named by the keys of a ``loss`` dict, else
+        ``"0"``, ``"1"``, ...
     epoch : list[int]
         The epoch numbers (0-based) that ran.
     stopped_epoch : int or None
