@@ -56,14 +56,15 @@ def _stub_signature(name: str) -> tuple[list[str], list[tuple[str, str]]]:
 
 
 @pytest.mark.parametrize("name", sorted(registry))
-def test_each_kernel_stub_is_its_wrapper_plus_out_with_grad_partials(name):
+def test_each_kernel_stub_is_its_wrapper_plus_the_switches(name):
     """The calling convention of DESIGN §8: the kernel takes the wrapper's arguments (same
-    names, same defaults, keyword-only after ``target``) and then the three switches."""
+    names, same defaults, keyword-only after ``target``) and then the switches (``out``,
+    ``with_grad``, ``partials`` and the chunk's ``offset``)."""
     wrapper = inspect.signature(registry[name].function).parameters.values()
     positional, keyword = _stub_signature(name)
     assert positional == [p.name for p in wrapper if p.kind is p.POSITIONAL_OR_KEYWORD]
     expected = [(p.name, repr(p.default)) for p in wrapper if p.kind is p.KEYWORD_ONLY]
-    expected += [("out", "None"), ("with_grad", "False"), ("partials", "False")]
+    expected += [("out", "None"), ("with_grad", "False"), ("partials", "False"), ("offset", "0")]
     assert [(k, d.replace("'", '"')) for k, d in keyword] == [
         (k, d.replace("'", '"')) for k, d in expected
     ]

@@ -9,6 +9,7 @@ from numpy.typing import ArrayLike, NDArray
 __version__: str
 
 __all__ = [
+    "Partials",
     "__version__",
     "activation_backward",
     "activation_forward",
@@ -64,10 +65,15 @@ _Reduction = Literal["mean", "sum", "none"]
 # Partials value. Typed `Any` because the result depends on the flags.
 @final
 class Partials:
-    """Mergeable block partials of a loss over consecutive pieces of its input."""
+    """Mergeable reduction state of a loss over a range of rows (cut anywhere)."""
 
     def merge(self, other: Partials) -> None: ...
     def finish(self, reduction: str) -> float: ...
+    def copy(self) -> Partials: ...
+    @property
+    def count(self) -> int: ...
+    @property
+    def start(self) -> int: ...
 
 # -- runtime -------------------------------------------------------------------------------
 def get_num_threads() -> int: ...
@@ -89,6 +95,7 @@ def mse(
     out: _Array | None = None,
     with_grad: bool = False,
     partials: bool = False,
+    offset: int = 0,
 ) -> Any: ...
 def mae(
     pred: ArrayLike,
@@ -99,6 +106,7 @@ def mae(
     out: _Array | None = None,
     with_grad: bool = False,
     partials: bool = False,
+    offset: int = 0,
 ) -> Any: ...
 def huber(
     pred: ArrayLike,
@@ -110,6 +118,7 @@ def huber(
     out: _Array | None = None,
     with_grad: bool = False,
     partials: bool = False,
+    offset: int = 0,
 ) -> Any: ...
 def smooth_l1(
     pred: ArrayLike,
@@ -121,6 +130,7 @@ def smooth_l1(
     out: _Array | None = None,
     with_grad: bool = False,
     partials: bool = False,
+    offset: int = 0,
 ) -> Any: ...
 def log_cosh(
     pred: ArrayLike,
@@ -131,6 +141,7 @@ def log_cosh(
     out: _Array | None = None,
     with_grad: bool = False,
     partials: bool = False,
+    offset: int = 0,
 ) -> Any: ...
 def pinball(
     pred: ArrayLike,
@@ -142,6 +153,7 @@ def pinball(
     out: _Array | None = None,
     with_grad: bool = False,
     partials: bool = False,
+    offset: int = 0,
 ) -> Any: ...
 def poisson_nll(
     pred: ArrayLike,
@@ -155,6 +167,7 @@ def poisson_nll(
     out: _Array | None = None,
     with_grad: bool = False,
     partials: bool = False,
+    offset: int = 0,
 ) -> Any: ...
 
 # -- element-wise classification losses (loss/binary.rs) -------------------------------------
@@ -167,6 +180,7 @@ def binary_cross_entropy(
     out: _Array | None = None,
     with_grad: bool = False,
     partials: bool = False,
+    offset: int = 0,
 ) -> Any: ...
 def binary_cross_entropy_with_logits(
     logits: ArrayLike,
@@ -178,6 +192,7 @@ def binary_cross_entropy_with_logits(
     out: _Array | None = None,
     with_grad: bool = False,
     partials: bool = False,
+    offset: int = 0,
 ) -> Any: ...
 def sigmoid_focal(
     logits: ArrayLike,
@@ -190,6 +205,7 @@ def sigmoid_focal(
     out: _Array | None = None,
     with_grad: bool = False,
     partials: bool = False,
+    offset: int = 0,
 ) -> Any: ...
 def soft_margin(
     pred: ArrayLike,
@@ -200,6 +216,7 @@ def soft_margin(
     out: _Array | None = None,
     with_grad: bool = False,
     partials: bool = False,
+    offset: int = 0,
 ) -> Any: ...
 def hinge(
     pred: ArrayLike,
@@ -211,6 +228,7 @@ def hinge(
     out: _Array | None = None,
     with_grad: bool = False,
     partials: bool = False,
+    offset: int = 0,
 ) -> Any: ...
 def squared_hinge(
     pred: ArrayLike,
@@ -222,6 +240,7 @@ def squared_hinge(
     out: _Array | None = None,
     with_grad: bool = False,
     partials: bool = False,
+    offset: int = 0,
 ) -> Any: ...
 def kl_div(
     log_pred: ArrayLike,
@@ -233,6 +252,7 @@ def kl_div(
     out: _Array | None = None,
     with_grad: bool = False,
     partials: bool = False,
+    offset: int = 0,
 ) -> Any: ...
 
 # -- row losses over a class axis (loss/softmax.rs, loss/classification.rs) --------------------
@@ -248,6 +268,7 @@ def cross_entropy(
     out: _Array | None = None,
     with_grad: bool = False,
     partials: bool = False,
+    offset: int = 0,
 ) -> Any: ...
 def nll_loss(
     log_probs: ArrayLike,
@@ -260,6 +281,7 @@ def nll_loss(
     out: _Array | None = None,
     with_grad: bool = False,
     partials: bool = False,
+    offset: int = 0,
 ) -> Any: ...
 def multi_margin(
     logits: ArrayLike,
@@ -273,6 +295,7 @@ def multi_margin(
     out: _Array | None = None,
     with_grad: bool = False,
     partials: bool = False,
+    offset: int = 0,
 ) -> Any: ...
 
 # -- optimizers and clipping ----------------------------------------------------------------

@@ -21,6 +21,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.exceptions import NotFittedError as SklearnNotFittedError
 from sklearn.utils.validation import _check_sample_weight, check_random_state, validate_data
 
+from .. import errors
 from ..errors import DataError, DTypeError, LosscoreError, ParameterError
 from ..models import MLP, Linear
 from ..models.activations import check_name
@@ -33,9 +34,9 @@ __all__ = ["NotFittedError", "TrainedEstimator"]
 _DTYPES = [np.float64, np.float32]
 
 
-class NotFittedError(LosscoreError, SklearnNotFittedError):
-    """The estimator is used before ``fit`` (also scikit-learn's ``NotFittedError``, a
-    ``ValueError`` and an ``AttributeError``)."""
+class NotFittedError(errors.NotFittedError, SklearnNotFittedError):
+    """The estimator is used before ``fit``: :class:`losscore.errors.NotFittedError` that is
+    also scikit-learn's ``NotFittedError`` (so ``check_is_fitted`` callers catch it too)."""
 
 
 @contextlib.contextmanager

@@ -186,9 +186,9 @@ class Objective:
     ``sum exp(-s) L + s = 10`` and ``d total / d s = 1 - exp(-s) L = (0, -8)``.
 
     >>> import numpy as np
-    >>> from losscore.training.fit import resolve_loss
+    >>> from losscore.training.fit import training_loss
     >>> from losscore.training.objective import Objective, Task
-    >>> tasks = [Task("a", *resolve_loss("mse")), Task("b", *resolve_loss("mse"))]
+    >>> tasks = [Task("a", *training_loss("mse")), Task("b", *training_loss("mse"))]
     >>> objective = Objective(tasks, True, "uncertainty", np.dtype(np.float64))
     >>> total, grads = objective((np.array([[1.0]]), np.array([[3.0]])),
     ...                          (np.array([[0.0]]), np.array([[0.0]])))
