@@ -9,6 +9,7 @@ from __future__ import annotations
 __all__ = [
     "DTypeError",
     "DataError",
+    "DeviceError",
     "LosscoreError",
     "NonFiniteError",
     "OutputError",
@@ -58,3 +59,7 @@ class NonFiniteError(LosscoreError, ValueError):
 
 class OutputError(LosscoreError, ValueError):
     """An ``out=`` buffer is read-only, non-contiguous, or shares memory with an input."""
+
+
+class DeviceError(LosscoreError, TypeError):
+    """A framework tensor lives on a device losscore cannot read (losscore computes on the CPU)."""
