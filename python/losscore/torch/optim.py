@@ -60,7 +60,7 @@ def _hyper(name: str, value: Any) -> Any:
             b1, b2 = value
         except (TypeError, ValueError):
             raise ParameterTypeError(f"betas: expected a pair of floats, got {value!r}") from None
-        return (_hyper("beta1", b1), _hyper("beta2", b2))
+        return (_hyper("betas[0]", b1), _hyper("betas[1]", b2))
     if name in _BOOLS:
         if not isinstance(value, bool | np.bool_):
             raise ParameterTypeError(f"{name}: expected a bool, got {value!r}")
