@@ -12,6 +12,8 @@ import pytest
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
+from bridge_inputs import RECIPES, _log_softmax, inputs  # noqa: E402
+
 import losscore  # noqa: E402
 import losscore.torch as lct  # noqa: E402
 from losscore import _bridges, _core  # noqa: E402
@@ -25,62 +27,7 @@ from losscore.errors import (  # noqa: E402
 from losscore.torch._tensors import float_view  # noqa: E402
 
 N, C = 6, 4
-
-
-def _signs(rng, shape):
-    return np.where(rng.random(shape) < 0.5, -1.0, 1.0)
-
-
-def _log_softmax(x):
-    x = x - x.max(axis=-1, keepdims=True)
-    return x - np.log(np.exp(x).sum(axis=-1, keepdims=True))
-
-
-# Valid inputs for every loss: (first argument, target, keyword arguments), float64 NumPy.
-RECIPES = {
-    "mse": lambda r: (r.normal(size=(N, C)), r.normal(size=(N, C)), {}),
-    "mae": lambda r: (r.normal(size=(N, C)), r.normal(size=(N, C)), {}),
-    "huber": lambda r: (r.normal(size=(N, C)), r.normal(size=(N, C)), {"delta": 0.7}),
-    "smooth_l1": lambda r: (r.normal(size=(N, C)), r.normal(size=(N, C)), {"beta": 0.5}),
-    "log_cosh": lambda r: (r.normal(size=(N, C)), r.normal(size=(N, C)), {}),
-    "pinball": lambda r: (r.normal(size=(N, C)), r.normal(size=(N, C)), {"quantile": 0.3}),
-    "poisson_nll": lambda r: (r.normal(size=(N, C)), r.poisson(2.0, size=(N, C)) * 1.0, {}),
-    "binary_cross_entropy": lambda r: (
-        r.uniform(0.05, 0.95, size=(N, C)),
-        r.random((N, C)),
-        {},
-    ),
-    "binary_cross_entropy_with_logits": lambda r: (
-        r.normal(size=(N, C)),
-        r.random((N, C)),
-        {"pos_weight": r.uniform(0.5, 2.0, size=C)},
-    ),
-    "cross_entropy": lambda r: (
-        r.normal(size=(N, C)),
-        r.integers(0, C, size=N),
-        {"label_smoothing": 0.1, "class_weight": r.uniform(0.5, 2.0, size=C)},
-    ),
-    "nll_loss": lambda r: (_log_softmax(r.normal(size=(N, C))), r.integers(0, C, size=N), {}),
-    "kl_div": lambda r: (
-        _log_softmax(r.normal(size=(N, C))),
-        np.exp(_log_softmax(r.normal(size=(N, C)))),
-        {},
-    ),
-    "hinge": lambda r: (r.normal(size=(N, C)), _signs(r, (N, C)), {}),
-    "squared_hinge": lambda r: (r.normal(size=(N, C)), _signs(r, (N, C)), {}),
-    "multi_margin": lambda r: (r.normal(size=(N, C)), r.integers(0, C, size=N), {"margin": 0.8}),
-    "sigmoid_focal": lambda r: (r.normal(size=(N, C)), r.random((N, C)), {"gamma": 1.5}),
-    "soft_margin": lambda r: (r.normal(size=(N, C)), _signs(r, (N, C)), {}),
-}
 NAMES = _bridges._loss_names()
-
-
-def _inputs(name, dtype, seed=0):
-    pred, target, kwargs = RECIPES[name](np.random.default_rng(seed))
-    pred = pred.astype(dtype)
-    if target.dtype.kind == "f":
-        target = target.astype(dtype)
-    return pred, target, kwargs
 
 
 def _tensors(pred, target, kwargs, requires_grad=True):
@@ -99,7 +46,7 @@ def test_every_loss_has_a_recipe():
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
 @pytest.mark.parametrize("name", NAMES)
 def test_value_and_gradient_equal_numpy_bit_for_bit(name, dtype, reduction):
-    pred, target, kwargs = _inputs(name, dtype)
+    pred, target, kwargs = inputs(name, dtype)
     fn = getattr(losscore, name)
     want_value, want_grad = losscore.value_and_grad(fn)(pred, target, **kwargs, reduction=reduction)
     p, t, kw = _tensors(pred, target, kwargs)
@@ -122,7 +69,7 @@ def test_value_and_gradient_equal_numpy_bit_for_bit(name, dtype, reduction):
 @pytest.mark.parametrize("reduction", ["mean", "none"])
 @pytest.mark.parametrize("name", NAMES)
 def test_gradcheck_float64(name, reduction):
-    pred, target, kwargs = _inputs(name, np.float64, seed=3)
+    pred, target, kwargs = inputs(name, np.float64, seed=3)
     p, t, kw = _tensors(pred, target, kwargs)
     fn = getattr(lct, name)
     assert torch.autograd.gradcheck(
@@ -131,7 +78,7 @@ def test_gradcheck_float64(name, reduction):
 
 
 def test_a_scaled_total_scales_the_gradient():
-    pred, target, _ = _inputs("mse", np.float64)
+    pred, target, _ = inputs("mse", np.float64)
     p, t, _ = _tensors(pred, target, {})
     (3.0 * lct.mse(p, t)).backward()
     want = losscore.grad(losscore.mse)(pred, target)
@@ -161,7 +108,7 @@ TORCH = {
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
 @pytest.mark.parametrize("name", sorted(TORCH))
 def test_matches_torch_functional(name, reduction):
-    pred, target, kwargs = _inputs(name, np.float64, seed=5)
+    pred, target, kwargs = inputs(name, np.float64, seed=5)
     p, t, kw = _tensors(pred, target, kwargs)
     q = p.detach().clone().requires_grad_(True)
     ours = getattr(lct, name)(p, t, **kw, reduction=reduction)
@@ -173,7 +120,7 @@ def test_matches_torch_functional(name, reduction):
 
 
 def test_kl_div_matches_torch_batchmean():
-    pred, target, _ = _inputs("kl_div", np.float64)
+    pred, target, _ = inputs("kl_div", np.float64)
     p, t, _ = _tensors(pred, target, {})
     q = p.detach().clone().requires_grad_(True)
     lct.kl_div(p, t).backward()
@@ -207,7 +154,7 @@ def test_non_contiguous_inputs_and_no_grad():
 
 
 def test_retain_graph_backward_twice_accumulates_the_same_gradient():
-    pred, target, _ = _inputs("log_cosh", np.float64)
+    pred, target, _ = inputs("log_cosh", np.float64)
     p, t, _ = _tensors(pred, target, {})
     loss = lct.log_cosh(p, t) * 2.0
     loss.backward(retain_graph=True)

@@ -235,6 +235,8 @@ def _validate(
             probe.append(np.zeros((0, *a.shape[1:]), dtype=a.dtype))
         else:
             probe.append(np.zeros(np.shape(a), dtype=a.dtype))
+    if any(np.ndim(a) == 0 for a in arrays[n_positional:]):
+        return  # a traced scalar hyperparameter: its value is checked by the callback
     kwargs = dict(zip(names[n_positional:], probe[n_positional:], strict=True))
     fn(*probe[:n_positional], **kwargs, **static)
 
