@@ -180,3 +180,11 @@ def test_errors():
         jax.jit(lcj.cross_entropy)(x, jnp.array([0, 5, 1])).block_until_ready()
     with pytest.raises(TargetError):
         losscore.cross_entropy(np.zeros((3, 2)), np.array([0, 5, 1]))
+
+
+def test_vmap_over_single_rows_of_a_class_loss(x64):
+    rng = np.random.default_rng(8)
+    logits, labels = rng.normal(size=(5, 4)), rng.integers(0, 4, size=5)
+    per_row = jax.vmap(lcj.cross_entropy)(jnp.asarray(logits), jnp.asarray(labels))
+    want = losscore.cross_entropy(logits, labels, reduction="none")
+    np.testing.assert_array_equal(np.asarray(per_row), want)

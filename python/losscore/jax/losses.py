@@ -224,6 +224,8 @@ def _validate(
                 + f", got {names[0]} shape {tuple(pred.shape)} and {names[1]} shape "
                 f"{tuple(np.shape(target))}"
             )
+    if pred.ndim < (2 if name in _ROWS else 1):
+        return  # no sample axis to slice (one row of a class loss): the callback checks
     probe = []
     for i, (arg, a) in enumerate(zip(names, arrays, strict=True)):
         if (i < n_positional or arg == "weight") and np.ndim(a) >= 1:
