@@ -188,3 +188,14 @@ def test_vmap_over_single_rows_of_a_class_loss(x64):
     per_row = jax.vmap(lcj.cross_entropy)(jnp.asarray(logits), jnp.asarray(labels))
     want = losscore.cross_entropy(logits, labels, reduction="none")
     np.testing.assert_array_equal(np.asarray(per_row), want)
+
+
+def test_eager_calls_compute_directly_and_raise_losscore_errors():
+    pred, target, kwargs = inputs("huber", np.float32)
+    value = lcj.huber(jnp.asarray(pred), jnp.asarray(target), **kwargs)
+    assert value.dtype == np.float32
+    assert value == np.float32(losscore.huber(pred, target, **kwargs))
+    with pytest.raises(TargetError):
+        lcj.cross_entropy(jnp.zeros((3, 2)), jnp.array([0, 5, 1]))
+    with pytest.raises(AttributeError):
+        lcj.not_a_loss  # noqa: B018

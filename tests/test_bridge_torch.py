@@ -4,6 +4,7 @@ finite differences (gradcheck), with the real PyTorch."""
 from __future__ import annotations
 
 import copy
+import io
 import tracemalloc
 
 import numpy as np
@@ -354,7 +355,10 @@ def test_state_dict_round_trip(name):
     a = [torch.nn.Parameter(t.clone()) for t in init]
     opt_a = cls(_groups(a), lr=0.01, **hyper.get(name, {}))
     _train(opt_a, a, torch.Generator().manual_seed(3), 10)
-    saved = copy.deepcopy(opt_a.state_dict())
+    buffer = io.BytesIO()
+    torch.save(opt_a.state_dict(), buffer)  # a checkpoint on disk, as training code keeps it
+    buffer.seek(0)
+    saved = torch.load(buffer)
     b = [torch.nn.Parameter(p.detach().clone()) for p in a]
     opt_b = cls(_groups(b), lr=0.5)  # the loaded groups bring back lr and the rest
     opt_b.load_state_dict(saved)

@@ -16,8 +16,15 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised only without jax
     raise ImportError("losscore.jax needs JAX: pip install 'losscore[jax]'") from exc
 
+from typing import Any
+
 from . import losses
 from .losses import *  # noqa: F403
 from .losses import __all__ as _losses
 
 __all__ = ["losses", *_losses]
+
+
+def __getattr__(name: str) -> Any:
+    """Only for type checkers, which cannot see the generated losses re-exported above."""
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -53,6 +53,12 @@ def _is_array(value: Any) -> bool:
     return isinstance(value, jax.Array | np.ndarray | jax.core.Tracer)
 
 
+def _jax_array(value: Any) -> Any:
+    """Tracers and JAX arrays as they are; anything else through ``jnp.asarray`` (JAX's dtype
+    rules: float64 becomes float32 unless x64 is enabled)."""
+    return value if isinstance(value, jax.Array | jax.core.Tracer) else jnp.asarray(value)
+
+
 def _batched(
     compute: Callable[..., tuple[np.ndarray, ...]],
     arrays: Sequence[Any],
@@ -117,10 +123,9 @@ def _custom(
                 return np.asarray(value, dtype=dtype), grad
             return (np.asarray(call(fn, arrays), dtype=dtype),)
 
+        outs: tuple[jax.ShapeDtypeStruct, ...] = (value_out,)
         if with_grad:
             outs = (value_out, jax.ShapeDtypeStruct(pred.shape, dtype))
-        else:
-            outs = (value_out,)
         return jax.pure_callback(
             lambda *a: _batched(compute, a, base), outs, *args, vmap_method="expand_dims"
         )
@@ -172,11 +177,19 @@ def _bridge(name: str) -> Callable[..., jax.Array]:
             raise TypeError(f"{name}() missing required argument: '{first}'")
         if len(args) > len(positional):
             fn(*args, **kwargs)  # the NumPy function reports the extra arguments
-        arrays = [a if _is_array(a) else jnp.asarray(a) for a in args]
         array_keys = tuple(k for k, v in kwargs.items() if _is_array(v) or isinstance(v, list))
         static = tuple((k, v) for k, v in kwargs.items() if k not in array_keys)
-        arrays += [jnp.asarray(kwargs[k]) for k in array_keys]
+        arrays = [_jax_array(a) for a in (*args, *(kwargs[k] for k in array_keys))]
         names = [*positional[: len(args)], *array_keys]
+        dtype = np.dtype(arrays[0].dtype)
+        if dtype not in _FLOATS:
+            raise DTypeError(f"{first}: expected a float32 or float64 array, got {dtype}")
+        if not any(isinstance(a, jax.core.Tracer) for a in arrays):
+            # Outside any transformation: the NumPy function directly, no callback.
+            views = [np.asarray(a) for a in arrays]
+            n = len(args)
+            value = fn(*views[:n], **dict(zip(array_keys, views[n:], strict=True)), **dict(static))
+            return jnp.asarray(value, dtype=dtype)
         _validate(name, fn, names, len(args), arrays, dict(static))
         return _custom(name, len(args), array_keys, static)(*arrays)
 
@@ -202,16 +215,12 @@ def _validate(
     arrays: list[Any],
     static: dict[str, Any],
 ) -> None:
-    """Trace-time checks that raise the NumPy function's own errors: dtypes, shapes and
-    hyperparameters.
+    """Trace-time checks that raise the NumPy function's own errors: shapes and hyperparameters.
 
     The NumPy function runs on empty leading slices of the per-sample arguments (the positional
     ones and ``weight``) and on zeros shaped like the others, so no value is needed.
     """
     pred = arrays[0]
-    dtype = np.dtype(pred.dtype)
-    if dtype not in _FLOATS:
-        raise DTypeError(f"{names[0]}: expected a float32 or float64 array, got {dtype}")
     if pred.ndim == 0:
         return
     if n_positional == 2:
@@ -246,3 +255,8 @@ def _validate(
 for _name in __all__:
     globals()[_name] = _bridge(_name)
 del _name
+
+
+def __getattr__(name: str) -> Callable[..., jax.Array]:
+    """Only for type checkers, which cannot see the generated losses (all defined above)."""
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

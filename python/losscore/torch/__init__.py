@@ -28,8 +28,15 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised only without torch
     raise ImportError("losscore.torch needs PyTorch: pip install 'losscore[torch]'") from exc
 
+from typing import Any
+
 from . import losses, optim
 from .losses import *  # noqa: F403
 from .losses import __all__ as _losses
 
 __all__ = ["losses", "optim", *_losses]
+
+
+def __getattr__(name: str) -> Any:
+    """Only for type checkers, which cannot see the generated losses re-exported above."""
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -130,3 +130,8 @@ def _bridge(name: str) -> Callable[..., torch.Tensor]:
 for _name in __all__:
     globals()[_name] = _bridge(_name)
 del _name
+
+
+def __getattr__(name: str) -> Callable[..., torch.Tensor]:
+    """Only for type checkers, which cannot see the generated losses (all defined above)."""
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -248,7 +248,7 @@ class _FusedOptimizer(torch.optim.Optimizer):
         # Step counts and per-parameter scalars: 0-d tensors over one array, bumped at once.
         first = states[0]
         layout.step = np.full(len(params), float(first.get("step", 0)), dtype=np.float32)
-        scalars = [("step", layout.step)]
+        scalars: list[tuple[str, np.ndarray]] = [("step", layout.step)]
         if self._extra_name:
             layout.extra = np.full(len(params), float(first.get(self._extra_name, 1.0)))
             scalars.append((self._extra_name, layout.extra))
@@ -264,8 +264,11 @@ class _FusedOptimizer(torch.optim.Optimizer):
     ) -> None:
         views = []
         staged = []
+        grads = []
         for i, p in enumerate(params):
-            if p.grad.is_sparse:
+            grad = p.grad
+            assert grad is not None  # only parameters with gradients are passed
+            if grad.is_sparse:
                 raise DTypeError(f"params[{i}]: sparse gradients are not supported")
             if p.is_contiguous():
                 views.append(p.detach().numpy())
@@ -273,7 +276,7 @@ class _FusedOptimizer(torch.optim.Optimizer):
                 copy = p.detach().contiguous()
                 staged.append((p, copy))
                 views.append(copy.numpy())
-        grads = [as_numpy("grad", p.grad.contiguous()) for p in params]
+            grads.append(as_numpy("grad", grad.contiguous()))
         step = int(layout.step[0]) + 1
         extra = float(layout.extra[0]) if self._extra_name else 1.0
         result = self._call(views, grads, layout.flats, h, step, fresh, extra)
@@ -293,11 +296,11 @@ def _defaults(numpy_cls: type) -> dict[str, Any]:
     """The hyperparameters and defaults of a NumPy-level optimizer's constructor."""
     cached = _DEFAULTS.get(numpy_cls)
     if cached is None:
-        sig = inspect.signature(numpy_cls.__init__)
+        sig = inspect.signature(numpy_cls)  # the constructor's, without self
         cached = {
             name: p.default
             for name, p in sig.parameters.items()
-            if name not in ("self", "params") and p.default is not inspect.Parameter.empty
+            if name != "params" and p.default is not inspect.Parameter.empty
         }
         _DEFAULTS[numpy_cls] = cached
     return dict(cached)
@@ -317,7 +320,7 @@ class SGD(_FusedOptimizer):
     nesterov=False, maximize=False``.
     """
 
-    _numpy = _numpy_optim.SGD
+    _numpy: ClassVar[type] = _numpy_optim.SGD
 
     @staticmethod
     def _state_names(h: dict[str, Any]) -> tuple[str, ...]:
@@ -335,7 +338,7 @@ class Adam(_FusedOptimizer):
     weight_decay=0, amsgrad=False, maximize=False, decoupled_weight_decay=False``.
     """
 
-    _numpy = _numpy_optim.Adam
+    _numpy: ClassVar[type] = _numpy_optim.Adam
 
     @staticmethod
     def _state_names(h: dict[str, Any]) -> tuple[str, ...]:
@@ -356,7 +359,7 @@ class AdamW(Adam):
     weight_decay=1e-2, amsgrad=False, maximize=False``.
     """
 
-    _numpy = _numpy_optim.AdamW
+    _numpy: ClassVar[type] = _numpy_optim.AdamW
 
     @staticmethod
     def _call(params, grads, states, h, step, fresh, extra):  # type: ignore[no-untyped-def]
@@ -371,7 +374,7 @@ class RMSprop(_FusedOptimizer):
     weight_decay=0, momentum=0, centered=False, maximize=False``.
     """
 
-    _numpy = _numpy_optim.RMSprop
+    _numpy: ClassVar[type] = _numpy_optim.RMSprop
 
     @staticmethod
     def _state_names(h: dict[str, Any]) -> tuple[str, ...]:
@@ -394,7 +397,7 @@ class Adagrad(_FusedOptimizer):
     initial_accumulator_value=0, eps=1e-10, maximize=False``.
     """
 
-    _numpy = _numpy_optim.Adagrad
+    _numpy: ClassVar[type] = _numpy_optim.Adagrad
 
     @staticmethod
     def _state_names(h: dict[str, Any]) -> tuple[str, ...]:
@@ -416,7 +419,7 @@ class Adadelta(_FusedOptimizer):
     weight_decay=0, maximize=False``.
     """
 
-    _numpy = _numpy_optim.Adadelta
+    _numpy: ClassVar[type] = _numpy_optim.Adadelta
 
     @staticmethod
     def _state_names(h: dict[str, Any]) -> tuple[str, ...]:
@@ -434,7 +437,7 @@ class Adamax(_FusedOptimizer):
     weight_decay=0, maximize=False``.
     """
 
-    _numpy = _numpy_optim.Adamax
+    _numpy: ClassVar[type] = _numpy_optim.Adamax
 
     @staticmethod
     def _state_names(h: dict[str, Any]) -> tuple[str, ...]:
@@ -453,7 +456,7 @@ class NAdam(_FusedOptimizer):
     weight_decay=0, momentum_decay=4e-3, decoupled_weight_decay=False, maximize=False``.
     """
 
-    _numpy = _numpy_optim.NAdam
+    _numpy: ClassVar[type] = _numpy_optim.NAdam
     _extra_name = "mu_product"
 
     @staticmethod
@@ -472,7 +475,7 @@ class RAdam(_FusedOptimizer):
     weight_decay=0, decoupled_weight_decay=False, maximize=False``.
     """
 
-    _numpy = _numpy_optim.RAdam
+    _numpy: ClassVar[type] = _numpy_optim.RAdam
 
     @staticmethod
     def _state_names(h: dict[str, Any]) -> tuple[str, ...]:
@@ -491,7 +494,7 @@ class Lion(_FusedOptimizer):
     weight_decay=0``.
     """
 
-    _numpy = _numpy_optim.Lion
+    _numpy: ClassVar[type] = _numpy_optim.Lion
 
     @staticmethod
     def _state_names(h: dict[str, Any]) -> tuple[str, ...]:
@@ -504,10 +507,14 @@ class Lion(_FusedOptimizer):
 
 def _signature(cls: type[_FusedOptimizer]) -> inspect.Signature:
     """``(params, <the NumPy optimizer's hyperparameters>)`` for introspection and help()."""
-    sig = inspect.signature(cls._numpy.__init__)
-    return sig.replace(parameters=list(sig.parameters.values())[1:], return_annotation=None)
+    sig = inspect.signature(cls._numpy)
+    params = inspect.Parameter(
+        "params", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation="Iterable[Tensor | dict]"
+    )
+    rest = [p for name, p in sig.parameters.items() if name != "params"]
+    return sig.replace(parameters=[params, *rest], return_annotation=inspect.Signature.empty)
 
 
 for _cls in (SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, Adamax, NAdam, RAdam, Lion):
-    _cls.__signature__ = _signature(_cls)  # type: ignore[attr-defined]
+    _cls.__signature__ = _signature(_cls)  # type: ignore[union-attr]
 del _cls
