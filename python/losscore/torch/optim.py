@@ -24,6 +24,7 @@ tensor([0.9000, 2.1000])
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
@@ -106,6 +107,8 @@ class _FusedOptimizer(torch.optim.Optimizer):
             )
         defaults.update(hyper)
         self._layouts: dict[int, dict[tuple[int, ...], _Layout]] = {}
+        # id(group) -> (the raw values last seen, their checked form)
+        self._checked: dict[int, tuple[list[Any], dict[str, Any]]] = {}
         super().__init__(params, defaults)
 
     # ---- what a subclass provides -----------------------------------------------------------
@@ -191,11 +194,20 @@ class _FusedOptimizer(torch.optim.Optimizer):
         """torch's ``load_state_dict``; the loaded buffers are copied at the next step."""
         super().load_state_dict(state_dict)
         self._layouts = {}
+        self._checked = {}
 
     # ---- helpers ---------------------------------------------------------------------------
 
     def _group_hyper(self, group: dict[str, Any]) -> dict[str, Any]:
-        return {k: _hyper(k, group[k]) for k in _defaults(type(self)._numpy)}
+        """The group's hyperparameters, checked; reused while the group holds the same values."""
+        keys = _hyper_names(type(self)._numpy)
+        raw = [group[k] for k in keys]
+        cached = self._checked.get(id(group))
+        if cached is not None and all(a is b for a, b in zip(cached[0], raw, strict=True)):
+            return cached[1]
+        h = {k: _hyper(k, v) for k, v in zip(keys, raw, strict=True)}
+        self._checked[id(group)] = (raw, h)
+        return h
 
     def _partition(self, params: list[torch.Tensor]) -> list[list[torch.Tensor]]:
         """Parameters sharing a step count (and the state they hold): one kernel call each."""
@@ -268,15 +280,17 @@ class _FusedOptimizer(torch.optim.Optimizer):
         for i, p in enumerate(params):
             grad = p.grad
             assert grad is not None  # only parameters with gradients are passed
-            if grad.is_sparse:
-                raise DTypeError(f"params[{i}]: sparse gradients are not supported")
+            if grad.layout is not torch.strided:
+                raise DTypeError(
+                    f"params[{i}]: gradients of layout {grad.layout} are not supported"
+                )
             if p.is_contiguous():
                 views.append(p.detach().numpy())
             else:  # updated in a contiguous copy, written back below
                 copy = p.detach().contiguous()
                 staged.append((p, copy))
                 views.append(copy.numpy())
-            grads.append(as_numpy("grad", grad.contiguous()))
+            grads.append(grad.detach().contiguous().numpy())
         step = int(layout.step[0]) + 1
         extra = float(layout.extra[0]) if self._extra_name else 1.0
         result = self._call(views, grads, layout.flats, h, step, fresh, extra)
@@ -304,6 +318,11 @@ def _defaults(numpy_cls: type) -> dict[str, Any]:
         }
         _DEFAULTS[numpy_cls] = cached
     return dict(cached)
+
+
+@functools.cache
+def _hyper_names(numpy_cls: type) -> tuple[str, ...]:
+    return tuple(_defaults(numpy_cls))
 
 
 def _pop_betas(h: dict[str, Any]) -> dict[str, Any]:
