@@ -74,10 +74,15 @@ def _batched(
     if extra == 0:
         return compute(*arrays)
     batch = np.broadcast_shapes(*(a.shape[:extra] for a in arrays))
-    rows = [
-        np.broadcast_to(a, batch + a.shape[extra:]).reshape((-1, *a.shape[extra:])) for a in arrays
-    ]
-    results = [compute(*(r[i] for r in rows)) for i in range(int(np.prod(batch)))]
+    count = int(np.prod(batch))
+    rows = []
+    for a in arrays:
+        item = a.shape[extra:]
+        if all(d == 1 for d in a.shape[:extra]):  # not batched: one array for every call
+            rows.append(np.broadcast_to(a.reshape(item), (count, *item)))
+        else:  # batched (copied only where it is batched along some of several vmap axes)
+            rows.append(np.broadcast_to(a, batch + item).reshape((count, *item)))
+    results = [compute(*(r[i] for r in rows)) for i in range(count)]
     return tuple(
         np.stack([res[k] for res in results]).reshape(batch + results[0][k].shape)
         for k in range(len(results[0]))
