@@ -448,3 +448,23 @@ def test_optimizer_errors():
     with pytest.raises(ParameterTypeError, match="lr"):
         opt.step()
     np.testing.assert_array_equal(w.detach().numpy(), np.zeros(3))
+
+
+def test_inside_torch_compile():
+    torch.manual_seed(0)
+    model = torch.nn.Linear(4, 3).double()
+    x, y = torch.randn(8, 4, dtype=torch.float64), torch.randint(0, 3, (8,))
+
+    def loss_of(x, y):
+        return lct.cross_entropy(model(x), y, label_smoothing=0.1)
+
+    compiled = torch.compile(loss_of, backend="eager")
+    loss = compiled(x, y)
+    loss.backward()
+    got = [p.grad.clone() for p in model.parameters()]
+    model.zero_grad()
+    want = F.cross_entropy(model(x), y, label_smoothing=0.1)
+    want.backward()
+    assert loss.item() == pytest.approx(want.item(), rel=1e-12)
+    for g, p in zip(got, model.parameters(), strict=True):
+        np.testing.assert_allclose(g.numpy(), p.grad.numpy(), rtol=1e-10, atol=1e-15)

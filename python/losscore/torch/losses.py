@@ -113,6 +113,8 @@ def _bridge(name: str) -> Callable[..., torch.Tensor]:
             return FusedLoss.apply(pred, view, fused, rest, params)
         return _as_tensor(fn(view, *rest, **params), pred.dtype)
 
+    # torch.compile runs the loss as it is (a clean graph break, no tracing into the kernel).
+    loss = torch.compiler.disable(loss)
     loss.__name__ = loss.__qualname__ = name
     loss.__module__ = __name__
     loss.__signature__ = sig.replace(return_annotation=torch.Tensor)  # type: ignore[attr-defined]
