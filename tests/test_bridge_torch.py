@@ -439,6 +439,9 @@ def test_optimizer_errors():
         lct.optim.Adam([w], amsgrad=1)
     with pytest.raises(TypeError, match="momentum"):
         lct.optim.Adam([w], momentum=0.9)
+    with pytest.raises(ParameterError, match="differentiable"):
+        lct.optim.Adam([w], differentiable=True)
+    lct.optim.AdamW([w], fused=True, foreach=False)  # torch's switches: accepted, no effect
     opt = lct.optim.Adam([w])
     with pytest.raises(ParameterError):
         opt.add_param_group({"params": [torch.nn.Parameter(torch.zeros(2))], "eps": -1.0})

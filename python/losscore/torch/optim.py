@@ -1,8 +1,10 @@
 """Every losscore optimizer as a ``torch.optim.Optimizer`` whose step is losscore's fused kernel.
 
 Parameter groups, ``zero_grad``, ``add_param_group``, hooks and ``state_dict`` come from
-``torch.optim.Optimizer``; ``step`` updates each parameter's memory in place with ONE call into
-Rust per group (per set of parameters sharing a step count, if some were skipped earlier).
+``torch.optim.Optimizer``; torch's ``foreach=`` and ``fused=`` are accepted and ignored (the step
+is always fused), ``capturable=True`` and ``differentiable=True`` are refused. ``step`` updates
+each parameter's memory in place with ONE call into Rust per group (per set of parameters
+sharing a step count, if some were skipped earlier).
 Hyperparameters, defaults and update rules are those of :mod:`losscore.optim` (``torch.optim``'s
 rules; ``Lion`` as optax's ``lion``).
 
@@ -35,7 +37,7 @@ from torch.autograd.graph import increment_version
 
 from .. import _core
 from .. import optim as _numpy_optim
-from ..errors import DTypeError, ParameterTypeError, ShapeError
+from ..errors import DTypeError, ParameterError, ParameterTypeError, ShapeError
 from ._tensors import FLOAT_DTYPES, as_numpy, check_device
 
 __all__ = [
@@ -98,6 +100,15 @@ class _FusedOptimizer(torch.optim.Optimizer):
     _extra_name: ClassVar[str | None] = None
 
     def __init__(self, params: Iterable[Any], **hyper: Any) -> None:
+        # torch's implementation switches: the step is always losscore's fused kernel.
+        for switch in ("foreach", "fused"):
+            hyper.pop(switch, None)
+        for unsupported in ("capturable", "differentiable"):
+            if hyper.pop(unsupported, False):
+                raise ParameterError(
+                    f"{unsupported}: not supported by losscore's optimizers (CPU, no autograd "
+                    "through the step)"
+                )
         defaults = _defaults(type(self)._numpy)
         unknown = sorted(set(hyper) - set(defaults))
         if unknown:
