@@ -46,7 +46,7 @@ def train_step(params, velocity, x, labels):
 
 
 velocity = jax.tree.map(jnp.zeros_like, params)
-for epoch in range(10):
+for epoch in range(5):
     perm = jax.random.permutation(jax.random.PRNGKey(epoch), len(X_train))
     for start in range(0, len(X_train), 250):
         idx = perm[start : start + 250]

@@ -199,3 +199,19 @@ def test_eager_calls_compute_directly_and_raise_losscore_errors():
         lcj.cross_entropy(jnp.zeros((3, 2)), jnp.array([0, 5, 1]))
     with pytest.raises(AttributeError):
         lcj.not_a_loss  # noqa: B018
+
+
+def test_example_trains():
+    import os
+    import pathlib
+    import subprocess
+    import sys
+
+    script = pathlib.Path(__file__).parent.parent / "examples" / "jax_training.py"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}  # tiny matrices: threads only contend
+    result = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300, env=env
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    last_epoch = [line for line in result.stdout.splitlines() if line.startswith("epoch")][-1]
+    assert float(last_epoch.rsplit("val accuracy", 1)[1]) > 0.9

@@ -471,3 +471,19 @@ def test_inside_torch_compile():
     assert loss.item() == pytest.approx(want.item(), rel=1e-12)
     for g, p in zip(got, model.parameters(), strict=True):
         np.testing.assert_allclose(g.numpy(), p.grad.numpy(), rtol=1e-10, atol=1e-15)
+
+
+def test_example_trains():
+    import os
+    import pathlib
+    import subprocess
+    import sys
+
+    script = pathlib.Path(__file__).parent.parent / "examples" / "torch_training.py"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}  # tiny matrices: threads only contend
+    result = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300, env=env
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    last_epoch = [line for line in result.stdout.splitlines() if line.startswith("epoch")][-1]
+    assert float(last_epoch.rsplit("val accuracy", 1)[1]) > 0.9
