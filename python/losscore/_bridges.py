@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["_loss_names", "_row_losses", "bridge_doc", "loss_function"]
+__all__ = ["bridge_doc", "loss_function"]
 
 
 def _loss_names() -> list[str]:
