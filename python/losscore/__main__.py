@@ -27,12 +27,8 @@ def _parser() -> argparse.ArgumentParser:
     _cli_eval.add_parser(sub)
     demo = sub.add_parser("demo", help="train an MLP on a generated data set, plot the curves")
     demo.add_argument("--epochs", type=int, default=30, help="training epochs (default 30)")
-    demo.add_argument(
-        "--out",
-        metavar="PATH",
-        default="losscore-demo.png",
-        help="learning-curve PNG (needs matplotlib; '' to skip)",
-    )
+    demo.add_argument("--out", metavar="PATH", default="losscore-demo.png",
+                      help="learning-curve PNG (needs matplotlib; '' to skip)")
     demo.add_argument("--seed", type=int, default=0, help="data and initialisation seed")
     return parser
 
@@ -42,7 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "bench":
         from ._bench.run import main as bench_main
 
-        return bench_main(args.quick, args.only, args.json, args.repeats, args.plot, args.threads)
+        return bench_main(
+            args.quick, args.only, args.json, args.repeats, args.plot, args.threads
+        )
     if args.command == "eval":
         return _cli_eval.run(args)
     if args.command == "demo":

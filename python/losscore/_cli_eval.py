@@ -100,7 +100,9 @@ def run(args: argparse.Namespace) -> int:
                     "pred": args.pred,
                     "target": args.target,
                     "reduction": args.reduction,
-                    "results": {n: {"value": v, "params": p} for n, v, p in rows},
+                    "results": {
+                        n: {"value": v, "params": p} for n, v, p in rows
+                    },
                 },
                 indent=2,
             )

@@ -43,19 +43,10 @@ def main(epochs: int = 30, out: str | None = "losscore-demo.png", seed: int = 0)
     )
     start = time.perf_counter()
     history = losscore.fit(
-        model,
-        Xt,
-        yt,
-        loss="cross_entropy",
-        optimizer=losscore.optim.Adam(lr=0.01),
+        model, Xt, yt, loss="cross_entropy", optimizer=losscore.optim.Adam(lr=0.01),
         lr_scheduler=lambda opt: CosineAnnealingLR(opt, T_max=epochs),
-        epochs=epochs,
-        batch_size=64,
-        seed=seed,
-        validation_data=(Xv, yv),
-        metrics=["accuracy"],
-        callbacks=[PrintProgress(epochs)],
-        progress=sys.stdout.isatty(),
+        epochs=epochs, batch_size=64, seed=seed, validation_data=(Xv, yv),
+        metrics=["accuracy"], callbacks=[PrintProgress(epochs)], progress=sys.stdout.isatty(),
     )
     elapsed = time.perf_counter() - start
     h = history.history

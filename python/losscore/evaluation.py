@@ -70,7 +70,9 @@ def evaluate_many(
 ) -> list[float]:
     """Evaluate several losses in one pass over the data (see :func:`evaluate`)."""
     if reduction not in ("mean", "sum", "batchmean"):
-        raise ParameterError(f"reduction: expected 'mean', 'sum' or 'batchmean', got {reduction!r}")
+        raise ParameterError(
+            f"reduction: expected 'mean', 'sum' or 'batchmean', got {reduction!r}"
+        )
     kernels = []
     for fn, params in losses:
         loss = resolve_loss(fn)

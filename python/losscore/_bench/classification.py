@@ -58,17 +58,12 @@ def _bce_logits_numpy(x: np.ndarray, t: np.ndarray) -> dict[str, Callable[[], ob
 
     def naive_vg() -> tuple[float, np.ndarray]:
         v = naive_value()
-        s = np.where(
-            x >= 0, 1 / (1 + np.exp(-np.abs(x))), np.exp(-np.abs(x)) / (1 + np.exp(-np.abs(x)))
-        )
+        s = np.where(x >= 0, 1 / (1 + np.exp(-np.abs(x))), np.exp(-np.abs(x)) /
+                     (1 + np.exp(-np.abs(x))))
         return v, (s - t) / n
 
-    return {
-        "careful": careful_value,
-        "careful_vg": careful_vg,
-        "naive": naive_value,
-        "naive_vg": naive_vg,
-    }
+    return {"careful": careful_value, "careful_vg": careful_vg, "naive": naive_value,
+            "naive_vg": naive_vg}
 
 
 def _focal_numpy(x: np.ndarray, t: np.ndarray) -> dict[str, Callable[[], object]]:
@@ -166,12 +161,8 @@ def _ce_numpy(x: np.ndarray, y: np.ndarray) -> dict[str, Callable[[], object]]:
         p[rows, y] -= 1
         return float(np.mean(lse - zz[rows, y])), p / n
 
-    return {
-        "careful": careful_value,
-        "careful_vg": careful_vg,
-        "naive": naive_value,
-        "naive_vg": naive_vg,
-    }
+    return {"careful": careful_value, "careful_vg": careful_vg, "naive": naive_value,
+            "naive_vg": naive_vg}
 
 
 def _torch_vg(fn_name: str, x: np.ndarray, t: np.ndarray, grad: bool, **kw):
@@ -182,11 +173,9 @@ def _torch_vg(fn_name: str, x: np.ndarray, t: np.ndarray, grad: bool, **kw):
     xt = torch.from_numpy(x)
     tt = torch.from_numpy(t)
     if not grad:
-
         def run() -> object:
             with torch.no_grad():
                 return float(f(xt, tt, **kw))
-
         return run
     xg = xt.clone().requires_grad_(True)
 
@@ -234,19 +223,11 @@ def cases(quick: bool) -> list[Case]:
 
     focal = _focal_numpy(x, t)
     focal_out = np.empty_like(x)
-    out.append(
-        Case(
-            "classification",
-            "sigmoid_focal value+grad",
-            name,
-            n,
-            {
-                "losscore": lambda: vg(losscore.sigmoid_focal)(x, t, out=focal_out),
-                "numpy-naive": focal["naive_vg"],
-                "numpy-careful": focal["careful_vg"],
-            },
-        )
-    )
+    out.append(Case("classification", "sigmoid_focal value+grad", name, n, {
+        "losscore": lambda: vg(losscore.sigmoid_focal)(x, t, out=focal_out),
+        "numpy-naive": focal["naive_vg"],
+        "numpy-careful": focal["careful_vg"],
+    }))
 
     # Cross-entropy with integer targets: many classes and few classes.
     for rows, c in ((100_000, 100), (1_000_000, 10)):
@@ -282,33 +263,17 @@ def cases(quick: bool) -> list[Case]:
     xs = rng.standard_normal((10, 10)).astype(dtype)
     ys = rng.integers(0, 10, size=10)
     ce = _ce_numpy(xs, ys)
-    out.append(
-        Case(
-            "classification-small",
-            "cross_entropy (10, 10) value+grad",
-            name,
-            xs.size,
-            {
-                "losscore": lambda: vg(losscore.cross_entropy)(xs, ys),
-                "numpy-naive": ce["naive_vg"],
-                "numpy-careful": ce["careful_vg"],
-            },
-        )
-    )
+    out.append(Case("classification-small", "cross_entropy (10, 10) value+grad", name, xs.size, {
+        "losscore": lambda: vg(losscore.cross_entropy)(xs, ys),
+        "numpy-naive": ce["naive_vg"],
+        "numpy-careful": ce["careful_vg"],
+    }))
     xb = rng.standard_normal(10).astype(dtype)
     tb = (xb > 0).astype(dtype)
     bce = _bce_logits_numpy(xb, tb)
-    out.append(
-        Case(
-            "classification-small",
-            "bce_with_logits (10,) value",
-            name,
-            10,
-            {
-                "losscore": lambda: losscore.binary_cross_entropy_with_logits(xb, tb),
-                "numpy-naive": bce["naive"],
-                "numpy-careful": bce["careful"],
-            },
-        )
-    )
+    out.append(Case("classification-small", "bce_with_logits (10,) value", name, 10, {
+        "losscore": lambda: losscore.binary_cross_entropy_with_logits(xb, tb),
+        "numpy-naive": bce["naive"],
+        "numpy-careful": bce["careful"],
+    }))
     return out

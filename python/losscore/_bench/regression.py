@@ -229,13 +229,8 @@ def _sklearn_impls(p: np.ndarray, t: np.ndarray) -> dict[str, tuple[object, obje
             return float(loss_out.mean())
 
         def value_and_grad():
-            obj.loss_gradient(
-                y_true=t,
-                raw_prediction=p,
-                loss_out=loss_out,
-                gradient_out=grad_out,
-                n_threads=threads,
-            )
+            obj.loss_gradient(y_true=t, raw_prediction=p, loss_out=loss_out,
+                              gradient_out=grad_out, n_threads=threads)
             return float(loss_out.mean()), grad_out
 
         return value, value_and_grad
@@ -252,11 +247,8 @@ def cases(quick: bool) -> list[Case]:
         for n in sizes:
             p, t = _inputs(n, dtype)
             impls = _numpy_impls(p, t)
-            peer_impls = {
-                "torch": _torch_impls(p, t),
-                "jax": _jax_impls(p, t),
-                "sklearn": _sklearn_impls(p, t),
-            }
+            peer_impls = {"torch": _torch_impls(p, t), "jax": _jax_impls(p, t),
+                          "sklearn": _sklearn_impls(p, t)}
             item = np.dtype(dtype).itemsize
             dt = np.dtype(dtype).name
             for name, np_fns in impls.items():
@@ -278,13 +270,7 @@ def cases(quick: bool) -> list[Case]:
                         value[peer_name], fused[peer_name] = table[name]
                 out.append(Case("regression", name, dt, n, value, bytes_per_element=2 * item))
                 out.append(
-                    Case(
-                        "regression",
-                        f"value_and_grad({name})",
-                        dt,
-                        n,
-                        fused,
-                        bytes_per_element=3 * item,
-                    )
+                    Case("regression", f"value_and_grad({name})", dt, n, fused,
+                         bytes_per_element=3 * item)
                 )
     return out

@@ -157,11 +157,8 @@ def plot(results: list[Result], path: str) -> None:
     for k, n in enumerate(sizes):
         values = []
         for op in ops:
-            match = [
-                r
-                for r in rows
-                if f"{r.group} {r.name} ({r.dtype}, {r.threads}t)" == op and r.n == n
-            ]
+            match = [r for r in rows
+                     if f"{r.group} {r.name} ({r.dtype}, {r.threads}t)" == op and r.n == n]
             values.append(match[0].speedup("numpy-careful") if match else 0.0)
         ax.barh([i + k * height for i in range(len(ops))], values, height, label=f"n={n:,}")
     ax.set_yticks([i + 0.4 - height / 2 for i in range(len(ops))], ops, fontsize=7)
@@ -197,10 +194,8 @@ def main(
     absent = peers.missing()
     if absent:
         print(f"peers not installed (skipped): {', '.join(absent)}")
-    bandwidth = (
-        None
-        if quick and only
-        else measure_bandwidth(128 * 1024 * 1024 if quick else 512 * 1024 * 1024)
+    bandwidth = None if quick and only else measure_bandwidth(
+        128 * 1024 * 1024 if quick else 512 * 1024 * 1024
     )
     if bandwidth:
         print(

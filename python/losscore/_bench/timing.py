@@ -47,11 +47,8 @@ class Result:
 
     def best_peer(self) -> tuple[str, float] | None:
         """The fastest contender that is neither losscore nor NumPy."""
-        peers = [
-            (s, who)
-            for who, s in self.seconds.items()
-            if who != "losscore" and not who.startswith("numpy")
-        ]
+        peers = [(s, who) for who, s in self.seconds.items()
+                 if who != "losscore" and not who.startswith("numpy")]
         if not peers:
             return None
         s, who = min(peers)

@@ -62,7 +62,9 @@ def check_X(X: Any, name: str = "X") -> np.ndarray:
     if X is None:
         raise ShapeError(f"{name}: expected a 2-D array, got None")
     if type(X).__module__.startswith("scipy.sparse"):
-        raise DTypeError(f"{name}: sparse input is not supported; convert it with {name}.toarray()")
+        raise DTypeError(
+            f"{name}: sparse input is not supported; convert it with {name}.toarray()"
+        )
     arr = np.asarray(X)
     if arr.dtype.kind == "c":
         raise ParameterError(f"{name}: Complex data not supported, got dtype {arr.dtype}")
@@ -106,7 +108,9 @@ def check_length(X: np.ndarray, y: np.ndarray) -> None:
 
 def check_y_present(y: Any, name: str) -> None:
     if y is None:
-        raise TargetError(f"{name} requires y to be passed, but the target y is None")
+        raise TargetError(
+            f"{name} requires y to be passed, but the target y is None"
+        )
 
 
 def column_to_1d(y: np.ndarray) -> np.ndarray:
@@ -217,10 +221,8 @@ class BaseEstimator:
         self._check_fitted()
         fitted_names = getattr(self, "feature_names_in_", None)
         names = feature_names(X)
-        if (
-            fitted_names is not None
-            and names is not None
-            and (len(names) != len(fitted_names) or np.any(names != fitted_names))
+        if fitted_names is not None and names is not None and (
+            len(names) != len(fitted_names) or np.any(names != fitted_names)
         ):
             raise ParameterError(
                 "X: The feature names should match those that were passed during fit: "
@@ -247,7 +249,9 @@ class BaseEstimator:
                 f"hidden_layer_sizes: expected a tuple of positive integers, got {sizes!r}"
             ) from None
         if any(s < 1 for s in hidden):
-            raise ParameterError(f"hidden_layer_sizes: expected positive integers, got {sizes!r}")
+            raise ParameterError(
+                f"hidden_layer_sizes: expected positive integers, got {sizes!r}"
+            )
         return MLP([n_in, *hidden, n_out], activation=self.activation, seed=seed, dtype=dtype)
 
     def _seed(self) -> int:
@@ -276,7 +280,9 @@ class BaseEstimator:
         if es is True:
             es = 10
         if isinstance(es, int | np.integer) and not isinstance(es, bool):
-            return EarlyStopping(monitor="val_loss" if has_validation else "loss", patience=int(es))
+            return EarlyStopping(
+                monitor="val_loss" if has_validation else "loss", patience=int(es)
+            )
         raise ParameterError(
             f"early_stopping: expected None, False, True or an int patience, got {es!r}"
         )
@@ -305,9 +311,8 @@ class BaseEstimator:
             if not tol >= 0:
                 raise ParameterError(f"tol: expected a number >= 0 or None, got {self.tol!r}")
             callbacks.append(
-                EarlyStopping(
-                    monitor="loss", patience=10, min_delta=tol, restore_best_weights=False
-                )
+                EarlyStopping(monitor="loss", patience=10, min_delta=tol,
+                              restore_best_weights=False)
             )
         lr = self.lr
         if isinstance(lr, bool) or not isinstance(lr, int | float) or not lr > 0:
@@ -320,19 +325,9 @@ class BaseEstimator:
         else:
             raise ParameterError(f"optimizer: expected an optimizer name, got {opt!r}")
         history = _fit(
-            model,
-            Xt,
-            yt,
-            loss=loss,
-            optimizer=opt,
-            epochs=int(epochs),
-            batch_size=self.batch_size,
-            seed=seed,
-            l1=self.l1,
-            l2=self.l2,
-            validation_data=validation,
-            early_stopping=es,
-            callbacks=callbacks,
+            model, Xt, yt, loss=loss, optimizer=opt, epochs=int(epochs),
+            batch_size=self.batch_size, seed=seed, l1=self.l1, l2=self.l2,
+            validation_data=validation, early_stopping=es, callbacks=callbacks,
             progress=bool(self.verbose),
         )
         final = self._build_model(X.shape[1], n_out, 0, np.float64)

@@ -33,9 +33,8 @@ class RegressorBase(BaseEstimator):
                 raise TargetError(f"y: expected numeric targets, got dtype {y.dtype}") from None
         y = np.asarray(y, dtype=np.float64)
         if y.ndim not in (1, 2):
-            raise TargetError(
-                f"y should be a 1d array or a 2d (n_samples, n_outputs) array, got shape {y.shape}"
-            )
+            raise TargetError(f"y should be a 1d array or a 2d (n_samples, n_outputs) array, "
+                              f"got shape {y.shape}")
         check_length(X, y)
         if np.isnan(y).any():
             raise TargetError("y: Input y contains NaN.")
@@ -71,9 +70,8 @@ class RegressorBase(BaseEstimator):
         res = np.sum((y - pred) ** 2 * (1.0 if w is None else w), axis=0)
         tot = np.sum((y - mean) ** 2 * (1.0 if w is None else w), axis=0)
         with np.errstate(divide="ignore", invalid="ignore"):
-            r2 = np.where(
-                tot > 0, 1.0 - res / np.where(tot > 0, tot, 1.0), np.where(res == 0, 1.0, 0.0)
-            )
+            r2 = np.where(tot > 0, 1.0 - res / np.where(tot > 0, tot, 1.0),
+                          np.where(res == 0, 1.0, 0.0))
         return float(np.mean(r2))
 
 
@@ -129,12 +127,8 @@ class ClassifierBase(BaseEstimator):
                 target = 2.0 * target - 1.0
             self._train(X, target, 1, "hinge" if hinge else "binary_cross_entropy_with_logits")
         else:
-            self._train(
-                X,
-                encoded.astype(np.int64),
-                len(classes),
-                "multi_margin" if hinge else "cross_entropy",
-            )
+            self._train(X, encoded.astype(np.int64), len(classes),
+                        "multi_margin" if hinge else "cross_entropy")
         self.classes_ = classes
         self.n_features_in_ = X.shape[1]
         self._record_feature_names(X_in)

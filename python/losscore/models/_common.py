@@ -33,7 +33,9 @@ def as_input(X: Any, in_features: int, dtype: np.dtype) -> np.ndarray:
             raise DTypeError(f"X: expected a numeric array, got dtype {X.dtype}")
         X = np.ascontiguousarray(X, dtype=dtype)
     if X.ndim != 2 or X.shape[1] != in_features:
-        raise ShapeError(f"X must have shape (n_samples, {in_features}), got shape {X.shape}")
+        raise ShapeError(
+            f"X must have shape (n_samples, {in_features}), got shape {X.shape}"
+        )
     return X
 
 

@@ -131,7 +131,8 @@ class EarlyStopping(Callback):
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> bool:
         if self.monitor not in logs:
             raise ParameterError(
-                f"early_stopping: monitor {self.monitor!r} is not logged; available: {sorted(logs)}"
+                f"early_stopping: monitor {self.monitor!r} is not logged; "
+                f"available: {sorted(logs)}"
             )
         value = float(logs[self.monitor])
         if self._improved(value):

@@ -34,7 +34,9 @@ def resolve_loss(loss: Any) -> tuple[Callable[..., Any], str | None, Callable[..
     losses = known_losses()
     if isinstance(loss, str):
         if loss not in losses:
-            raise ParameterError(f"loss: unknown loss {loss!r}; known: {', '.join(sorted(losses))}")
+            raise ParameterError(
+                f"loss: unknown loss {loss!r}; known: {', '.join(sorted(losses))}"
+            )
         return losses[loss], loss, value_and_grad(losses[loss])
     if isinstance(loss, functools.partial):
         if loss.keywords.get("reduction", "mean") != "mean":
@@ -121,7 +123,8 @@ def resolve_scheduler(lr_scheduler: Any, opt: Any) -> Any:
         sched = lr_scheduler(opt)
         if not hasattr(sched, "step"):
             raise ParameterError(
-                f"lr_scheduler: the factory must return a scheduler with step(), got {sched!r}"
+                "lr_scheduler: the factory must return a scheduler with step(), "
+                f"got {sched!r}"
             )
         return sched
     raise ParameterError(
@@ -210,9 +213,8 @@ def _forward_all(model: Any, X: np.ndarray) -> np.ndarray:
     return np.concatenate(parts)
 
 
-def _validate_targets(
-    loss_fn: Callable[..., Any], out_shape: tuple[int, ...], y: np.ndarray, dtype: np.dtype
-) -> None:
+def _validate_targets(loss_fn: Callable[..., Any], out_shape: tuple[int, ...], y: np.ndarray,
+                      dtype: np.dtype) -> None:
     """Run the loss once over every target against zero predictions, so a bad label or a target
     of the wrong shape fails before the first update instead of half-way through an epoch."""
     n = y.shape[0]

@@ -56,7 +56,9 @@ class History:
         try:
             from matplotlib.figure import Figure
         except ImportError:
-            raise ImportError("History.plot needs matplotlib: pip install losscore[plot]") from None
+            raise ImportError(
+                "History.plot needs matplotlib: pip install losscore[plot]"
+            ) from None
         keys = [k for k in self.history if not k.startswith("val_") and k != "lr"]
         lr = self.history.get("lr", [])
         show_lr = len(set(lr)) > 1

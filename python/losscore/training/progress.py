@@ -45,14 +45,8 @@ class ProgressBar:
         except ImportError:
             tqdm = None
         if tqdm is not None:
-            self._bar = tqdm(
-                total=total,
-                desc=self.desc,
-                unit="batch",
-                leave=True,
-                file=sys.stdout,
-                mininterval=_MIN_INTERVAL,
-            )
+            self._bar = tqdm(total=total, desc=self.desc, unit="batch", leave=True,
+                             file=sys.stdout, mininterval=_MIN_INTERVAL)
 
     def update(self, done: int, running_loss: float) -> None:
         now = time.monotonic()
