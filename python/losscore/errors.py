@@ -9,6 +9,7 @@ from __future__ import annotations
 __all__ = [
     "DTypeError",
     "DataError",
+    "DeviceError",
     "LosscoreError",
     "NonFiniteError",
     "NotFittedError",
@@ -63,3 +64,7 @@ class OutputError(LosscoreError, ValueError):
 
 class NotFittedError(LosscoreError, ValueError, AttributeError):
     """An estimator is used before ``fit`` (scikit-learn's class is mixed in when loaded)."""
+
+
+class DeviceError(LosscoreError, TypeError):
+    """A framework tensor lives on a device losscore cannot read (losscore computes on the CPU)."""
