@@ -12,49 +12,24 @@ __all__ = ["bridge_doc", "loss_function"]
 
 
 def _loss_names() -> list[str]:
-    """The public losses with a closed-form gradient, in ``losscore.__all__`` order.
+    """The registered losses with a closed-form gradient: every one is wrapped by both bridges."""
+    from .losses import registry
 
-    Every name here is wrapped by both bridges.
-    """
-    import losscore
-
-    names = []
-    for name in losscore.__all__:
-        obj = getattr(losscore, name)
-        if not inspect.isfunction(obj):
-            continue
-        try:
-            losscore.value_and_grad(obj)
-        except TypeError:
-            continue
-        names.append(name)
-    return names
+    return [name for name, spec in registry.items() if spec.grad]
 
 
 def _row_losses() -> frozenset[str]:
-    """The losses over a class axis (last): their ``"none"`` result has one value per row.
+    """The losses over a class axis (last): their ``"none"`` result has one value per row."""
+    from .losses import registry
 
-    Found by asking each loss to accept one row of logits with one class index.
-    """
-    import numpy as np
-
-    from .errors import LosscoreError
-
-    rows = set()
-    for name in _loss_names():
-        try:
-            loss_function(name)(np.zeros((1, 2)), np.zeros(1, dtype=np.int64), reduction="none")
-        except (LosscoreError, TypeError):  # element-wise, or more than two arrays
-            continue
-        rows.add(name)
-    return frozenset(rows)
+    return frozenset(name for name, spec in registry.items() if spec.kind == "rows")
 
 
 def loss_function(name: str) -> Callable[..., Any]:
-    """The NumPy-level loss ``losscore.<name>``."""
-    import losscore
+    """The NumPy-level loss ``name`` (from the registry)."""
+    from .losses import registry
 
-    return getattr(losscore, name)
+    return registry[name].function
 
 
 _EXAMPLES = re.compile(r"\n\s*Examples\n\s*-+\n.*", re.DOTALL)
