@@ -127,50 +127,26 @@ _FUSED: dict[Callable[..., Any], Callable[..., Any]] = {}
 registry: Mapping[str, LossSpec] = MappingProxyType(_BY_NAME)
 
 
-def _make_fused(
-    fn: Callable[..., Any], kernel: Callable[..., Any], defaults: Mapping[str, Any]
-) -> Callable[..., Any]:
-    """``value_and_grad(fn)``: the kernel with ``with_grad=True`` and ``fn``'s signature."""
-    sig = inspect.signature(fn)
-    positional = 2  # (first, target), as _check_convention requires
-    # Forward only the defaults the kernel lacks or states differently (keyword passing costs
-    # time per call); with kernels whose defaults are the wrapper's, nothing is forwarded.
-    try:
-        core_params = inspect.signature(kernel).parameters
-    except (TypeError, ValueError):  # no text signature: forward everything
-        core_params = MappingProxyType({})
-    forwarded = {
-        name: value
-        for name, value in defaults.items()
-        if name not in core_params or core_params[name].default != value
-    }
-
-    def too_many(args: tuple[Any, ...]) -> TypeError:
-        return TypeError(
-            f"value_and_grad({fn.__name__})() takes {positional} positional arguments "
-            f"but {len(args)} were given"
-        )
-
-    # Two bodies, so a kernel with the wrapper's defaults pays for no dictionary merge.
-    if forwarded:
-
-        def fused(*args: Any, out: Any = None, **kwargs: Any) -> Any:
-            if len(args) > positional:
-                raise too_many(args)
-            return kernel(*args, out=out, with_grad=True, **{**forwarded, **kwargs})
-
-    else:
-
-        def fused(*args: Any, out: Any = None, **kwargs: Any) -> Any:
-            if len(args) > positional:
-                raise too_many(args)
-            return kernel(*args, out=out, with_grad=True, **kwargs)
-
-    fused = functools.wraps(fn)(fused)
-
+def _make_fused(fn: Callable[..., Any], kernel: Callable[..., Any]) -> Callable[..., Any]:
+    """``value_and_grad(fn)``: ``fn``'s signature plus ``out=``, calling the kernel with every
+    argument positionally (the kernel takes the wrapper's parameters in the wrapper's order, then
+    ``out`` and ``with_grad``; keyword passing would cost ~45 ns an argument)."""
+    params = list(inspect.signature(fn).parameters.values())
+    positional = [p.name for p in params if p.kind is p.POSITIONAL_OR_KEYWORD]
+    keywords = [p for p in params if p.kind is p.KEYWORD_ONLY]
+    namespace: dict[str, Any] = {"_kernel": kernel}
+    for p in keywords:
+        namespace[f"_default_{p.name}"] = p.default
+    signature = ", ".join(
+        [*positional, "*", *(f"{p.name}=_default_{p.name}" for p in keywords), "out=None"]
+    )
+    arguments = ", ".join([*positional, *(p.name for p in keywords), "out", "True"])
+    # The generated code is this module's own text over the wrapper's parameter names.
+    exec(f"def {fn.__name__}({signature}):\n    return _kernel({arguments})\n", namespace)
+    fused: Callable[..., Any] = functools.wraps(fn)(namespace[fn.__name__])
     out_param = inspect.Parameter("out", inspect.Parameter.KEYWORD_ONLY, default=None)
-    fused.__signature__ = sig.replace(  # type: ignore[attr-defined]
-        parameters=[*sig.parameters.values(), out_param]
+    fused.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [*params, out_param], return_annotation=inspect.signature(fn).return_annotation
     )
     fused.__name__ = f"value_and_grad({fn.__name__})"
     fused.__qualname__ = fused.__name__
@@ -215,7 +191,7 @@ def register(
             for p in params
             if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name != "weight"
         }
-        fused = _make_fused(fn, kernel, defaults)
+        fused = _make_fused(fn, kernel)
         _BY_NAME[name] = LossSpec(
             name=name,
             function=fn,

@@ -77,7 +77,7 @@ def binary_cross_entropy(
     >>> round(losscore.binary_cross_entropy(np.array([0.8, 0.1]), np.array([1.0, 0.0])), 12)
     0.164252033486
     """
-    return _core.binary_cross_entropy(prob, target, weight=weight, reduction=reduction)
+    return _core.binary_cross_entropy(prob, target, weight, reduction)
 
 
 @register(_core.binary_cross_entropy_with_logits, kind="elementwise")
@@ -116,7 +116,7 @@ def binary_cross_entropy_with_logits(
     0.0
     """
     return _core.binary_cross_entropy_with_logits(
-        logits, target, pos_weight=pos_weight, weight=weight, reduction=reduction
+        logits, target, pos_weight, weight, reduction
     )
 
 
@@ -153,7 +153,7 @@ def sigmoid_focal(
     True
     """
     return _core.sigmoid_focal(
-        logits, target, alpha=alpha, gamma=gamma, weight=weight, reduction=reduction
+        logits, target, alpha, gamma, weight, reduction
     )
 
 
@@ -176,7 +176,7 @@ def soft_margin(
     >>> bool(losscore.soft_margin(np.array([0.0]), np.array([1.0])) == np.log(2))
     True
     """
-    return _core.soft_margin(pred, target, weight=weight, reduction=reduction)
+    return _core.soft_margin(pred, target, weight, reduction)
 
 
 @register(_core.hinge, kind="elementwise")
@@ -208,7 +208,7 @@ def hinge(
     >>> losscore.hinge(np.array([0.5, -2.0, 3.0]), np.array([1, -1, -1]), reduction="none").tolist()
     [0.5, 0.0, 4.0]
     """
-    return _core.hinge(pred, target, margin=margin, weight=weight, reduction=reduction)
+    return _core.hinge(pred, target, margin, weight, reduction)
 
 
 @register(_core.squared_hinge, kind="elementwise")
@@ -240,7 +240,7 @@ def squared_hinge(
     >>> losscore.squared_hinge(np.array([0.5, 3.0]), np.array([1, -1]), reduction="sum")
     16.25
     """
-    return _core.squared_hinge(pred, target, margin=margin, weight=weight, reduction=reduction)
+    return _core.squared_hinge(pred, target, margin, weight, reduction)
 
 
 @register(_core.kl_div, kind="elementwise")
@@ -274,4 +274,4 @@ def kl_div(
     >>> bool(np.isclose(losscore.kl_div(np.log(p), q), np.sum(q * np.log(q / p))))
     True
     """
-    return _core.kl_div(log_pred, target, log_target=log_target, weight=weight, reduction=reduction)
+    return _core.kl_div(log_pred, target, log_target, weight, reduction)

@@ -63,10 +63,10 @@ def nll_loss(
     return _core.nll_loss(
         log_probs,
         target,
-        class_weight=class_weight,
-        ignore_index=ignore_index,
-        weight=weight,
-        reduction=reduction,
+        class_weight,
+        ignore_index,
+        weight,
+        reduction,
     )
 
 
@@ -106,9 +106,9 @@ def multi_margin(
     return _core.multi_margin(
         logits,
         target,
-        p=p,
-        margin=margin,
-        class_weight=class_weight,
-        weight=weight,
-        reduction=reduction,
+        p,
+        margin,
+        class_weight,
+        weight,
+        reduction,
     )

@@ -42,7 +42,7 @@ def mse(
     >>> losscore.mse(np.array([1.0, 2.0, 3.0]), np.array([1.0, 0.0, 0.0]))
     4.333333333333333
     """
-    return _core.mse(pred, target, weight=weight, reduction=reduction)
+    return _core.mse(pred, target, weight, reduction)
 
 
 @register(_core.mae, kind="elementwise")
@@ -63,7 +63,7 @@ def mae(
     >>> losscore.mae(np.array([1.0, -2.0]), np.array([0.0, 0.0]), reduction="sum")
     3.0
     """
-    return _core.mae(pred, target, weight=weight, reduction=reduction)
+    return _core.mae(pred, target, weight, reduction)
 
 
 @register(_core.huber, kind="elementwise")
@@ -91,7 +91,7 @@ def huber(
     >>> losscore.huber(np.array([0.5, 3.0]), np.zeros(2), reduction="none").tolist()
     [0.125, 2.5]
     """
-    return _core.huber(pred, target, delta=delta, weight=weight, reduction=reduction)
+    return _core.huber(pred, target, delta, weight, reduction)
 
 
 @register(_core.smooth_l1, kind="elementwise")
@@ -119,7 +119,7 @@ def smooth_l1(
     >>> losscore.smooth_l1(np.array([0.5, 3.0]), np.zeros(2), reduction="none").tolist()
     [0.125, 2.5]
     """
-    return _core.smooth_l1(pred, target, beta=beta, weight=weight, reduction=reduction)
+    return _core.smooth_l1(pred, target, beta, weight, reduction)
 
 
 @register(_core.log_cosh, kind="elementwise")
@@ -141,7 +141,7 @@ def log_cosh(
     >>> round(losscore.log_cosh(np.array([1.0]), np.array([0.0])), 12)
     0.433780830483
     """
-    return _core.log_cosh(pred, target, weight=weight, reduction=reduction)
+    return _core.log_cosh(pred, target, weight, reduction)
 
 
 @register(_core.pinball, kind="elementwise")
@@ -171,7 +171,7 @@ def pinball(
     ...                  reduction="none").tolist()
     [0.9, 0.09999999999999998]
     """
-    return _core.pinball(pred, target, quantile=quantile, weight=weight, reduction=reduction)
+    return _core.pinball(pred, target, quantile, weight, reduction)
 
 
 @register(_core.poisson_nll, kind="elementwise")
@@ -208,5 +208,5 @@ def poisson_nll(
     1.0
     """
     return _core.poisson_nll(
-        pred, target, log_input=log_input, full=full, eps=eps, weight=weight, reduction=reduction
+        pred, target, log_input, full, eps, weight, reduction
     )

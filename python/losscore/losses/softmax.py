@@ -89,9 +89,9 @@ def cross_entropy(
     return _core.cross_entropy(
         logits,
         target,
-        class_weight=class_weight,
-        ignore_index=ignore_index,
-        label_smoothing=label_smoothing,
-        weight=weight,
-        reduction=reduction,
+        class_weight,
+        ignore_index,
+        label_smoothing,
+        weight,
+        reduction,
     )

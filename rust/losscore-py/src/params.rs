@@ -154,6 +154,19 @@ pub mod arg {
         partials: bool,
     );
 
+    /// An optional array argument (`None` is absent), converted later by the pipeline.
+    fn optional_array<'py>(obj: &Bound<'py, PyAny>) -> Option<Bound<'py, PyAny>> {
+        (!obj.is_none()).then(|| obj.clone())
+    }
+
+    pub fn class_weight<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        Ok(optional_array(obj))
+    }
+
+    pub fn pos_weight<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        Ok(optional_array(obj))
+    }
+
     /// `multi_margin`'s `p`: 1 or 2 (a float of another value is outside the domain).
     pub fn p(obj: &Bound<'_, PyAny>) -> PyResult<i64> {
         if let Some(v) = i64::extract_param(obj) {
