@@ -213,127 +213,23 @@ def multi_margin(
 
 # -- optimizers and clipping ----------------------------------------------------------------
 _Arrays = Sequence[npt.NDArray[np.floating]]
-# states[k]: the flat buffers (one per dtype present) of the k-th state the update uses.
+# states[k]: the flat buffers (one per dtype present) of the kernel's k-th state buffer (empty
+# when no group uses it). groups: one dict per parameter group, covering `count` consecutive
+# parameters, with the group's `step` (where the rule needs one) and hyperparameters.
 _States = Sequence[Sequence[npt.NDArray[np.floating]]]
+_Groups = Sequence[dict[str, Any]]
 
-def sgd_step(
-    params: _Arrays,
-    grads: _Arrays,
-    states: _States,
-    *,
-    lr: float,
-    momentum: float,
-    dampening: float,
-    weight_decay: float,
-    nesterov: bool,
-    maximize: bool,
-    fresh_buffers: bool,
-) -> None: ...
-def adam_step(
-    params: _Arrays,
-    grads: _Arrays,
-    states: _States,
-    *,
-    step: int,
-    lr: float,
-    beta1: float,
-    beta2: float,
-    eps: float,
-    weight_decay: float,
-    decoupled_weight_decay: bool,
-    amsgrad: bool,
-    maximize: bool,
-) -> None: ...
-def rmsprop_step(
-    params: _Arrays,
-    grads: _Arrays,
-    states: _States,
-    *,
-    lr: float,
-    alpha: float,
-    eps: float,
-    weight_decay: float,
-    momentum: float,
-    centered: bool,
-    maximize: bool,
-) -> None: ...
-def adagrad_step(
-    params: _Arrays,
-    grads: _Arrays,
-    states: _States,
-    *,
-    step: int,
-    lr: float,
-    lr_decay: float,
-    weight_decay: float,
-    initial_accumulator_value: float,
-    eps: float,
-    maximize: bool,
-) -> None: ...
-def adadelta_step(
-    params: _Arrays,
-    grads: _Arrays,
-    states: _States,
-    *,
-    lr: float,
-    rho: float,
-    eps: float,
-    weight_decay: float,
-    maximize: bool,
-) -> None: ...
-def adamax_step(
-    params: _Arrays,
-    grads: _Arrays,
-    states: _States,
-    *,
-    step: int,
-    lr: float,
-    beta1: float,
-    beta2: float,
-    eps: float,
-    weight_decay: float,
-    maximize: bool,
-) -> None: ...
+def sgd_step(params: _Arrays, grads: _Arrays, states: _States, groups: _Groups) -> None: ...
+def adam_step(params: _Arrays, grads: _Arrays, states: _States, groups: _Groups) -> None: ...
+def rmsprop_step(params: _Arrays, grads: _Arrays, states: _States, groups: _Groups) -> None: ...
+def adagrad_step(params: _Arrays, grads: _Arrays, states: _States, groups: _Groups) -> None: ...
+def adadelta_step(params: _Arrays, grads: _Arrays, states: _States, groups: _Groups) -> None: ...
+def adamax_step(params: _Arrays, grads: _Arrays, states: _States, groups: _Groups) -> None: ...
 def nadam_step(
-    params: _Arrays,
-    grads: _Arrays,
-    states: _States,
-    *,
-    step: int,
-    mu_product: float,
-    lr: float,
-    beta1: float,
-    beta2: float,
-    eps: float,
-    weight_decay: float,
-    momentum_decay: float,
-    decoupled_weight_decay: bool,
-    maximize: bool,
-) -> float: ...
-def radam_step(
-    params: _Arrays,
-    grads: _Arrays,
-    states: _States,
-    *,
-    step: int,
-    lr: float,
-    beta1: float,
-    beta2: float,
-    eps: float,
-    weight_decay: float,
-    decoupled_weight_decay: bool,
-    maximize: bool,
-) -> None: ...
-def lion_step(
-    params: _Arrays,
-    grads: _Arrays,
-    states: _States,
-    *,
-    lr: float,
-    beta1: float,
-    beta2: float,
-    weight_decay: float,
-) -> None: ...
+    params: _Arrays, grads: _Arrays, states: _States, groups: _Groups
+) -> list[float]: ...
+def radam_step(params: _Arrays, grads: _Arrays, states: _States, groups: _Groups) -> None: ...
+def lion_step(params: _Arrays, grads: _Arrays, states: _States, groups: _Groups) -> None: ...
 def optim_check_params(params: _Arrays) -> None: ...
 def clip_grad_norm(
     grads: _Arrays, max_norm: float, norm_type: float = 2.0, error_if_nonfinite: bool = False

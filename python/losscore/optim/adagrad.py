@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-import numpy as np
-
 from .. import _core
 from ._base import Optimizer
 
@@ -46,7 +44,7 @@ class Adagrad(Optimizer):
 
     def __init__(
         self,
-        params: Iterable[np.ndarray] | None = None,
+        params: Iterable[Any] | None = None,
         lr: float = 1e-2,
         lr_decay: float = 0.0,
         weight_decay: float = 0.0,
@@ -54,9 +52,17 @@ class Adagrad(Optimizer):
         eps: float = 1e-10,
         *,
         maximize: bool = False,
+        foreach: bool | None = None,
+        fused: bool | None = None,
+        capturable: bool = False,
+        differentiable: bool = False,
     ) -> None:
         super().__init__(
             params,
+            foreach=foreach,
+            fused=fused,
+            capturable=capturable,
+            differentiable=differentiable,
             lr=lr,
             lr_decay=lr_decay,
             weight_decay=weight_decay,
@@ -65,11 +71,7 @@ class Adagrad(Optimizer):
             maximize=maximize,
         )
 
-    def _state_names(self) -> tuple[str, ...]:
-        return self._STATE_NAMES
+    _kernel = _core.adagrad_step
 
-    def _initial_value(self, name: str) -> float:
-        return self._hyper["initial_accumulator_value"]
-
-    def _call(self, params, grads, states, hyper, step, fresh) -> Any:  # type: ignore[no-untyped-def]
-        return _core.adagrad_step(params, grads, states, step=step, **hyper)
+    def _initial_value(self, name: str, group: dict[str, Any]) -> float:
+        return float(group["initial_accumulator_value"])

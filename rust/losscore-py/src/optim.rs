@@ -4,7 +4,9 @@
 //! buffers are checked (dtype, shape, contiguity), all borrowed at once through rust-numpy's
 //! borrow checker (so a parameter passed twice, or a gradient aliasing a parameter, is a clean
 //! error), and the core updates them with the GIL released. float32 and float64 parameters may
-//! be mixed: each dtype group is one core call inside the same GIL release.
+//! be mixed, and the parameters may form several groups (`torch.optim` param groups), each with
+//! its own hyperparameters: every (group, dtype) pair is one core update inside the same call
+//! and the same GIL release.
 
 use crate::errors::{raise, IntoPy};
 use losscore_core::error::shape_str;
@@ -15,6 +17,7 @@ use numpy::{
     PyUntypedArrayMethods,
 };
 use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyDict};
 
 /// One parameter of dtype `T` with its gradient, checked but not borrowed.
 struct Entry<'py, T> {
@@ -282,17 +285,119 @@ impl<'py, T: Element + Real> Borrowed<'py, T> {
     }
 }
 
-/// Checks, borrows and runs one optimizer step over all parameters. `states[k]` lists the flat
-/// buffers (one per dtype present) of the k-th buffer the update uses.
+/// One parameter group as the Python side passes it: a dict with `count` (how many consecutive
+/// parameters of the call it covers), the group's `step` where the rule needs one, and its
+/// hyperparameters under the kernel's names.
+struct Group<'py> {
+    index: usize,
+    dict: Bound<'py, PyDict>,
+}
+
+impl<'py> Group<'py> {
+    /// `class`: `ParameterTypeError` for a value of the wrong type, else `ParameterError`.
+    fn error(&self, key: &str, message: String) -> PyErr {
+        let class = if message == "missing" {
+            "ParameterError"
+        } else {
+            "ParameterTypeError"
+        };
+        raise(
+            self.dict.py(),
+            class,
+            format!("param_groups[{}]['{key}']: {message}", self.index),
+        )
+    }
+
+    fn get(&self, key: &str) -> PyResult<Bound<'py, PyAny>> {
+        self.dict
+            .get_item(key)?
+            .ok_or_else(|| self.error(key, "missing".to_string()))
+    }
+
+    /// A number; bools are not numbers.
+    fn f64(&self, key: &str) -> PyResult<f64> {
+        let v = self.get(key)?;
+        if v.is_instance_of::<PyBool>() {
+            return Err(self.error(key, "expected a number, got a bool".to_string()));
+        }
+        v.extract::<f64>()
+            .map_err(|_| self.error(key, format!("expected a number, got {}", dtype_name(&v))))
+    }
+
+    fn flag(&self, key: &str) -> PyResult<bool> {
+        let v = self.get(key)?;
+        v.extract::<bool>()
+            .map_err(|_| self.error(key, format!("expected a bool, got {}", dtype_name(&v))))
+    }
+
+    fn count(&self, key: &str) -> PyResult<u64> {
+        let v = self.get(key)?;
+        if v.is_instance_of::<PyBool>() {
+            return Err(self.error(key, "expected an int, got a bool".to_string()));
+        }
+        v.extract::<u64>().map_err(|_| {
+            self.error(
+                key,
+                format!("expected a non-negative int, got {}", dtype_name(&v)),
+            )
+        })
+    }
+}
+
+/// Reads every group's update and parameter count with `read`.
+fn read_groups<'py, U: Update>(
+    groups: Vec<Bound<'py, PyDict>>,
+    read: impl Fn(&Group<'py>) -> PyResult<U>,
+) -> PyResult<Vec<(usize, U)>> {
+    groups
+        .into_iter()
+        .enumerate()
+        .map(|(index, dict)| {
+            let g = Group { index, dict };
+            let count = g.count("count")? as usize;
+            Ok((count, read(&g)?))
+        })
+        .collect()
+}
+
+/// `slots` (in parameter order, `indices[i]` the parameter index of `slots[i]`) distributed to
+/// the groups' updates; `group_of[p]` is the group of parameter `p`.
+fn grouped<'a, T, U: Update>(
+    updates: &[(usize, U)],
+    group_of: &[usize],
+    indices: &[usize],
+    slots: Vec<Slot<'a, T>>,
+) -> Vec<(U, Vec<Slot<'a, T>>)> {
+    let mut out: Vec<(U, Vec<Slot<'a, T>>)> =
+        updates.iter().map(|&(_, u)| (u, Vec::new())).collect();
+    for (slot, &i) in slots.into_iter().zip(indices) {
+        out[group_of[i]].1.push(slot);
+    }
+    out
+}
+
+/// Checks, borrows and runs one optimizer step over all parameters and all groups (one call,
+/// one GIL release). `states[k]` lists the flat buffers (one per dtype present) of the kernel's
+/// buffer `k` (empty when no group uses it); each covers every parameter of its dtype.
 fn run_step<'py, U: Update>(
     py: Python<'py>,
-    update: U,
+    updates: Vec<(usize, U)>,
     params: Vec<Bound<'py, PyAny>>,
     grads: Vec<Bound<'py, PyAny>>,
     states: Vec<Vec<Bound<'py, PyAny>>>,
 ) -> PyResult<()> {
-    update.validate().py_err(py)?;
+    for (_, update) in &updates {
+        update.validate().py_err(py)?;
+    }
     let n = params.len();
+    let covered: usize = updates.iter().map(|(c, _)| c).sum();
+    if covered != n {
+        return Err(raise(
+            py,
+            "ShapeError",
+            format!("params: the groups cover {covered} parameters, got {n} arrays"),
+        ));
+    }
     if grads.len() != n {
         return Err(raise(
             py,
@@ -303,24 +408,29 @@ fn run_step<'py, U: Update>(
             ),
         ));
     }
-    let uses = update.uses();
-    let want = uses.iter().filter(|&&u| u).count();
-    if states.len() != want {
+    if states.len() > MAX_STATES {
         return Err(raise(
             py,
             "ParameterError",
             format!(
-                "states: expected {want} lists of flat state buffers, got {}",
+                "states: expected at most {MAX_STATES} lists of flat state buffers, got {}",
                 states.len()
             ),
         ));
     }
-    let mut placed: [Vec<Bound<'py, PyAny>>; MAX_STATES] = [Vec::new(), Vec::new(), Vec::new()];
-    let mut lists = states.into_iter();
-    for (k, used) in uses.iter().enumerate() {
-        if *used {
-            placed[k] = lists.next().unwrap_or_default();
+    let mut uses = [false; MAX_STATES];
+    for (_, update) in &updates {
+        for (k, u) in update.uses().iter().enumerate() {
+            uses[k] |= *u;
         }
+    }
+    let mut placed: [Vec<Bound<'py, PyAny>>; MAX_STATES] = [Vec::new(), Vec::new(), Vec::new()];
+    for (k, list) in states.into_iter().enumerate() {
+        placed[k] = list;
+    }
+    let mut group_of = Vec::with_capacity(n);
+    for (g, (count, _)) in updates.iter().enumerate() {
+        group_of.extend(std::iter::repeat_n(g, *count));
     }
 
     let mut e32: Vec<Entry<'py, f32>> = Vec::new();
@@ -347,6 +457,8 @@ fn run_step<'py, U: Update>(
     }
     let total32: usize = e32.iter().map(|e| e.param.len()).sum();
     let total64: usize = e64.iter().map(|e| e.param.len()).sum();
+    let i32s: Vec<usize> = e32.iter().map(|e| e.index).collect();
+    let i64s: Vec<usize> = e64.iter().map(|e| e.index).collect();
 
     // Writers first, so that a gradient aliasing any of them is caught at its read borrow.
     let p32 = borrow_params(py, &e32)?;
@@ -365,273 +477,236 @@ fn run_step<'py, U: Update>(
         grads: g64,
         states: s64,
     };
-    let slots32 = b32.slots(py)?;
-    let slots64 = b64.slots(py)?;
+    let groups32 = grouped(&updates, &group_of, &i32s, b32.slots(py)?);
+    let groups64 = grouped(&updates, &group_of, &i64s, b64.slots(py)?);
     py.detach(|| {
-        if !slots32.is_empty() {
-            update.apply(slots32)?;
-        }
-        if !slots64.is_empty() {
-            update.apply(slots64)?;
-        }
-        Ok(())
+        optim::apply_groups(groups32)?;
+        optim::apply_groups(groups64)
     })
     .py_err(py)
 }
 
 #[pyfunction]
-#[pyo3(signature = (params, grads, states, *, lr, momentum, dampening, weight_decay, nesterov, maximize, fresh_buffers))]
-#[allow(clippy::too_many_arguments)]
 fn sgd_step<'py>(
     py: Python<'py>,
     params: Vec<Bound<'py, PyAny>>,
     grads: Vec<Bound<'py, PyAny>>,
     states: Vec<Vec<Bound<'py, PyAny>>>,
-    lr: f64,
-    momentum: f64,
-    dampening: f64,
-    weight_decay: f64,
-    nesterov: bool,
-    maximize: bool,
-    fresh_buffers: bool,
+    groups: Vec<Bound<'py, PyDict>>,
 ) -> PyResult<()> {
-    let hp = optim::SgdParams {
-        lr,
-        momentum,
-        dampening,
-        weight_decay,
-        nesterov,
-        maximize,
-    };
-    let update = optim::Sgd { hp, fresh_buffers };
-    run_step(py, update, params, grads, states)
+    let updates = read_groups(groups, |g| {
+        let hp = optim::SgdParams {
+            lr: g.f64("lr")?,
+            momentum: g.f64("momentum")?,
+            dampening: g.f64("dampening")?,
+            weight_decay: g.f64("weight_decay")?,
+            nesterov: g.flag("nesterov")?,
+            maximize: g.flag("maximize")?,
+        };
+        Ok(optim::Sgd {
+            hp,
+            fresh_buffers: g.flag("fresh_buffers")?,
+        })
+    })?;
+    run_step(py, updates, params, grads, states)
 }
 
 #[pyfunction]
-#[pyo3(signature = (params, grads, states, *, step, lr, beta1, beta2, eps, weight_decay, decoupled_weight_decay, amsgrad, maximize))]
-#[allow(clippy::too_many_arguments)]
 fn adam_step<'py>(
     py: Python<'py>,
     params: Vec<Bound<'py, PyAny>>,
     grads: Vec<Bound<'py, PyAny>>,
     states: Vec<Vec<Bound<'py, PyAny>>>,
-    step: u64,
-    lr: f64,
-    beta1: f64,
-    beta2: f64,
-    eps: f64,
-    weight_decay: f64,
-    decoupled_weight_decay: bool,
-    amsgrad: bool,
-    maximize: bool,
+    groups: Vec<Bound<'py, PyDict>>,
 ) -> PyResult<()> {
-    let hp = optim::AdamParams {
-        lr,
-        beta1,
-        beta2,
-        eps,
-        weight_decay,
-        decoupled_weight_decay,
-        amsgrad,
-        maximize,
-    };
-    run_step(py, optim::Adam { hp, step }, params, grads, states)
+    let updates = read_groups(groups, |g| {
+        let hp = optim::AdamParams {
+            lr: g.f64("lr")?,
+            beta1: g.f64("beta1")?,
+            beta2: g.f64("beta2")?,
+            eps: g.f64("eps")?,
+            weight_decay: g.f64("weight_decay")?,
+            decoupled_weight_decay: g.flag("decoupled_weight_decay")?,
+            amsgrad: g.flag("amsgrad")?,
+            maximize: g.flag("maximize")?,
+        };
+        Ok(optim::Adam {
+            hp,
+            step: g.count("step")?,
+        })
+    })?;
+    run_step(py, updates, params, grads, states)
 }
 
 #[pyfunction]
-#[pyo3(signature = (params, grads, states, *, lr, alpha, eps, weight_decay, momentum, centered, maximize))]
-#[allow(clippy::too_many_arguments)]
 fn rmsprop_step<'py>(
     py: Python<'py>,
     params: Vec<Bound<'py, PyAny>>,
     grads: Vec<Bound<'py, PyAny>>,
     states: Vec<Vec<Bound<'py, PyAny>>>,
-    lr: f64,
-    alpha: f64,
-    eps: f64,
-    weight_decay: f64,
-    momentum: f64,
-    centered: bool,
-    maximize: bool,
+    groups: Vec<Bound<'py, PyDict>>,
 ) -> PyResult<()> {
-    let hp = optim::RmsPropParams {
-        lr,
-        alpha,
-        eps,
-        weight_decay,
-        momentum,
-        centered,
-        maximize,
-    };
-    run_step(py, optim::RmsProp { hp }, params, grads, states)
+    let updates = read_groups(groups, |g| {
+        let hp = optim::RmsPropParams {
+            lr: g.f64("lr")?,
+            alpha: g.f64("alpha")?,
+            eps: g.f64("eps")?,
+            weight_decay: g.f64("weight_decay")?,
+            momentum: g.f64("momentum")?,
+            centered: g.flag("centered")?,
+            maximize: g.flag("maximize")?,
+        };
+        Ok(optim::RmsProp { hp })
+    })?;
+    run_step(py, updates, params, grads, states)
 }
 
 #[pyfunction]
-#[pyo3(signature = (params, grads, states, *, step, lr, lr_decay, weight_decay, initial_accumulator_value, eps, maximize))]
-#[allow(clippy::too_many_arguments)]
 fn adagrad_step<'py>(
     py: Python<'py>,
     params: Vec<Bound<'py, PyAny>>,
     grads: Vec<Bound<'py, PyAny>>,
     states: Vec<Vec<Bound<'py, PyAny>>>,
-    step: u64,
-    lr: f64,
-    lr_decay: f64,
-    weight_decay: f64,
-    initial_accumulator_value: f64,
-    eps: f64,
-    maximize: bool,
+    groups: Vec<Bound<'py, PyDict>>,
 ) -> PyResult<()> {
-    let hp = optim::AdagradParams {
-        lr,
-        lr_decay,
-        weight_decay,
-        initial_accumulator_value,
-        eps,
-        maximize,
-    };
-    run_step(py, optim::Adagrad { hp, step }, params, grads, states)
+    let updates = read_groups(groups, |g| {
+        let hp = optim::AdagradParams {
+            lr: g.f64("lr")?,
+            lr_decay: g.f64("lr_decay")?,
+            weight_decay: g.f64("weight_decay")?,
+            initial_accumulator_value: g.f64("initial_accumulator_value")?,
+            eps: g.f64("eps")?,
+            maximize: g.flag("maximize")?,
+        };
+        Ok(optim::Adagrad {
+            hp,
+            step: g.count("step")?,
+        })
+    })?;
+    run_step(py, updates, params, grads, states)
 }
 
 #[pyfunction]
-#[pyo3(signature = (params, grads, states, *, lr, rho, eps, weight_decay, maximize))]
-#[allow(clippy::too_many_arguments)]
 fn adadelta_step<'py>(
     py: Python<'py>,
     params: Vec<Bound<'py, PyAny>>,
     grads: Vec<Bound<'py, PyAny>>,
     states: Vec<Vec<Bound<'py, PyAny>>>,
-    lr: f64,
-    rho: f64,
-    eps: f64,
-    weight_decay: f64,
-    maximize: bool,
+    groups: Vec<Bound<'py, PyDict>>,
 ) -> PyResult<()> {
-    let hp = optim::AdadeltaParams {
-        lr,
-        rho,
-        eps,
-        weight_decay,
-        maximize,
-    };
-    run_step(py, optim::Adadelta { hp }, params, grads, states)
+    let updates = read_groups(groups, |g| {
+        let hp = optim::AdadeltaParams {
+            lr: g.f64("lr")?,
+            rho: g.f64("rho")?,
+            eps: g.f64("eps")?,
+            weight_decay: g.f64("weight_decay")?,
+            maximize: g.flag("maximize")?,
+        };
+        Ok(optim::Adadelta { hp })
+    })?;
+    run_step(py, updates, params, grads, states)
 }
 
 #[pyfunction]
-#[pyo3(signature = (params, grads, states, *, step, lr, beta1, beta2, eps, weight_decay, maximize))]
-#[allow(clippy::too_many_arguments)]
 fn adamax_step<'py>(
     py: Python<'py>,
     params: Vec<Bound<'py, PyAny>>,
     grads: Vec<Bound<'py, PyAny>>,
     states: Vec<Vec<Bound<'py, PyAny>>>,
-    step: u64,
-    lr: f64,
-    beta1: f64,
-    beta2: f64,
-    eps: f64,
-    weight_decay: f64,
-    maximize: bool,
+    groups: Vec<Bound<'py, PyDict>>,
 ) -> PyResult<()> {
-    let hp = optim::AdamaxParams {
-        lr,
-        beta1,
-        beta2,
-        eps,
-        weight_decay,
-        maximize,
-    };
-    run_step(py, optim::Adamax { hp, step }, params, grads, states)
+    let updates = read_groups(groups, |g| {
+        let hp = optim::AdamaxParams {
+            lr: g.f64("lr")?,
+            beta1: g.f64("beta1")?,
+            beta2: g.f64("beta2")?,
+            eps: g.f64("eps")?,
+            weight_decay: g.f64("weight_decay")?,
+            maximize: g.flag("maximize")?,
+        };
+        Ok(optim::Adamax {
+            hp,
+            step: g.count("step")?,
+        })
+    })?;
+    run_step(py, updates, params, grads, states)
 }
 
-/// Returns the `mu_product` to keep for the next step.
+/// Returns each group's `mu_product` to keep for its next step.
 #[pyfunction]
-#[pyo3(signature = (params, grads, states, *, step, mu_product, lr, beta1, beta2, eps, weight_decay, momentum_decay, decoupled_weight_decay, maximize))]
-#[allow(clippy::too_many_arguments)]
 fn nadam_step<'py>(
     py: Python<'py>,
     params: Vec<Bound<'py, PyAny>>,
     grads: Vec<Bound<'py, PyAny>>,
     states: Vec<Vec<Bound<'py, PyAny>>>,
-    step: u64,
-    mu_product: f64,
-    lr: f64,
-    beta1: f64,
-    beta2: f64,
-    eps: f64,
-    weight_decay: f64,
-    momentum_decay: f64,
-    decoupled_weight_decay: bool,
-    maximize: bool,
-) -> PyResult<f64> {
-    let hp = optim::NAdamParams {
-        lr,
-        beta1,
-        beta2,
-        eps,
-        weight_decay,
-        momentum_decay,
-        decoupled_weight_decay,
-        maximize,
-    };
-    let update = optim::NAdam {
-        hp,
-        step,
-        mu_product,
-    };
-    run_step(py, update, params, grads, states)?;
-    Ok(update.next_mu_product())
+    groups: Vec<Bound<'py, PyDict>>,
+) -> PyResult<Vec<f64>> {
+    let updates = read_groups(groups, |g| {
+        let hp = optim::NAdamParams {
+            lr: g.f64("lr")?,
+            beta1: g.f64("beta1")?,
+            beta2: g.f64("beta2")?,
+            eps: g.f64("eps")?,
+            weight_decay: g.f64("weight_decay")?,
+            momentum_decay: g.f64("momentum_decay")?,
+            decoupled_weight_decay: g.flag("decoupled_weight_decay")?,
+            maximize: g.flag("maximize")?,
+        };
+        Ok(optim::NAdam {
+            hp,
+            step: g.count("step")?,
+            mu_product: g.f64("mu_product")?,
+        })
+    })?;
+    let next = updates.iter().map(|(_, u)| u.next_mu_product()).collect();
+    run_step(py, updates, params, grads, states)?;
+    Ok(next)
 }
 
 #[pyfunction]
-#[pyo3(signature = (params, grads, states, *, step, lr, beta1, beta2, eps, weight_decay, decoupled_weight_decay, maximize))]
-#[allow(clippy::too_many_arguments)]
 fn radam_step<'py>(
     py: Python<'py>,
     params: Vec<Bound<'py, PyAny>>,
     grads: Vec<Bound<'py, PyAny>>,
     states: Vec<Vec<Bound<'py, PyAny>>>,
-    step: u64,
-    lr: f64,
-    beta1: f64,
-    beta2: f64,
-    eps: f64,
-    weight_decay: f64,
-    decoupled_weight_decay: bool,
-    maximize: bool,
+    groups: Vec<Bound<'py, PyDict>>,
 ) -> PyResult<()> {
-    let hp = optim::RAdamParams {
-        lr,
-        beta1,
-        beta2,
-        eps,
-        weight_decay,
-        decoupled_weight_decay,
-        maximize,
-    };
-    run_step(py, optim::RAdam { hp, step }, params, grads, states)
+    let updates = read_groups(groups, |g| {
+        let hp = optim::RAdamParams {
+            lr: g.f64("lr")?,
+            beta1: g.f64("beta1")?,
+            beta2: g.f64("beta2")?,
+            eps: g.f64("eps")?,
+            weight_decay: g.f64("weight_decay")?,
+            decoupled_weight_decay: g.flag("decoupled_weight_decay")?,
+            maximize: g.flag("maximize")?,
+        };
+        Ok(optim::RAdam {
+            hp,
+            step: g.count("step")?,
+        })
+    })?;
+    run_step(py, updates, params, grads, states)
 }
 
 #[pyfunction]
-#[pyo3(signature = (params, grads, states, *, lr, beta1, beta2, weight_decay))]
-#[allow(clippy::too_many_arguments)]
 fn lion_step<'py>(
     py: Python<'py>,
     params: Vec<Bound<'py, PyAny>>,
     grads: Vec<Bound<'py, PyAny>>,
     states: Vec<Vec<Bound<'py, PyAny>>>,
-    lr: f64,
-    beta1: f64,
-    beta2: f64,
-    weight_decay: f64,
+    groups: Vec<Bound<'py, PyDict>>,
 ) -> PyResult<()> {
-    let hp = optim::LionParams {
-        lr,
-        beta1,
-        beta2,
-        weight_decay,
-    };
-    run_step(py, optim::Lion { hp }, params, grads, states)
+    let updates = read_groups(groups, |g| {
+        let hp = optim::LionParams {
+            lr: g.f64("lr")?,
+            beta1: g.f64("beta1")?,
+            beta2: g.f64("beta2")?,
+            weight_decay: g.f64("weight_decay")?,
+        };
+        Ok(optim::Lion { hp })
+    })?;
+    run_step(py, updates, params, grads, states)
 }
 
 /// In-place arrays (parameters, or gradients to clip), checked and borrowed for writing.
