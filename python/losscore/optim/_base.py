@@ -90,6 +90,9 @@ class Optimizer:
 
     #: Every state buffer name the optimizer may keep, in the kernel's buffer order.
     _STATE_NAMES: ClassVar[tuple[str, ...]] = ()
+    #: Whether ``state_dict`` lists ``step`` per parameter (torch's SGD keeps no step: a
+    #: parameter has an entry only once it has a buffer).
+    _STEP_IN_STATE: ClassVar[bool] = True
     #: Per-group scalars kept besides the step count, with their initial values.
     _GROUP_SCALARS: ClassVar[dict[str, float]] = {}
 
@@ -327,9 +330,10 @@ class Optimizer:
         for group, gstate in zip(self.param_groups, self._group_state, strict=True):
             names = [n for n in self._STATE_NAMES if n in gstate["buffers"]]
             start = index
+            listed = gstate["step"] > 0 if self._STEP_IN_STATE else bool(names)
             for _ in group["params"]:
-                if gstate["step"] > 0:
-                    entry: dict[str, Any] = {"step": gstate["step"]}
+                if listed:
+                    entry: dict[str, Any] = {"step": gstate["step"]} if self._STEP_IN_STATE else {}
                     for name in self._GROUP_SCALARS:
                         entry[name] = gstate[name]
                     for name in names:
@@ -540,7 +544,7 @@ class Optimizer:
                 f"state_dict: unknown state {sorted(unknown)} for {type(self).__name__} "
                 f"(expected some of {list(self._STATE_NAMES)})"
             )
-        step = first.get("step")
+        step = first.get("step", 0 if not self._STEP_IN_STATE else None)
         if hasattr(step, "item") and getattr(step, "ndim", 1) == 0:
             step = step.item()
         if isinstance(step, float) and step.is_integer():

@@ -21,6 +21,9 @@ class Adagrad(Optimizer):
         s = s + g**2                       (s starts at initial_accumulator_value)
         p = p - clr * g / (sqrt(s) + eps)
 
+    As in ``torch.optim.Adagrad``, the accumulators of every group start from the
+    constructor's ``initial_accumulator_value`` (a group's own value is kept but not used).
+
     Parameters
     ----------
     params : list of ndarray, optional
@@ -74,4 +77,5 @@ class Adagrad(Optimizer):
     _kernel = _core.adagrad_step
 
     def _initial_value(self, name: str, group: dict[str, Any]) -> float:
-        return float(group["initial_accumulator_value"])
+        # As torch.optim.Adagrad: every group's accumulators start from the constructor's value.
+        return float(self.defaults["initial_accumulator_value"])

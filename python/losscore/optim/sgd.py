@@ -79,6 +79,7 @@ class SGD(Optimizer):
     momentum = hyperparameter("momentum", "Momentum factor (settable; OneCycleLR cycles it).")
 
     _kernel = _core.sgd_step
+    _STEP_IN_STATE = False
 
     def _state_names(self, group: dict[str, Any]) -> tuple[str, ...]:
         return self._STATE_NAMES if group["momentum"] != 0 else ()
