@@ -9,6 +9,7 @@ from __future__ import annotations
 __all__ = [
     "DTypeError",
     "DataError",
+    "GradientWarning",
     "LosscoreError",
     "NonFiniteError",
     "OutputError",
@@ -58,3 +59,8 @@ class NonFiniteError(LosscoreError, ValueError):
 
 class OutputError(LosscoreError, ValueError):
     """An ``out=`` buffer is read-only, non-contiguous, or shares memory with an input."""
+
+
+class GradientWarning(LosscoreError, UserWarning):
+    """Gradient norms exploded (too large or non-finite) or vanished during training
+    (:class:`losscore.training.callbacks.GradientMonitor`)."""

@@ -16,7 +16,7 @@ from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .adamax import Adamax
-from .clip import clip_grad_norm, clip_grad_value
+from .clip import clip_grad_norm, clip_grad_value, grad_norm
 from .lion import Lion
 from .nadam import NAdam
 from .radam import RAdam
@@ -37,5 +37,6 @@ __all__ = [
     "RMSprop",
     "clip_grad_norm",
     "clip_grad_value",
+    "grad_norm",
     "lr_scheduler",
 ]

@@ -802,6 +802,66 @@ fn clip_grad_norm<'py>(
     Ok(total)
 }
 
+/// The total norm of `arrays` (read only; the same norm `clip_grad_norm` computes).
+#[pyfunction]
+#[pyo3(signature = (arrays, norm_type=2.0))]
+fn grad_norm<'py>(
+    py: Python<'py>,
+    arrays: Vec<Bound<'py, PyAny>>,
+    norm_type: f64,
+) -> PyResult<f64> {
+    let mut acc = clip::NormAccumulator::new(norm_type).py_err(py)?;
+    let mut r32: Vec<PyReadonlyArrayDyn<'py, f32>> = Vec::new();
+    let mut r64: Vec<PyReadonlyArrayDyn<'py, f64>> = Vec::new();
+    for (i, obj) in arrays.iter().enumerate() {
+        let readonly = |e: numpy::BorrowError| {
+            raise(py, "OutputError", format!("grads[{i}] cannot be read: {e}"))
+        };
+        if let Ok(a) = obj.cast::<PyArrayDyn<f32>>() {
+            r32.push(contiguous(py, a)?.try_readonly().map_err(readonly)?);
+        } else if let Ok(a) = obj.cast::<PyArrayDyn<f64>>() {
+            r64.push(contiguous(py, a)?.try_readonly().map_err(readonly)?);
+        } else {
+            return Err(raise(
+                py,
+                "DTypeError",
+                format!(
+                    "grads[{i}] must be a numpy array of dtype float32 or float64, got {}",
+                    dtype_name(obj)
+                ),
+            ));
+        }
+    }
+    let s32: Vec<&[f32]> = r32
+        .iter()
+        .map(|a| a.as_slice().map_err(|_| not_contiguous(py)))
+        .collect::<PyResult<_>>()?;
+    let s64: Vec<&[f64]> = r64
+        .iter()
+        .map(|a| a.as_slice().map_err(|_| not_contiguous(py)))
+        .collect::<PyResult<_>>()?;
+    Ok(py.detach(|| {
+        acc.add(&s32);
+        acc.add(&s64);
+        acc.total()
+    }))
+}
+
+/// `arr` itself when C-contiguous, else a contiguous copy.
+fn contiguous<'py, T: Element>(
+    py: Python<'py>,
+    arr: &Bound<'py, PyArrayDyn<T>>,
+) -> PyResult<Bound<'py, PyArrayDyn<T>>> {
+    if arr.is_c_contiguous() {
+        return Ok(arr.clone());
+    }
+    let copy = py
+        .import("numpy")?
+        .getattr("ascontiguousarray")?
+        .call1((arr,))?;
+    Ok(copy.cast_into::<PyArrayDyn<T>>()?)
+}
+
 /// Clamps `grads` in place to `[-clip_value, clip_value]`.
 #[pyfunction]
 fn clip_grad_value<'py>(
@@ -833,5 +893,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(optim_check_params, m)?)?;
     m.add_function(wrap_pyfunction!(clip_grad_norm, m)?)?;
     m.add_function(wrap_pyfunction!(clip_grad_value, m)?)?;
+    m.add_function(wrap_pyfunction!(grad_norm, m)?)?;
     Ok(())
 }
