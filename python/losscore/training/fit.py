@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from .. import _core
-from ..errors import DTypeError, ParameterError, ShapeError
+from ..errors import DTypeError, ParameterError, ParameterTypeError, ShapeError
 from ..gradients import _FUSED, value_and_grad
 from .callbacks import EarlyStopping
 from .history import History
@@ -190,6 +190,15 @@ def _check_nonneg(value: Any, name: str) -> float:
     if not (math.isfinite(v) and v >= 0):
         raise ParameterError(f"{name}: expected a finite non-negative number, got {value!r}")
     return v
+
+
+def _check_clip(value: Any, name: str) -> float | None:
+    """None, or a finite non-negative number (bools and strings are not numbers)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise ParameterTypeError(f"{name}: expected a number or None, got {value!r}")
+    return _check_nonneg(value, name)
 
 
 def _check_int(value: Any, name: str, minimum: int) -> int:
@@ -394,10 +403,8 @@ def fit(
             raise ParameterError(f"callbacks: {cb!r} has no on_epoch_end(epoch, logs)")
     if early_stopping is not None:
         callbacks.append(EarlyStopping.from_spec(early_stopping, val is not None))
-    max_norm = None if clip_grad_norm is None else _check_nonneg(clip_grad_norm, "clip_grad_norm")
-    max_value = (
-        None if clip_grad_value is None else _check_nonneg(clip_grad_value, "clip_grad_value")
-    )
+    max_norm = _check_clip(clip_grad_norm, "clip_grad_norm")
+    max_value = _check_clip(clip_grad_value, "clip_grad_value")
     opt = resolve_optimizer(optimizer)
     order = bind_optimizer(opt, params, _weight_indices(model, params))
     scheduler = resolve_scheduler(lr_scheduler, opt)
