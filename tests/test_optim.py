@@ -718,18 +718,16 @@ def test_core_rejects_bad_state_buffers():
     w = np.ones(4)
     g = np.ones(4)
     group = {
-        "count": 1,
-        "step": 1,
+        "params": [w],
         "lr": 0.1,
-        "beta1": 0.9,
-        "beta2": 0.999,
+        "betas": (0.9, 0.999),
         "eps": 1e-8,
         "weight_decay": 0.0,
         "decoupled_weight_decay": False,
         "amsgrad": False,
         "maximize": False,
     }
-    kw = {"groups": [group]}
+    kw = {"groups": [group], "steps": [1]}
     with pytest.raises(ParameterError, match="missing"):
         _core.adam_step([w], [g], [[np.zeros(4)]], **kw)
     with pytest.raises(ParameterError, match="4 elements"):
@@ -742,16 +740,23 @@ def test_core_rejects_bad_state_buffers():
         _core.adam_step([w], [g], [[np.zeros(4)], [w]], **kw)
     with pytest.raises(ParameterError, match="at most 3"):
         _core.adam_step([w], [g], [[np.zeros(4)]] * 4, **kw)
+    two = {"groups": [group, group], "steps": [1, 1]}
     with pytest.raises(ShapeError, match="cover 2 parameters"):
-        _core.adam_step([w], [g], [[np.zeros(4)], [np.zeros(4)]], groups=[group, group])
+        _core.adam_step([w], [g], [[np.zeros(4)], [np.zeros(4)]], **two)
+    with pytest.raises(ShapeError, match="steps: expected 1"):
+        _core.adam_step([w], [g], [], [group], [1, 2])
+    with pytest.raises(ParameterError, match="step"):
+        _core.adam_step([w], [g], [], [group], [0])
     with pytest.raises(ParameterError, match=r"param_groups\[0\]\['eps'\]: missing"):
-        _core.adam_step([w], [g], [], groups=[{k: v for k, v in group.items() if k != "eps"}])
+        _core.adam_step([w], [g], [], [{k: v for k, v in group.items() if k != "eps"}], [1])
     with pytest.raises(ParameterTypeError, match=r"param_groups\[0\]\['lr'\]"):
-        _core.adam_step([w], [g], [], groups=[dict(group, lr=True)])
+        _core.adam_step([w], [g], [], [dict(group, lr=True)], [1])
     with pytest.raises(ParameterTypeError, match=r"param_groups\[0\]\['amsgrad'\]"):
-        _core.adam_step([w], [g], [], groups=[dict(group, amsgrad=1)])
-    with pytest.raises(ParameterTypeError, match=r"param_groups\[0\]\['step'\]"):
-        _core.adam_step([w], [g], [], groups=[dict(group, step=-1)])
+        _core.adam_step([w], [g], [], [dict(group, amsgrad=1)], [1])
+    with pytest.raises(ParameterTypeError, match=r"param_groups\[0\]\['betas'\]\[0\]"):
+        _core.adam_step([w], [g], [], [dict(group, betas=(False, 0.9))], [1])
+    with pytest.raises(ParameterTypeError, match=r"param_groups\[0\]\['betas'\]"):
+        _core.adam_step([w], [g], [], [dict(group, betas=0.9)], [1])
     np.testing.assert_array_equal(w, np.ones(4))
 
 

@@ -426,13 +426,8 @@ def test_one_kernel_call_covers_every_group():
         "weight_decay": 0.0,
         "nesterov": False,
         "maximize": False,
-        "fresh_buffers": True,
     }
-    _core.sgd_step(
-        [w, b],
-        [np.ones(2), np.ones(3)],
-        [],
-        [dict(base, count=1, lr=0.5), dict(base, count=1, lr=0.25)],
-    )
+    groups = [dict(base, params=[w], lr=0.5), dict(base, params=[b], lr=0.25)]
+    _core.sgd_step([w, b], [np.ones(2), np.ones(3)], [], groups, [True, True])
     np.testing.assert_array_equal(w, [0.5, 0.5])
     np.testing.assert_array_equal(b, [0.75, 0.75, 0.75])

@@ -3,8 +3,9 @@
 Parameters are organised in ``torch.optim``-style groups (``param_groups``: dicts holding
 ``"params"`` and that group's hyperparameters). A step is ONE call into Rust for every group:
 ``_core.<name>_step(params, grads, states, groups)`` with the parameters of all groups in order
-and one small dict per group (its parameter count, step count and hyperparameters); the Rust
-side checks, borrows and updates all arrays in place with the GIL released. Each state buffer is
+and the ``param_groups`` dicts themselves (plus each group's step count where the rule needs
+one); the Rust side reads and type-checks every group's hyperparameters, checks, borrows and
+updates all arrays in place with the GIL released. Each state buffer is
 one flat array per dtype holding every parameter's buffer back to back (the per-parameter arrays
 are views into it), so a step borrows two arrays per parameter instead of four.
 
@@ -126,6 +127,8 @@ class Optimizer:
         # name -> per-parameter views; name -> the flat arrays behind them (one per dtype).
         self._state: dict[str, list[np.ndarray]] = {}
         self._flat: dict[str, list[np.ndarray]] = {}
+        # The kernel's ``states`` argument: the flat buffers of each state, in kernel order.
+        self._states_arg: list[list[np.ndarray]] = [[] for _ in self._STATE_NAMES]
         self._step = 0
         self._pending: dict[str, Any] | None = None
         if params is not None:
@@ -144,24 +147,17 @@ class Optimizer:
         """The value a new state buffer starts from for a parameter of ``group``."""
         return 0.0
 
-    def _kernel_group(
-        self, group: dict[str, Any], state: dict[str, Any], count: int, index: int
-    ) -> dict[str, Any]:
-        """The dict the kernel reads for one group: its hyperparameters (``betas`` split into
-        ``beta1``/``beta2``), ``count``, the step about to be taken, and group scalars."""
-        out = {k: group[k] for k in self._hyper_keys}
-        if "betas" in out:
-            betas = out.pop("betas")
-            if not isinstance(betas, tuple | list) or len(betas) != 2:
-                raise ParameterTypeError(
-                    f"param_groups[{index}]['betas']: expected a pair of floats, got {betas!r}"
-                )
-            out["beta1"], out["beta2"] = betas
-        out["count"] = count
-        out["step"] = state["step"] + 1
-        for name in self._GROUP_SCALARS:
-            out[name] = state[name]
-        return out
+    def _call(
+        self,
+        params: list[np.ndarray],
+        grads: list[Any],
+        states: list[list[np.ndarray]],
+        groups: list[dict[str, Any]],
+        gstates: list[dict[str, Any]],
+    ) -> Any:
+        """The one kernel call. The kernel reads each group dict as it is (hyperparameters by
+        name, type-checked in Rust); this default passes the step each group is about to take."""
+        return self._kernel(params, grads, states, groups, [g["step"] + 1 for g in gstates])
 
     def _after_step(self, result: Any) -> None:
         pass
@@ -270,7 +266,7 @@ class Optimizer:
         self.param_groups.append(group)
         self._params = flat
         self._group_state.append(self._fresh_group_state())
-        self._flat, self._state = flats, views
+        self._set_state(flats, views)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Nothing to do: gradients are passed to :meth:`step` (kept for ``torch.optim``
@@ -289,26 +285,27 @@ class Optimizer:
         if not isinstance(grads, list):
             grads = list(grads)
         groups = self.param_groups
-        kernel_groups = []
-        used: list[tuple[str, ...]] = []
-        for i, (group, state) in enumerate(zip(groups, self._group_state, strict=True)):
-            kernel_groups.append(self._kernel_group(group, state, len(group["params"]), i))
-            used.append(self._state_names(group))
+        used = [self._state_names(g) for g in groups]
+        flat = self._flat
         created: dict[str, tuple[list[np.ndarray], list[np.ndarray]]] = {}
-        needed = {name for names in used for name in names}
-        for name in needed - self._flat.keys():
-            created[name] = _allocate(params, self._fills(groups)[name])
-        states = []
-        for name in self._STATE_NAMES:
-            flats = self._flat.get(name)
-            if flats is None:
-                flats = created[name][0] if name in created else []
-            states.append(flats)
-        result = self._kernel(params, grads, states, kernel_groups)
+        for names in used:
+            for name in names:
+                if name not in flat and name not in created:
+                    created[name] = _allocate(params, self._fills(groups)[name])
+        if created:
+            states = [
+                flat[n] if n in flat else created[n][0] if n in created else []
+                for n in self._STATE_NAMES
+            ]
+        else:
+            states = self._states_arg
+        result = self._call(params, grads, states, groups, self._group_state)
         # Only now: a failed call leaves no half-made state behind.
-        for name, (flats, views) in created.items():
-            self._flat[name] = flats
-            self._state[name] = views
+        if created:
+            self._set_state(
+                {**flat, **{n: c[0] for n, c in created.items()}},
+                {**self._state, **{n: c[1] for n, c in created.items()}},
+            )
         for state, names in zip(self._group_state, used, strict=True):
             state["step"] += 1
             state["buffers"].update(names)
@@ -433,7 +430,7 @@ class Optimizer:
         for group, hyper in zip(self.param_groups, hypers, strict=True):
             group.update(hyper)
         self._group_state = group_states
-        self._flat, self._state = flats, views
+        self._set_state(flats, views)
         self._step = max((gs["step"] for gs in group_states), default=0)
 
     def __repr__(self) -> str:
@@ -445,8 +442,13 @@ class Optimizer:
 
     def _check_hyper(self, hyper: dict[str, Any]) -> None:
         """The kernel checks the hyperparameters (same rules as a real step) on no arrays."""
-        state = self._fresh_group_state()
-        self._kernel([], [], [], [self._kernel_group(hyper, state, 0, 0)])
+        self._call([], [], [], [{**hyper, "params": []}], [self._fresh_group_state()])
+
+    def _set_state(
+        self, flats: dict[str, list[np.ndarray]], views: dict[str, list[np.ndarray]]
+    ) -> None:
+        self._flat, self._state = flats, views
+        self._states_arg = [flats.get(n, []) for n in self._STATE_NAMES]
 
     def _fresh_group_state(self) -> dict[str, Any]:
         return {"step": 0, "buffers": set(), **self._GROUP_SCALARS}

@@ -73,3 +73,6 @@ class Adadelta(Optimizer):
         )
 
     _kernel = _core.adadelta_step
+
+    def _call(self, params, grads, states, groups, gstates) -> Any:  # type: ignore[no-untyped-def]
+        return self._kernel(params, grads, states, groups)

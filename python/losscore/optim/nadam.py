@@ -97,3 +97,9 @@ class NAdam(Optimizer):
         ):
             raise ParameterError(f"state_dict: mu_product must be a float in (0, 1], got {value!r}")
         return float(value)
+
+    def _call(self, params, grads, states, groups, gstates) -> Any:  # type: ignore[no-untyped-def]
+        steps = [g["step"] + 1 for g in gstates]
+        return self._kernel(
+            params, grads, states, groups, steps, [g["mu_product"] for g in gstates]
+        )

@@ -87,3 +87,6 @@ class RMSprop(Optimizer):
         if group["centered"]:
             names.append("grad_avg")
         return tuple(names)
+
+    def _call(self, params, grads, states, groups, gstates) -> Any:  # type: ignore[no-untyped-def]
+        return self._kernel(params, grads, states, groups)

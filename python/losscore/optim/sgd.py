@@ -84,11 +84,7 @@ class SGD(Optimizer):
     def _state_names(self, group: dict[str, Any]) -> tuple[str, ...]:
         return self._STATE_NAMES if group["momentum"] != 0 else ()
 
-    def _kernel_group(
-        self, group: dict[str, Any], state: dict[str, Any], count: int, index: int
-    ) -> dict[str, Any]:
-        out = super()._kernel_group(group, state, count, index)
+    def _call(self, params, grads, states, groups, gstates) -> Any:  # type: ignore[no-untyped-def]
         # torch: a momentum buffer starts as the first gradient it sees.
-        out["fresh_buffers"] = "momentum_buffer" not in state["buffers"]
-        del out["step"]
-        return out
+        fresh = ["momentum_buffer" not in g["buffers"] for g in gstates]
+        return self._kernel(params, grads, states, groups, fresh)

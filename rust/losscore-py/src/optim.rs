@@ -17,7 +17,7 @@ use numpy::{
     PyUntypedArrayMethods,
 };
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyDict};
+use pyo3::types::{PyBool, PyDict, PyList, PyTuple};
 
 /// One parameter of dtype `T` with its gradient, checked but not borrowed.
 struct Entry<'py, T> {
@@ -285,17 +285,22 @@ impl<'py, T: Element + Real> Borrowed<'py, T> {
     }
 }
 
-/// One parameter group as the Python side passes it: a dict with `count` (how many consecutive
-/// parameters of the call it covers), the group's `step` where the rule needs one, and its
-/// hyperparameters under the kernel's names.
+/// One parameter group: the optimizer's own `param_groups[i]` dict, read as is (its `params`
+/// list gives how many consecutive parameters of the call it covers; the hyperparameters are
+/// under their `torch.optim` names, `betas` a pair).
 struct Group<'py> {
     index: usize,
     dict: Bound<'py, PyDict>,
 }
 
 impl<'py> Group<'py> {
-    /// `class`: `ParameterTypeError` for a value of the wrong type, else `ParameterError`.
+    /// `ParameterTypeError` for a value of the wrong type, `ParameterError` for a missing one.
     fn error(&self, key: &str, message: String) -> PyErr {
+        self.error_at(format!("['{key}']"), message)
+    }
+
+    /// `path` follows `param_groups[i]` (`['betas'][1]`).
+    fn error_at(&self, path: String, message: String) -> PyErr {
         let class = if message == "missing" {
             "ParameterError"
         } else {
@@ -304,7 +309,7 @@ impl<'py> Group<'py> {
         raise(
             self.dict.py(),
             class,
-            format!("param_groups[{}]['{key}']: {message}", self.index),
+            format!("param_groups[{}]{path}: {message}", self.index),
         )
     }
 
@@ -330,32 +335,70 @@ impl<'py> Group<'py> {
             .map_err(|_| self.error(key, format!("expected a bool, got {}", dtype_name(&v))))
     }
 
-    fn count(&self, key: &str) -> PyResult<u64> {
+    /// `betas`: a pair of numbers.
+    fn pair(&self, key: &str) -> PyResult<(f64, f64)> {
         let v = self.get(key)?;
-        if v.is_instance_of::<PyBool>() {
-            return Err(self.error(key, "expected an int, got a bool".to_string()));
-        }
-        v.extract::<u64>().map_err(|_| {
+        let bad = || {
             self.error(
                 key,
-                format!("expected a non-negative int, got {}", dtype_name(&v)),
+                format!("expected a pair of floats, got {}", dtype_name(&v)),
             )
-        })
+        };
+        if !(v.is_instance_of::<PyTuple>() || v.is_instance_of::<PyList>()) || v.len()? != 2 {
+            return Err(bad());
+        }
+        let mut out = [0.0; 2];
+        for (k, slot) in out.iter_mut().enumerate() {
+            let item = v.get_item(k)?;
+            if item.is_instance_of::<PyBool>() {
+                return Err(self.error_at(
+                    format!("['{key}'][{k}]"),
+                    "expected a number, got a bool".into(),
+                ));
+            }
+            *slot = item.extract::<f64>().map_err(|_| {
+                self.error_at(
+                    format!("['{key}'][{k}]"),
+                    format!("expected a number, got {}", dtype_name(&item)),
+                )
+            })?;
+        }
+        Ok((out[0], out[1]))
+    }
+
+    /// How many parameters the group holds (`len(group["params"])`).
+    fn len(&self) -> PyResult<usize> {
+        self.get("params")?.len()
     }
 }
 
-/// Reads every group's update and parameter count with `read`.
+/// Reads every group's update and parameter count with `read(group, index)`; `lists` are the
+/// per-group sequences (steps, ...) the update also needs, each checked to have one entry per
+/// group.
 fn read_groups<'py, U: Update>(
+    py: Python<'py>,
     groups: Vec<Bound<'py, PyDict>>,
-    read: impl Fn(&Group<'py>) -> PyResult<U>,
+    lists: &[(&str, usize)],
+    read: impl Fn(&Group<'py>, usize) -> PyResult<U>,
 ) -> PyResult<Vec<(usize, U)>> {
+    for (name, len) in lists {
+        if *len != groups.len() {
+            return Err(raise(
+                py,
+                "ShapeError",
+                format!(
+                    "{name}: expected {} entries (one per group), got {len}",
+                    groups.len()
+                ),
+            ));
+        }
+    }
     groups
         .into_iter()
         .enumerate()
         .map(|(index, dict)| {
             let g = Group { index, dict };
-            let count = g.count("count")? as usize;
-            Ok((count, read(&g)?))
+            Ok((g.len()?, read(&g, index)?))
         })
         .collect()
 }
@@ -493,8 +536,9 @@ fn sgd_step<'py>(
     grads: Vec<Bound<'py, PyAny>>,
     states: Vec<Vec<Bound<'py, PyAny>>>,
     groups: Vec<Bound<'py, PyDict>>,
+    fresh: Vec<bool>,
 ) -> PyResult<()> {
-    let updates = read_groups(groups, |g| {
+    let updates = read_groups(py, groups, &[("fresh", fresh.len())], |g, i| {
         let hp = optim::SgdParams {
             lr: g.f64("lr")?,
             momentum: g.f64("momentum")?,
@@ -505,7 +549,7 @@ fn sgd_step<'py>(
         };
         Ok(optim::Sgd {
             hp,
-            fresh_buffers: g.flag("fresh_buffers")?,
+            fresh_buffers: fresh[i],
         })
     })?;
     run_step(py, updates, params, grads, states)
@@ -518,22 +562,21 @@ fn adam_step<'py>(
     grads: Vec<Bound<'py, PyAny>>,
     states: Vec<Vec<Bound<'py, PyAny>>>,
     groups: Vec<Bound<'py, PyDict>>,
+    steps: Vec<u64>,
 ) -> PyResult<()> {
-    let updates = read_groups(groups, |g| {
+    let updates = read_groups(py, groups, &[("steps", steps.len())], |g, i| {
+        let (beta1, beta2) = g.pair("betas")?;
         let hp = optim::AdamParams {
             lr: g.f64("lr")?,
-            beta1: g.f64("beta1")?,
-            beta2: g.f64("beta2")?,
+            beta1,
+            beta2,
             eps: g.f64("eps")?,
             weight_decay: g.f64("weight_decay")?,
             decoupled_weight_decay: g.flag("decoupled_weight_decay")?,
             amsgrad: g.flag("amsgrad")?,
             maximize: g.flag("maximize")?,
         };
-        Ok(optim::Adam {
-            hp,
-            step: g.count("step")?,
-        })
+        Ok(optim::Adam { hp, step: steps[i] })
     })?;
     run_step(py, updates, params, grads, states)
 }
@@ -546,7 +589,7 @@ fn rmsprop_step<'py>(
     states: Vec<Vec<Bound<'py, PyAny>>>,
     groups: Vec<Bound<'py, PyDict>>,
 ) -> PyResult<()> {
-    let updates = read_groups(groups, |g| {
+    let updates = read_groups(py, groups, &[], |g, _| {
         let hp = optim::RmsPropParams {
             lr: g.f64("lr")?,
             alpha: g.f64("alpha")?,
@@ -568,8 +611,9 @@ fn adagrad_step<'py>(
     grads: Vec<Bound<'py, PyAny>>,
     states: Vec<Vec<Bound<'py, PyAny>>>,
     groups: Vec<Bound<'py, PyDict>>,
+    steps: Vec<u64>,
 ) -> PyResult<()> {
-    let updates = read_groups(groups, |g| {
+    let updates = read_groups(py, groups, &[("steps", steps.len())], |g, i| {
         let hp = optim::AdagradParams {
             lr: g.f64("lr")?,
             lr_decay: g.f64("lr_decay")?,
@@ -578,10 +622,7 @@ fn adagrad_step<'py>(
             eps: g.f64("eps")?,
             maximize: g.flag("maximize")?,
         };
-        Ok(optim::Adagrad {
-            hp,
-            step: g.count("step")?,
-        })
+        Ok(optim::Adagrad { hp, step: steps[i] })
     })?;
     run_step(py, updates, params, grads, states)
 }
@@ -594,7 +635,7 @@ fn adadelta_step<'py>(
     states: Vec<Vec<Bound<'py, PyAny>>>,
     groups: Vec<Bound<'py, PyDict>>,
 ) -> PyResult<()> {
-    let updates = read_groups(groups, |g| {
+    let updates = read_groups(py, groups, &[], |g, _| {
         let hp = optim::AdadeltaParams {
             lr: g.f64("lr")?,
             rho: g.f64("rho")?,
@@ -614,20 +655,19 @@ fn adamax_step<'py>(
     grads: Vec<Bound<'py, PyAny>>,
     states: Vec<Vec<Bound<'py, PyAny>>>,
     groups: Vec<Bound<'py, PyDict>>,
+    steps: Vec<u64>,
 ) -> PyResult<()> {
-    let updates = read_groups(groups, |g| {
+    let updates = read_groups(py, groups, &[("steps", steps.len())], |g, i| {
+        let (beta1, beta2) = g.pair("betas")?;
         let hp = optim::AdamaxParams {
             lr: g.f64("lr")?,
-            beta1: g.f64("beta1")?,
-            beta2: g.f64("beta2")?,
+            beta1,
+            beta2,
             eps: g.f64("eps")?,
             weight_decay: g.f64("weight_decay")?,
             maximize: g.flag("maximize")?,
         };
-        Ok(optim::Adamax {
-            hp,
-            step: g.count("step")?,
-        })
+        Ok(optim::Adamax { hp, step: steps[i] })
     })?;
     run_step(py, updates, params, grads, states)
 }
@@ -640,24 +680,32 @@ fn nadam_step<'py>(
     grads: Vec<Bound<'py, PyAny>>,
     states: Vec<Vec<Bound<'py, PyAny>>>,
     groups: Vec<Bound<'py, PyDict>>,
+    steps: Vec<u64>,
+    mu_products: Vec<f64>,
 ) -> PyResult<Vec<f64>> {
-    let updates = read_groups(groups, |g| {
-        let hp = optim::NAdamParams {
-            lr: g.f64("lr")?,
-            beta1: g.f64("beta1")?,
-            beta2: g.f64("beta2")?,
-            eps: g.f64("eps")?,
-            weight_decay: g.f64("weight_decay")?,
-            momentum_decay: g.f64("momentum_decay")?,
-            decoupled_weight_decay: g.flag("decoupled_weight_decay")?,
-            maximize: g.flag("maximize")?,
-        };
-        Ok(optim::NAdam {
-            hp,
-            step: g.count("step")?,
-            mu_product: g.f64("mu_product")?,
-        })
-    })?;
+    let updates = read_groups(
+        py,
+        groups,
+        &[("steps", steps.len()), ("mu_products", mu_products.len())],
+        |g, i| {
+            let (beta1, beta2) = g.pair("betas")?;
+            let hp = optim::NAdamParams {
+                lr: g.f64("lr")?,
+                beta1,
+                beta2,
+                eps: g.f64("eps")?,
+                weight_decay: g.f64("weight_decay")?,
+                momentum_decay: g.f64("momentum_decay")?,
+                decoupled_weight_decay: g.flag("decoupled_weight_decay")?,
+                maximize: g.flag("maximize")?,
+            };
+            Ok(optim::NAdam {
+                hp,
+                step: steps[i],
+                mu_product: mu_products[i],
+            })
+        },
+    )?;
     let next = updates.iter().map(|(_, u)| u.next_mu_product()).collect();
     run_step(py, updates, params, grads, states)?;
     Ok(next)
@@ -670,21 +718,20 @@ fn radam_step<'py>(
     grads: Vec<Bound<'py, PyAny>>,
     states: Vec<Vec<Bound<'py, PyAny>>>,
     groups: Vec<Bound<'py, PyDict>>,
+    steps: Vec<u64>,
 ) -> PyResult<()> {
-    let updates = read_groups(groups, |g| {
+    let updates = read_groups(py, groups, &[("steps", steps.len())], |g, i| {
+        let (beta1, beta2) = g.pair("betas")?;
         let hp = optim::RAdamParams {
             lr: g.f64("lr")?,
-            beta1: g.f64("beta1")?,
-            beta2: g.f64("beta2")?,
+            beta1,
+            beta2,
             eps: g.f64("eps")?,
             weight_decay: g.f64("weight_decay")?,
             decoupled_weight_decay: g.flag("decoupled_weight_decay")?,
             maximize: g.flag("maximize")?,
         };
-        Ok(optim::RAdam {
-            hp,
-            step: g.count("step")?,
-        })
+        Ok(optim::RAdam { hp, step: steps[i] })
     })?;
     run_step(py, updates, params, grads, states)
 }
@@ -697,11 +744,12 @@ fn lion_step<'py>(
     states: Vec<Vec<Bound<'py, PyAny>>>,
     groups: Vec<Bound<'py, PyDict>>,
 ) -> PyResult<()> {
-    let updates = read_groups(groups, |g| {
+    let updates = read_groups(py, groups, &[], |g, _| {
+        let (beta1, beta2) = g.pair("betas")?;
         let hp = optim::LionParams {
             lr: g.f64("lr")?,
-            beta1: g.f64("beta1")?,
-            beta2: g.f64("beta2")?,
+            beta1,
+            beta2,
             weight_decay: g.f64("weight_decay")?,
         };
         Ok(optim::Lion { hp })
