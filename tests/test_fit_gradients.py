@@ -8,6 +8,7 @@ import warnings
 
 import numpy as np
 import pytest
+import torch
 
 import losscore
 from losscore import optim
@@ -116,7 +117,6 @@ def test_clipping_bounds_every_update():
 
 
 def test_fit_puts_biases_in_a_no_decay_group_as_torch_would():
-    torch = pytest.importorskip("torch")
     X, y = _data(n=64)
     model = MLP([3, 8, 1], activation="tanh", seed=0, dtype=np.float64)
     start = [p.copy() for p in model.parameters()]

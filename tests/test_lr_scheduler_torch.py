@@ -8,12 +8,12 @@ import warnings
 
 import numpy as np
 import pytest
+import torch
 
 from losscore import optim
 from losscore.errors import ParameterError, ParameterTypeError
 from losscore.optim import lr_scheduler as S
 
-torch = pytest.importorskip("torch")
 TS = torch.optim.lr_scheduler
 
 EPOCHS = 30

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
+import losscore
 from losscore import _core, optim
 from losscore.errors import DTypeError, OutputError, ParameterError, ParameterTypeError, ShapeError
-
-torch = pytest.importorskip("torch")
 
 STEPS = 25
 SHAPES = [(4, 3), (3,), (2, 5), (5,)]  # group 0: the first two, group 1: the last two
@@ -431,3 +431,44 @@ def test_one_kernel_call_covers_every_group():
     _core.sgd_step([w, b], [np.ones(2), np.ones(3)], [], groups, [True, True])
     np.testing.assert_array_equal(w, [0.5, 0.5])
     np.testing.assert_array_equal(b, [0.75, 0.75, 0.75])
+
+
+@pytest.fixture
+def restore_threads():
+    threads = losscore.get_num_threads()
+    yield
+    losscore.set_num_threads(threads)
+
+
+@pytest.mark.parametrize("case", CASES[::3], ids=[_ids(c) for c in CASES[::3]])
+def test_groups_are_thread_count_invariant(case, restore_threads):
+    # Arrays above the parallel threshold in both groups, mixed dtypes: bitwise equal results
+    # for any thread count, and equal to each group stepped by its own optimizer.
+    name, defaults, override = case
+    rng = np.random.default_rng(1)
+    shapes = [(70_001,), (3, 4), (40_000,), ()]
+    params = [
+        rng.standard_normal(s).astype(np.float32 if i % 2 else np.float64)
+        for i, s in enumerate(shapes)
+    ]
+    grads = [
+        [rng.standard_normal(s).astype(p.dtype) for s, p in zip(shapes, params, strict=True)]
+        for _ in range(3)
+    ]
+    results = []
+    for threads in (1, 2, 3):
+        losscore.set_num_threads(threads)
+        arrays = [p.copy() for p in params]
+        opt = _ours(name, defaults, override, arrays)
+        for gs in grads:
+            opt.step(gs)
+        results.append(arrays)
+    alone = [p.copy() for p in params]
+    first = getattr(optim, name)(alone[:2], **defaults)
+    second = getattr(optim, name)(alone[2:], **{**defaults, **override})
+    for gs in grads:
+        first.step(gs[:2])
+        second.step(gs[2:])
+    for arrays in (*results[1:], alone):
+        for a, b in zip(results[0], arrays, strict=True):
+            np.testing.assert_array_equal(a, b)

@@ -516,11 +516,12 @@ class Optimizer:
         self, state: dict[Any, Any], indices: range, group_index: int
     ) -> dict[str, Any]:
         """A group's step count, scalars and buffers from the saved per-parameter entries."""
-        entries = [state.get(i) for i in indices]
+        found = [state.get(i) for i in indices]
         out = self._fresh_group_state()
-        if all(e is None for e in entries):
+        if all(e is None for e in found):
             return out
-        if any(e is None for e in entries) or not all(isinstance(e, dict) for e in entries):
+        entries: list[dict[str, Any]] = [e for e in found if isinstance(e, dict)]
+        if len(entries) != len(found):
             raise ParameterError(
                 f"state_dict: parameter group {group_index} has state for some parameters "
                 "only (each must be a dict)"
@@ -546,8 +547,8 @@ class Optimizer:
                 f"state_dict: unknown state {sorted(unknown)} for {type(self).__name__} "
                 f"(expected some of {list(self._STATE_NAMES)})"
             )
-        step = first.get("step", 0 if not self._STEP_IN_STATE else None)
-        if hasattr(step, "item") and getattr(step, "ndim", 1) == 0:
+        step: Any = first.get("step", 0 if not self._STEP_IN_STATE else None)
+        if isinstance(step, np.ndarray | np.generic) and np.ndim(step) == 0:
             step = step.item()
         if isinstance(step, float) and step.is_integer():
             step = int(step)

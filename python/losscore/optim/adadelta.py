@@ -72,7 +72,7 @@ class Adadelta(Optimizer):
             maximize=maximize,
         )
 
-    _kernel = _core.adadelta_step
+    _kernel = staticmethod(_core.adadelta_step)
 
     def _call(self, params, grads, states, groups, gstates) -> Any:  # type: ignore[no-untyped-def]
         return self._kernel(params, grads, states, groups)

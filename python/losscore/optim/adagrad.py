@@ -74,7 +74,7 @@ class Adagrad(Optimizer):
             maximize=maximize,
         )
 
-    _kernel = _core.adagrad_step
+    _kernel = staticmethod(_core.adagrad_step)
 
     def _initial_value(self, name: str, group: dict[str, Any]) -> float:
         # As torch.optim.Adagrad: every group's accumulators start from the constructor's value.

@@ -82,7 +82,7 @@ class Adam(Optimizer):
 
     betas = hyperparameter("betas", "(beta1, beta2) (settable; OneCycleLR cycles beta1).")
 
-    _kernel = _core.adam_step
+    _kernel = staticmethod(_core.adam_step)
 
     def _state_names(self, group: dict[str, Any]) -> tuple[str, ...]:
         return self._STATE_NAMES if group["amsgrad"] else self._STATE_NAMES[:2]

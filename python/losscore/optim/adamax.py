@@ -72,4 +72,4 @@ class Adamax(Optimizer):
 
     betas = hyperparameter("betas", "(beta1, beta2) (settable; OneCycleLR cycles beta1).")
 
-    _kernel = _core.adamax_step
+    _kernel = staticmethod(_core.adamax_step)

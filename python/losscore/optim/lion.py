@@ -66,7 +66,7 @@ class Lion(Optimizer):
 
     betas = hyperparameter("betas", "(beta1, beta2) (settable; OneCycleLR cycles beta1).")
 
-    _kernel = _core.lion_step
+    _kernel = staticmethod(_core.lion_step)
 
     def _call(self, params, grads, states, groups, gstates) -> Any:  # type: ignore[no-untyped-def]
         return self._kernel(params, grads, states, groups)

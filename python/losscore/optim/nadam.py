@@ -81,7 +81,7 @@ class NAdam(Optimizer):
 
     betas = hyperparameter("betas", "(beta1, beta2) (settable; OneCycleLR cycles beta1).")
 
-    _kernel = _core.nadam_step
+    _kernel = staticmethod(_core.nadam_step)
     _GROUP_SCALARS: ClassVar[dict[str, float]] = {"mu_product": 1.0}
 
     def _after_step(self, result: Any) -> None:

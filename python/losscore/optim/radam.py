@@ -79,4 +79,4 @@ class RAdam(Optimizer):
 
     betas = hyperparameter("betas", "(beta1, beta2) (settable; OneCycleLR cycles beta1).")
 
-    _kernel = _core.radam_step
+    _kernel = staticmethod(_core.radam_step)

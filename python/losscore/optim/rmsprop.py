@@ -78,7 +78,7 @@ class RMSprop(Optimizer):
 
     momentum = hyperparameter("momentum", "Momentum factor (settable; OneCycleLR cycles it).")
 
-    _kernel = _core.rmsprop_step
+    _kernel = staticmethod(_core.rmsprop_step)
 
     def _state_names(self, group: dict[str, Any]) -> tuple[str, ...]:
         names = ["square_avg"]

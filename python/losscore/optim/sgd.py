@@ -78,7 +78,7 @@ class SGD(Optimizer):
 
     momentum = hyperparameter("momentum", "Momentum factor (settable; OneCycleLR cycles it).")
 
-    _kernel = _core.sgd_step
+    _kernel = staticmethod(_core.sgd_step)
     _STEP_IN_STATE = False
 
     def _state_names(self, group: dict[str, Any]) -> tuple[str, ...]:
