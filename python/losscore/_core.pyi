@@ -300,132 +300,44 @@ def multi_margin(
 
 # -- optimizers and clipping ----------------------------------------------------------------
 _Arrays = Sequence[npt.NDArray[np.floating]]
-# states[k]: the flat buffers (one per dtype present) of the k-th state the update uses.
+# states[k]: the flat buffers (one per dtype present) of the kernel's k-th state buffer (empty
+# when no group uses it). groups: the optimizer's param_groups dicts, read as they are (each
+# covers len(group["params"]) consecutive parameters); steps: the step each group is taking.
 _States = Sequence[Sequence[npt.NDArray[np.floating]]]
+_Groups = Sequence[dict[str, Any]]
 
 def sgd_step(
-    params: _Arrays,
-    grads: _Arrays,
-    states: _States,
-    *,
-    lr: float,
-    momentum: float,
-    dampening: float,
-    weight_decay: float,
-    nesterov: bool,
-    maximize: bool,
-    fresh_buffers: bool,
+    params: _Arrays, grads: _Arrays, states: _States, groups: _Groups, fresh: Sequence[bool]
 ) -> None: ...
 def adam_step(
-    params: _Arrays,
-    grads: _Arrays,
-    states: _States,
-    *,
-    step: int,
-    lr: float,
-    beta1: float,
-    beta2: float,
-    eps: float,
-    weight_decay: float,
-    decoupled_weight_decay: bool,
-    amsgrad: bool,
-    maximize: bool,
+    params: _Arrays, grads: _Arrays, states: _States, groups: _Groups, steps: Sequence[int]
 ) -> None: ...
-def rmsprop_step(
-    params: _Arrays,
-    grads: _Arrays,
-    states: _States,
-    *,
-    lr: float,
-    alpha: float,
-    eps: float,
-    weight_decay: float,
-    momentum: float,
-    centered: bool,
-    maximize: bool,
-) -> None: ...
+def rmsprop_step(params: _Arrays, grads: _Arrays, states: _States, groups: _Groups) -> None: ...
 def adagrad_step(
-    params: _Arrays,
-    grads: _Arrays,
-    states: _States,
-    *,
-    step: int,
-    lr: float,
-    lr_decay: float,
-    weight_decay: float,
-    initial_accumulator_value: float,
-    eps: float,
-    maximize: bool,
+    params: _Arrays, grads: _Arrays, states: _States, groups: _Groups, steps: Sequence[int]
 ) -> None: ...
-def adadelta_step(
-    params: _Arrays,
-    grads: _Arrays,
-    states: _States,
-    *,
-    lr: float,
-    rho: float,
-    eps: float,
-    weight_decay: float,
-    maximize: bool,
-) -> None: ...
+def adadelta_step(params: _Arrays, grads: _Arrays, states: _States, groups: _Groups) -> None: ...
 def adamax_step(
-    params: _Arrays,
-    grads: _Arrays,
-    states: _States,
-    *,
-    step: int,
-    lr: float,
-    beta1: float,
-    beta2: float,
-    eps: float,
-    weight_decay: float,
-    maximize: bool,
+    params: _Arrays, grads: _Arrays, states: _States, groups: _Groups, steps: Sequence[int]
 ) -> None: ...
 def nadam_step(
     params: _Arrays,
     grads: _Arrays,
     states: _States,
-    *,
-    step: int,
-    mu_product: float,
-    lr: float,
-    beta1: float,
-    beta2: float,
-    eps: float,
-    weight_decay: float,
-    momentum_decay: float,
-    decoupled_weight_decay: bool,
-    maximize: bool,
-) -> float: ...
+    groups: _Groups,
+    steps: Sequence[int],
+    mu_products: Sequence[float],
+) -> list[float]: ...
 def radam_step(
-    params: _Arrays,
-    grads: _Arrays,
-    states: _States,
-    *,
-    step: int,
-    lr: float,
-    beta1: float,
-    beta2: float,
-    eps: float,
-    weight_decay: float,
-    decoupled_weight_decay: bool,
-    maximize: bool,
+    params: _Arrays, grads: _Arrays, states: _States, groups: _Groups, steps: Sequence[int]
 ) -> None: ...
-def lion_step(
-    params: _Arrays,
-    grads: _Arrays,
-    states: _States,
-    *,
-    lr: float,
-    beta1: float,
-    beta2: float,
-    weight_decay: float,
-) -> None: ...
+def lion_step(params: _Arrays, grads: _Arrays, states: _States, groups: _Groups) -> None: ...
 def optim_check_params(params: _Arrays) -> None: ...
 def clip_grad_norm(
     grads: _Arrays, max_norm: float, norm_type: float = 2.0, error_if_nonfinite: bool = False
 ) -> float: ...
 def clip_grad_value(grads: _Arrays, clip_value: float) -> None: ...
+def grad_norm(arrays: _Arrays, norm_type: float = 2.0) -> float: ...
 
 # -- training layer (losscore.models, losscore.fit) -------------------------------------------
 def activation_forward(name: str, z: npt.ArrayLike, out: _Array | None = None) -> _Array: ...

@@ -10,6 +10,7 @@ __all__ = [
     "DTypeError",
     "DataError",
     "DeviceError",
+    "GradientWarning",
     "LosscoreError",
     "NonFiniteError",
     "NotFittedError",
@@ -68,3 +69,6 @@ class NotFittedError(LosscoreError, ValueError, AttributeError):
 
 class DeviceError(LosscoreError, TypeError):
     """A framework tensor lives on a device losscore cannot read (losscore computes on the CPU)."""
+class GradientWarning(LosscoreError, UserWarning):
+    """Gradient norms exploded (too large or non-finite) or vanished during training
+    (:class:`losscore.training.callbacks.GradientMonitor`)."""

@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import _core
 from .._progress import ProgressBar, progress_enabled
-from ..errors import DTypeError, ParameterError, ShapeError
+from ..errors import DTypeError, ParameterError, ParameterTypeError, ShapeError
 from ..losses._registry import fused_of, registry, resolve_loss
 from .callbacks import EarlyStopping
 from .history import History
@@ -99,19 +99,45 @@ def resolve_optimizer(optimizer: Any, lr: float | None = None) -> Any:
     return optimizer
 
 
-def bind_optimizer(opt: Any, params: list[np.ndarray]) -> None:
-    """Attach the model's parameters unless the optimizer already holds exactly these arrays."""
-    bound = getattr(opt, "params", None)
-    if bound:
-        bound = list(bound)
-        if len(bound) == len(params) and all(a is b for a, b in zip(bound, params, strict=True)):
-            return
+def bind_optimizer(
+    opt: Any, params: list[np.ndarray], weight_idx: list[int] | None = None
+) -> list[int] | None:
+    """Attach the model's parameters unless the optimizer already holds exactly these arrays.
+
+    An unbound losscore optimizer with a non-zero ``weight_decay`` gets two groups: the weights
+    (``weight_idx``), and the other parameters (biases) with ``weight_decay=0``. Returns the
+    model indices of the optimizer's parameters in its order, or None when that is the model's
+    order (the gradients are then passed as they come).
+    """
+    bound = list(getattr(opt, "params", None) or [])
+    if not bound:
+        if not hasattr(opt, "bind"):
+            raise ParameterError(
+                "optimizer: has no parameters and no bind() method to attach the model's"
+            )
+        opt.bind(_default_groups(opt, params, weight_idx))
+        bound = list(opt.params)
+    position = {id(p): i for i, p in enumerate(params)}
+    order = [position.get(id(p), -1) for p in bound]
+    if len(bound) == len(params) and sorted(order) == list(range(len(params))):
+        return None if order == list(range(len(params))) else order
     if hasattr(opt, "bind"):
-        opt.bind(params)
-    elif not bound:
-        raise ParameterError(
-            "optimizer: has no parameters and no bind() method to attach the model's"
-        )
+        opt.bind(params)  # raises: the optimizer holds other arrays
+    raise ParameterError(
+        "optimizer: holds other parameters than the model's; create a new optimizer"
+    )
+
+
+def _default_groups(opt: Any, params: list[np.ndarray], weight_idx: list[int] | None) -> Any:
+    """Weights, then biases without weight decay, when the optimizer decays and has groups."""
+    decay = getattr(opt, "defaults", {}).get("weight_decay", 0.0)
+    if weight_idx is None or not decay or not hasattr(opt, "add_param_group"):
+        return params
+    weights = [params[i] for i in weight_idx]
+    others = [p for i, p in enumerate(params) if i not in set(weight_idx)]
+    if not weights or not others:
+        return params
+    return [{"params": weights}, {"params": others, "weight_decay": 0.0}]
 
 
 def _is_plateau(scheduler: Any) -> bool:
@@ -174,6 +200,15 @@ def _check_nonneg(value: Any, name: str) -> float:
     if not (math.isfinite(v) and v >= 0):
         raise ParameterError(f"{name}: expected a finite non-negative number, got {value!r}")
     return v
+
+
+def _check_clip(value: Any, name: str) -> float | None:
+    """None, or a finite non-negative number (bools and strings are not numbers)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise ParameterTypeError(f"{name}: expected a number or None, got {value!r}")
+    return _check_nonneg(value, name)
 
 
 def _check_int(value: Any, name: str, minimum: int) -> int:
@@ -318,6 +353,8 @@ def fit(
     early_stopping: Any = None,
     callbacks: Any = (),
     progress: bool = True,
+    clip_grad_norm: float | None = None,
+    clip_grad_value: float | None = None,
 ) -> History:
     """Train ``model`` on ``(X, y)`` with mini-batch gradient descent.
 
@@ -351,6 +388,10 @@ def fit(
     optimizer : optimizer, str or None
         An optimizer built without parameters (``losscore.optim.Adam(lr=1e-3)``; ``fit`` binds the
         model's), a name (``"sgd"``, ``"adam"``, ... with ``lr=1e-3``), or None for Adam(lr=1e-3).
+        When such an optimizer has a non-zero ``weight_decay``, ``fit`` binds two parameter
+        groups: the weights, and the biases (the other parameters) with ``weight_decay=0``, the
+        usual practice (``l1``/``l2`` below are unaffected). An optimizer already holding the
+        model's parameters, in any groups and order, is used as it is.
     epochs, batch_size : int
     shuffle : bool
         Permute the rows every epoch (``numpy.random.default_rng(seed)``).
@@ -381,11 +422,19 @@ def fit(
     progress : bool
         A progress bar per epoch with the running loss (tqdm when installed), shown only when
         stdout is a terminal.
+    clip_grad_norm : float, optional
+        Scale each step's gradients (after the regularization term) so that their global L2
+        norm is at most this (:func:`losscore.optim.clip_grad_norm`).
+    clip_grad_value : float, optional
+        Clamp each step's gradients to ``[-clip_grad_value, clip_grad_value]`` (applied before
+        ``clip_grad_norm`` when both are given).
 
     Returns
     -------
     History
-        ``history.history["loss"]``, ``["val_loss"]``, ``["lr"]``, metrics..., and ``epoch``.
+        ``history.history["loss"]``, ``["val_loss"]``, ``["lr"]``, metrics..., and ``epoch``;
+        ``["grad_norm_mean"]`` and ``["grad_norm_max"]``: the mean and the maximum over the
+        epoch's steps of the global L2 norm of the gradients, before clipping.
         Multi-task runs add ``loss_<task>``, ``val_loss_<task>``, ``<metric>_<task>``,
         ``val_<metric>_<task>`` and, with ``loss_weights="uncertainty"``, ``log_var_<task>``.
 
@@ -466,8 +515,11 @@ def fit(
     if early_stopping is not None:
         callbacks.append(EarlyStopping.from_spec(early_stopping, val is not None))
     objective = Objective(tasks, split is not None, weighting, dtype)
+    max_norm = _check_clip(clip_grad_norm, "clip_grad_norm")
+    max_value = _check_clip(clip_grad_value, "clip_grad_value")
     opt = resolve_optimizer(optimizer)
-    bind_optimizer(opt, params + objective.parameters())
+    # The learned task weights (if any) follow the model's parameters, outside the decay group.
+    order = bind_optimizer(opt, params + objective.parameters(), _weight_indices(model, params))
     scheduler = resolve_scheduler(lr_scheduler, opt)
     plateau = scheduler is not None and _is_plateau(scheduler)
 
@@ -487,6 +539,7 @@ def fit(
     regularize = bool(weight_idx) and (l1 > 0.0 or l2 > 0.0)
     forward, backward, step = model.forward, objective.wrap_backward(model.backward), opt.step
     penalty = _core.penalty
+    norm_of, clip_norm, clip_value = _core.grad_norm, _core.clip_grad_norm, _core.clip_grad_value
     rng = np.random.default_rng(seed)
     bs = min(batch_size, n)
     n_batches = -(-n // bs)
@@ -503,6 +556,7 @@ def fit(
             perm = rng.permutation(n) if shuffle else None
             bar = ProgressBar(n_batches, epoch, epochs) if show else None
             total = 0.0
+            norm_sum, norm_max = 0.0, -math.inf
             metric_sums = dict.fromkeys(metric_fns, 0.0)
             for b in range(n_batches):
                 s = b * bs
@@ -517,11 +571,27 @@ def fit(
                 grads = backward(g)
                 if regularize:
                     value += penalty(weights, [grads[i] for i in weight_idx], l1, l2)
+                if order is not None:
+                    grads = [grads[i] for i in order]
+                if max_value is not None:
+                    norm = norm_of(grads)
+                    clip_value(grads, max_value)
+                    if max_norm is not None:
+                        clip_norm(grads, max_norm)
+                elif max_norm is not None:
+                    norm = clip_norm(grads, max_norm)
+                else:
+                    norm = norm_of(grads)
+                norm_sum += norm
+                if norm > norm_max or math.isnan(norm):  # a NaN norm stays the maximum
+                    norm_max = norm if not math.isnan(norm_max) else norm_max
                 step(grads)
                 total += value * (e - s)
                 if bar is not None:
                     bar.update(b + 1, total / e)
             logs = {"loss": total / n, **objective.epoch_logs()}
+            logs["grad_norm_mean"] = norm_sum / n_batches
+            logs["grad_norm_max"] = norm_max
             for name in metric_fns:
                 logs[name] = metric_sums[name] / n
             if val is not None:
