@@ -389,9 +389,9 @@ def test_one_kernel_call_per_group_on_the_parameters_memory(monkeypatch):
     calls = []
     real = _core.adam_step
 
-    def recording(params, grads, states, **kw):
+    def recording(params, grads, states, *args):
         calls.append([p.__array_interface__["data"][0] for p in params])
-        return real(params, grads, states, **kw)
+        return real(params, grads, states, *args)
 
     monkeypatch.setattr(_core, "adam_step", recording)
     params = [torch.nn.Parameter(torch.randn(s)) for s in SHAPES]

@@ -187,6 +187,7 @@ def test_validation_and_metrics_per_task(data):
     assert sorted(h.history) == sorted([
         "loss", "loss_kind", "loss_size", "accuracy_kind", "mae_size", "lr",
         "val_loss", "val_loss_kind", "val_loss_size", "val_accuracy_kind", "val_mae_size",
+        "grad_norm_mean", "grad_norm_max",
     ])
     out0, out1 = ref_forward(model.parameters(), Xv, 1)  # the final model = the last epoch's
     ce, mse = ref_cross_entropy(out0, yv0), ref_mse(out1, yv1)

@@ -43,28 +43,34 @@ def test_every_export_has_a_stub_and_every_stub_an_export():
     assert sorted(stubs - exported) == []
 
 
-def _stub_signature(name: str) -> tuple[list[str], list[tuple[str, str]]]:
-    """(positional names, [(keyword-only name, default source)]) of a stub function."""
+def _stub_signature(name: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """([(positional name, default source)], [(keyword-only name, default source)]) of a stub
+    function."""
     tree = ast.parse(STUB.read_text())
     node = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == name)
     args = node.args
-    keyword = [
-        (a.arg, ast.unparse(d) if d is not None else "")
-        for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True)
-    ]
-    return [a.arg for a in args.posonlyargs + args.args], keyword
+    positional = args.posonlyargs + args.args
+    defaults = [None] * (len(positional) - len(args.defaults)) + list(args.defaults)
+    keyword = [(a.arg, _source(d)) for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True)]
+    return [(a.arg, _source(d)) for a, d in zip(positional, defaults, strict=True)], keyword
+
+
+def _source(default: ast.expr | None) -> str:
+    return (ast.unparse(default) if default is not None else "").replace("'", '"')
 
 
 @pytest.mark.parametrize("name", sorted(registry))
 def test_each_kernel_stub_is_its_wrapper_plus_the_switches(name):
-    """The calling convention of DESIGN §8: the kernel takes the wrapper's arguments (same
-    names, same defaults, keyword-only after ``target``) and then the switches (``out``,
-    ``with_grad``, ``partials`` and the chunk's ``offset``)."""
-    wrapper = inspect.signature(registry[name].function).parameters.values()
+    """The calling convention of DESIGN §8: the kernel takes the wrapper's arguments in the
+    wrapper's order with the wrapper's defaults (positional-or-keyword, so the wrapper passes
+    them positionally), then ``out`` and ``with_grad``, then keyword-only ``partials`` and the
+    chunk's ``offset``."""
+    wrapper = list(inspect.signature(registry[name].function).parameters.values())
     positional, keyword = _stub_signature(name)
-    assert positional == [p.name for p in wrapper if p.kind is p.POSITIONAL_OR_KEYWORD]
-    expected = [(p.name, repr(p.default)) for p in wrapper if p.kind is p.KEYWORD_ONLY]
-    expected += [("out", "None"), ("with_grad", "False"), ("partials", "False"), ("offset", "0")]
-    assert [(k, d.replace("'", '"')) for k, d in keyword] == [
-        (k, d.replace("'", '"')) for k, d in expected
+    expected = [
+        (p.name, "" if p.default is p.empty else repr(p.default).replace("'", '"'))
+        for p in wrapper
     ]
+    expected += [("out", "None"), ("with_grad", "False")]
+    assert positional == expected
+    assert keyword == [("partials", "False"), ("offset", "0")]

@@ -28,6 +28,7 @@ __all__ = [
     "cross_entropy",
     "exact_sum",
     "get_num_threads",
+    "grad_norm",
     "hinge",
     "huber",
     "isa",

@@ -19,7 +19,7 @@ losscore.mse(p, t, reductio="sum")  # expect-error: misspelt keyword
 losscore.huber(p, t, 0.5)  # expect-error: hyperparameters are keyword-only
 x: str = losscore.mse(p, t)  # expect-error: a loss value is a float or an array
 losscore.value_and_grad(losscore.mse)(p, t, reductio="sum")  # expect-error: misspelt keyword
-losscore.value_and_grad(losscore.mse)(p, t, buf)  # expect-error: out is keyword-only
+losscore.value_and_grad(losscore.mse)(p, t, out="buf")  # expect-error: out is an array
 losscore.mse(p, t, reduction="avg")  # expect-error: not a reduction
 losscore.cross_entropy(logits, labels, label_smoothing="0.1")  # expect-error: str for a float
 losscore.kl_div(p, t, log_target="yes")  # expect-error: str for a bool

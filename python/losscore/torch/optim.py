@@ -317,6 +317,11 @@ _NUMPY = {torch.float32: np.float32, torch.float64: np.float64}
 _DEFAULTS: dict[type, dict[str, Any]] = {}
 
 
+#: ``torch.optim`` switches the NumPy optimizers accept as no-ops; torch's own base class keeps
+#: them in the groups, and they are not hyperparameters of the update.
+_COMPATIBILITY_FLAGS = frozenset({"foreach", "fused", "capturable", "differentiable"})
+
+
 def _defaults(numpy_cls: type) -> dict[str, Any]:
     """The hyperparameters and defaults of a NumPy-level optimizer's constructor."""
     cached = _DEFAULTS.get(numpy_cls)
@@ -325,7 +330,9 @@ def _defaults(numpy_cls: type) -> dict[str, Any]:
         cached = {
             name: p.default
             for name, p in sig.parameters.items()
-            if name != "params" and p.default is not inspect.Parameter.empty
+            if name != "params"
+            and name not in _COMPATIBILITY_FLAGS
+            and p.default is not inspect.Parameter.empty
         }
         _DEFAULTS[numpy_cls] = cached
     return dict(cached)
@@ -336,10 +343,10 @@ def _hyper_names(numpy_cls: type) -> tuple[str, ...]:
     return tuple(_defaults(numpy_cls))
 
 
-def _pop_betas(h: dict[str, Any]) -> dict[str, Any]:
-    h = dict(h)
-    h["beta1"], h["beta2"] = h.pop("betas")
-    return h
+def _group(h: dict[str, Any], params: list[np.ndarray]) -> dict[str, Any]:
+    """One parameter group as the ``_core.<name>_step`` kernels read it (hyperparameters by
+    losscore's names, and ``"params"`` for its size)."""
+    return {**h, "params": params}
 
 
 class SGD(_FusedOptimizer):
@@ -358,7 +365,7 @@ class SGD(_FusedOptimizer):
 
     @staticmethod
     def _call(params, grads, states, h, step, fresh, extra):  # type: ignore[no-untyped-def]
-        return _core.sgd_step(params, grads, states, fresh_buffers=fresh, **h)
+        return _core.sgd_step(params, grads, states, [_group(h, params)], [fresh])
 
 
 class Adam(_FusedOptimizer):
@@ -377,8 +384,8 @@ class Adam(_FusedOptimizer):
 
     @staticmethod
     def _call(params, grads, states, h, step, fresh, extra):  # type: ignore[no-untyped-def]
-        h = {"decoupled_weight_decay": False, **_pop_betas(h)}
-        return _core.adam_step(params, grads, states, step=step, **h)
+        group = _group({"decoupled_weight_decay": False, **h}, params)
+        return _core.adam_step(params, grads, states, [group], [step])
 
 
 class AdamW(Adam):
@@ -393,8 +400,8 @@ class AdamW(Adam):
 
     @staticmethod
     def _call(params, grads, states, h, step, fresh, extra):  # type: ignore[no-untyped-def]
-        h = {**_pop_betas(h), "decoupled_weight_decay": True}
-        return _core.adam_step(params, grads, states, step=step, **h)
+        group = _group({**h, "decoupled_weight_decay": True}, params)
+        return _core.adam_step(params, grads, states, [group], [step])
 
 
 class RMSprop(_FusedOptimizer):
@@ -417,7 +424,7 @@ class RMSprop(_FusedOptimizer):
 
     @staticmethod
     def _call(params, grads, states, h, step, fresh, extra):  # type: ignore[no-untyped-def]
-        return _core.rmsprop_step(params, grads, states, **h)
+        return _core.rmsprop_step(params, grads, states, [_group(h, params)])
 
 
 class Adagrad(_FusedOptimizer):
@@ -439,7 +446,7 @@ class Adagrad(_FusedOptimizer):
 
     @staticmethod
     def _call(params, grads, states, h, step, fresh, extra):  # type: ignore[no-untyped-def]
-        return _core.adagrad_step(params, grads, states, step=step, **h)
+        return _core.adagrad_step(params, grads, states, [_group(h, params)], [step])
 
 
 class Adadelta(_FusedOptimizer):
@@ -457,7 +464,7 @@ class Adadelta(_FusedOptimizer):
 
     @staticmethod
     def _call(params, grads, states, h, step, fresh, extra):  # type: ignore[no-untyped-def]
-        return _core.adadelta_step(params, grads, states, **h)
+        return _core.adadelta_step(params, grads, states, [_group(h, params)])
 
 
 class Adamax(_FusedOptimizer):
@@ -475,7 +482,7 @@ class Adamax(_FusedOptimizer):
 
     @staticmethod
     def _call(params, grads, states, h, step, fresh, extra):  # type: ignore[no-untyped-def]
-        return _core.adamax_step(params, grads, states, step=step, **_pop_betas(h))
+        return _core.adamax_step(params, grads, states, [_group(h, params)], [step])
 
 
 class NAdam(_FusedOptimizer):
@@ -495,7 +502,10 @@ class NAdam(_FusedOptimizer):
 
     @staticmethod
     def _call(params, grads, states, h, step, fresh, extra):  # type: ignore[no-untyped-def]
-        return _core.nadam_step(params, grads, states, step=step, mu_product=extra, **_pop_betas(h))
+        (mu_product,) = _core.nadam_step(
+            params, grads, states, [_group(h, params)], [step], [extra]
+        )
+        return mu_product
 
 
 class RAdam(_FusedOptimizer):
@@ -513,7 +523,7 @@ class RAdam(_FusedOptimizer):
 
     @staticmethod
     def _call(params, grads, states, h, step, fresh, extra):  # type: ignore[no-untyped-def]
-        return _core.radam_step(params, grads, states, step=step, **_pop_betas(h))
+        return _core.radam_step(params, grads, states, [_group(h, params)], [step])
 
 
 class Lion(_FusedOptimizer):
@@ -532,7 +542,7 @@ class Lion(_FusedOptimizer):
 
     @staticmethod
     def _call(params, grads, states, h, step, fresh, extra):  # type: ignore[no-untyped-def]
-        return _core.lion_step(params, grads, states, **_pop_betas(h))
+        return _core.lion_step(params, grads, states, [_group(h, params)])
 
 
 def _signature(cls: type[_FusedOptimizer]) -> inspect.Signature:
