@@ -7,7 +7,6 @@ from __future__ import annotations
 import numpy as np
 
 import losscore
-from losscore.estimators import LinearRegressor
 
 p = np.zeros(4)
 t = np.ones(4)

@@ -461,7 +461,7 @@ def fit(
     >>> h.history["accuracy_0"][-1] > 0.95, h.history["loss_1"][-1] < 0.05
     (True, True)
     >>> sorted(h.history)
-    ['accuracy_0', 'loss', 'loss_0', 'loss_1', 'lr', 'mae_1']
+    ['accuracy_0', 'grad_norm_max', 'grad_norm_mean', 'loss', 'loss_0', 'loss_1', 'lr', 'mae_1']
     """
     params = _check_model(model)
     dtype = params[0].dtype

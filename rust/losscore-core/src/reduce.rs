@@ -169,6 +169,12 @@ impl ExactSum {
 /// (exact for all but subnormal inputs, which cannot matter at that magnitude) and the result
 /// scaled back: `[1e308, 1e308, -1e308]` sums to `1e308`, not NaN.
 pub fn exact_sum(values: &[f64]) -> f64 {
+    match values {
+        [] => return 0.0,
+        // One block (every small call): the value itself, NaN in its one bit pattern.
+        [v] => return if v.is_nan() { f64::NAN } else { *v },
+        _ => {}
+    }
     let mut s = ExactSum::new();
     for &v in values {
         s.add(v);
@@ -401,7 +407,10 @@ impl Partials {
         }
     }
 
-    fn all_loss(&self) -> Vec<f64> {
+    fn all_loss(&self) -> std::borrow::Cow<'_, [f64]> {
+        if self.head.len() == 0 && self.tail.len() == 0 {
+            return std::borrow::Cow::Borrowed(&self.loss);
+        }
         let mut v = Vec::with_capacity(self.loss.len() + 2);
         if self.head.len() > 0 {
             v.push(fold(&self.head.loss));
@@ -410,12 +419,13 @@ impl Partials {
         if self.tail.len() > 0 {
             v.push(fold(&self.tail.loss));
         }
-        v
+        std::borrow::Cow::Owned(v)
     }
 
     /// The "mean" denominator: exact sum of the denominator partials, or the count.
     pub fn denominator_total(&self) -> f64 {
         match &self.denominator {
+            Some(d) if self.head.len() == 0 && self.tail.len() == 0 => exact_sum(d),
             Some(d) => {
                 let mut v = Vec::with_capacity(d.len() + 2);
                 if self.head.len() > 0 {
