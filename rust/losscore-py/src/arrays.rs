@@ -32,7 +32,12 @@ fn contiguous<'py, T: Element>(obj: &Bound<'py, PyAny>) -> Option<Bound<'py, PyA
 fn numeric_array<'py>(obj: &Bound<'py, PyAny>, name: &str) -> PyResult<Bound<'py, PyUntypedArray>> {
     let py = obj.py();
     let numpy = py.import("numpy")?;
-    let arr = numpy.call_method1("asarray", (obj,)).map_err(|e| {
+    // An object that only speaks DLPack (no array interface) is viewed through it, zero-copy.
+    let dlpack_only = obj.hasattr("__dlpack__").unwrap_or(false)
+        && !obj.hasattr("__array_interface__").unwrap_or(false)
+        && !obj.hasattr("__array__").unwrap_or(false);
+    let converter = if dlpack_only { "from_dlpack" } else { "asarray" };
+    let arr = numpy.call_method1(converter, (obj,)).map_err(|e| {
         DTypeError::new_err(format!("{name}: cannot be converted to an array ({e})"))
     })?;
     let arr = arr
