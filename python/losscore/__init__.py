@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from . import errors, estimators, models, optim
 from ._core import __version__
+from .accumulator import Accumulator
 from .classification import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -31,6 +32,7 @@ from .runtime import available_isas, get_num_threads, isa, set_num_threads
 from .training import History, fit
 
 __all__ = [
+    "Accumulator",
     "History",
     "__version__",
     "available_isas",
