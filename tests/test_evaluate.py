@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 import losscore
-from losscore.evaluation import evaluate_many
 from losscore import _core
 from losscore.errors import LosscoreError, ParameterError, ShapeError
+from losscore.evaluation import evaluate_many
 
 BLOCK = _core.block_size()
 
@@ -200,14 +200,19 @@ def test_zarr_inputs(tmp_path, data, class_data):
     group.create_array("labels", data=class_data["valid"], chunks=(100,))
     expected = _core.huber(p2, t2, delta=0.5)
     got = losscore.evaluate(
-        "huber", str(tmp_path / "p.zarr"), f"{tmp_path / 'g.zarr'}:target", chunk_size=BLOCK + 3,
+        "huber",
+        str(tmp_path / "p.zarr"),
+        f"{tmp_path / 'g.zarr'}:target",
+        chunk_size=BLOCK + 3,
         delta=0.5,
     )
     assert got == expected
     arr = zarr.open(tmp_path / "p.zarr", mode="r")
     assert losscore.evaluate("huber", arr, t2, delta=0.5) == expected
     ce = losscore.evaluate(
-        "cross_entropy", f"{tmp_path / 'g.zarr'}:logits", f"{tmp_path / 'g.zarr'}:labels",
+        "cross_entropy",
+        f"{tmp_path / 'g.zarr'}:logits",
+        f"{tmp_path / 'g.zarr'}:labels",
         chunk_size=9 * 250,
     )
     assert ce == _core.cross_entropy(class_data["logits"], class_data["valid"])
