@@ -9,8 +9,10 @@ from __future__ import annotations
 import math
 import tracemalloc
 
+import dask.array as da
 import numpy as np
 import pytest
+import zarr
 
 import losscore
 from losscore import _core
@@ -190,7 +192,6 @@ def test_function_or_name(data):
 
 
 def test_zarr_inputs(tmp_path, data, class_data):
-    zarr = pytest.importorskip("zarr")
     p, t, _ = data[np.float32]
     p2, t2 = p.reshape(-1, 2), t.reshape(-1, 2)
     zarr.create_array(store=tmp_path / "p.zarr", data=p2, chunks=(1000, 2))
@@ -223,7 +224,6 @@ def test_zarr_inputs(tmp_path, data, class_data):
 
 
 def test_dask_array_is_read_slice_by_slice(data):
-    da = pytest.importorskip("dask.array")
     p, t, _ = data[np.float64]
     got = losscore.evaluate("mae", da.from_array(p, chunks=5000), t, chunk_size=3000)
     assert got == _core.mae(p, t)
