@@ -220,8 +220,31 @@ class Accumulator:
         >>> acc.result()  # (2 * 0.125 + 2.5) / 3
         0.9166666666666666
         """
-        partials, fixed = self._chunk(pred, target, weight, self._offset + self._rows)
-        self._absorb(partials, fixed)
+        if type(pred) is not np.ndarray:
+            pred = np.asarray(pred)
+        if (
+            self._partials is None
+            or pred.ndim != len(self._row_shape) + 1
+            or pred.shape[1:] != self._row_shape
+            or pred.dtype != self._dtype
+            or (weight is not None) is not self._weighted
+        ):
+            partials, fixed = self._chunk(pred, target, weight, self._offset + self._rows)
+            self._absorb(partials, fixed)
+            return
+        # The common case, kept short (batches of a few rows cost little more than the loss).
+        self._partials.merge(
+            self._info.kernel(
+                pred,
+                target,
+                weight=weight,
+                reduction="sum",
+                partials=True,
+                offset=self._offset + self._rows,
+                **self._params,
+            )
+        )
+        self._rows += pred.shape[0]
 
     def merge(self, other: Accumulator) -> Accumulator:
         """Append ``other``, which covers the rows right after this accumulator's; returns self.
