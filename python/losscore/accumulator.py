@@ -20,6 +20,9 @@ from .errors import DTypeError, ParameterError, ParameterTypeError, ShapeError
 
 __all__ = ["Accumulator", "AccumulatorSet"]
 
+# What a batch fixes: its rows, the row shape, the dtype, whether it is weighted.
+_Layout = tuple[int, tuple[int, ...], np.dtype[Any], bool]
+
 
 def _check_offset(offset: Any) -> int:
     if isinstance(offset, bool) or not isinstance(offset, (int, np.integer)):
@@ -121,7 +124,7 @@ class Accumulator:
         self._partials: Any = None
         self._rows = 0
         self._row_shape: tuple[int, ...] | None = None
-        self._dtype: np.dtype | None = None
+        self._dtype: np.dtype[Any] | None = None
         self._weighted: bool | None = None
 
     @property
@@ -177,7 +180,7 @@ class Accumulator:
             )
         return row_shape, pred.dtype
 
-    def _chunk(self, pred: Any, target: Any, weight: Any, offset: int) -> tuple[Any, tuple]:
+    def _chunk(self, pred: Any, target: Any, weight: Any, offset: int) -> tuple[Any, _Layout]:
         """The partials of one batch starting at row ``offset``, and what it fixes."""
         if not isinstance(pred, np.ndarray):
             pred = np.asarray(pred)
@@ -193,7 +196,7 @@ class Accumulator:
         )
         return partials, (pred.shape[0], row_shape, dtype, weight is not None)
 
-    def _absorb(self, partials: Any, fixed: tuple) -> None:
+    def _absorb(self, partials: Any, fixed: _Layout) -> None:
         rows, row_shape, dtype, weighted = fixed
         if self._partials is None:
             self._partials = partials
@@ -224,6 +227,7 @@ class Accumulator:
             pred = np.asarray(pred)
         if (
             self._partials is None
+            or self._row_shape is None
             or pred.ndim != len(self._row_shape) + 1
             or pred.shape[1:] != self._row_shape
             or pred.dtype != self._dtype
@@ -288,9 +292,10 @@ class Accumulator:
                 )
             if other._weighted != self._weighted:
                 raise ParameterError("other: weighted and unweighted batches cannot be merged")
-        self._absorb(
-            other._partials.copy(), (other._rows, other._row_shape, other._dtype, other._weighted)
-        )
+        # Set together with the partials by the first batch.
+        assert other._row_shape is not None and other._dtype is not None
+        layout = (other._rows, other._row_shape, other._dtype, bool(other._weighted))
+        self._absorb(other._partials.copy(), layout)
         return self
 
     def result(self, reduction: str | None = None) -> float:

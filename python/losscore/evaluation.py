@@ -23,7 +23,7 @@ __all__ = ["evaluate", "evaluate_many"]
 
 DEFAULT_CHUNK = 1 << 22  # elements of the first argument per chunk: 16 MiB of float32
 
-LossList = Sequence[tuple["str | Callable[..., Any]", Mapping[str, Any]]]
+LossList = Sequence[tuple[str | Callable[..., Any], Mapping[str, Any]]]
 
 
 def _chunk_elements(chunk_size: int | None) -> int:
@@ -117,6 +117,7 @@ def evaluate_many(
     >>> evaluate_many({"mse": {}, "mae": {}}, np.array([1.0, -3.0]), np.zeros(2), chunk_size=1)
     {'mse': 5.0, 'mae': 2.0}
     """
+    pairs: list[tuple[str | Callable[..., Any], Mapping[str, Any]]]
     if isinstance(losses, Mapping):
         pairs = list(losses.items())
     elif isinstance(losses, Sequence) and not isinstance(losses, str):

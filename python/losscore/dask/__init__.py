@@ -29,9 +29,9 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import dask
 import dask.array as da
 import numpy as np
+from dask.delayed import delayed
 
 from .._loss_lookup import LossInfo, check_params, check_reduction, resolve
 from ..errors import ParameterError, ParameterTypeError, ShapeError
@@ -132,8 +132,8 @@ def _accumulate(
     """The delayed :class:`AccumulatorSet` of all rows: one task per chunk, an ordered tree."""
     n = len(pred.chunks[0])
     offsets = np.concatenate([[0], np.cumsum(pred.chunks[0])[:-1]]).astype(int).tolist()
-    chunk = dask.delayed(_tasks.chunk_partials, pure=True)
-    merge = dask.delayed(_tasks.merge, pure=True)
+    chunk = delayed(_tasks.chunk_partials, pure=True)
+    merge = delayed(_tasks.merge, pure=True)
     level = [
         chunk(losses, off, p, t, w)
         for off, p, t, w in zip(
@@ -220,7 +220,7 @@ def evaluate_many(
         infos[name] = (info, check_reduction(info, reduction if reduction is not None else own))
     pred, target, weight = _prepare([i for i, _ in infos.values()], pred, target, weight)
     final = _accumulate(specs, pred, target, weight, _check_split_every(split_every))
-    finish = dask.delayed(_tasks.finish, pure=True)
+    finish = delayed(_tasks.finish, pure=True)
     return {
         name: da.from_delayed(finish(final, name, red), shape=(), dtype=np.float64)
         for name, (_, red) in infos.items()
@@ -304,12 +304,12 @@ def value_and_grad(loss: str | Callable[..., Any]) -> Callable[..., tuple[da.Arr
             {info.name: dict(params)}, pred, target, weight, _check_split_every(split_every)
         )
         value = da.from_delayed(
-            dask.delayed(_tasks.finish, pure=True)(final, info.name, red),
+            delayed(_tasks.finish, pure=True)(final, info.name, red),
             shape=(),
             dtype=np.float64,
         )
-        scale = dask.delayed(_tasks.grad_scale, pure=True)(final, info.name, red)
-        grad_block = dask.delayed(_tasks.grad_block, pure=True)
+        scale = delayed(_tasks.grad_scale, pure=True)(final, info.name, red)
+        grad_block = delayed(_tasks.grad_block, pure=True)
         dtype = np.float32 if pred.dtype == np.float32 else np.float64
         n = len(pred.chunks[0])
         pieces = [

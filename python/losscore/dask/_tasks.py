@@ -91,13 +91,14 @@ def grad_block(
     """
     use_worker_threads()
     info = resolve(name)
-    dtype = np.float32 if pred.dtype == np.float32 else np.float64
+    dtype = np.dtype(np.float32 if pred.dtype == np.float32 else np.float64)
     if scale != 1.0:
-        s = dtype(scale)
+        s = np.asarray(scale, dtype=dtype)  # rounded to the dtype first, as the kernel does
         if weight is None:
             shape = pred.shape if info.kind == "elementwise" else pred.shape[:-1]
             weight = np.full(shape, s, dtype=dtype)
         else:
-            weight = np.asarray(weight, dtype=dtype) * s
+            weight = np.multiply(np.asarray(weight, dtype=dtype), s, dtype=dtype)
     _, grad = info.kernel(pred, target, weight=weight, reduction="sum", with_grad=True, **params)
-    return grad
+    result: np.ndarray = grad
+    return result
