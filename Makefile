@@ -3,10 +3,12 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: help install bench test lint rust-test clean
+.PHONY: help all install bench test typecheck lint rust-test clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-10s %s\n", $$1, $$2}'
+
+all: lint rust-test test ## Everything CI checks: lint, the Rust tests, the Python tests (typing included)
 
 install: ## Create $(VENV) and build + install losscore with its test and bench extras
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +20,9 @@ bench: install ## Run the quick benchmark (losscore vs NumPy)
 
 test: install ## Run the Python test suite (and the docstring examples) against the installed wheel
 	$(BIN)/python -m pytest -q
+
+typecheck: install ## stubtest on _core.pyi, mypy --strict + pyright on tests/typing (also part of test)
+	$(BIN)/python -m pytest -q tests/typing tests/test_stubs.py
 
 lint: install ## cargo fmt + clippy, ruff
 	cargo fmt --all --check

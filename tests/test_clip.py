@@ -8,8 +8,14 @@ import numpy as np
 import pytest
 
 import losscore
-from losscore.errors import DTypeError, NonFiniteError, OutputError, ParameterError
-from losscore.optim import clip_grad_norm, clip_grad_value
+from losscore.errors import (
+    DTypeError,
+    NonFiniteError,
+    OutputError,
+    ParameterError,
+    ParameterTypeError,
+)
+from losscore.optim import clip_grad_norm, clip_grad_value, grad_norm
 
 
 def _grads(dtype, seed=0, shapes=((3, 4), (17,), (2, 3, 5), ())):
@@ -129,8 +135,12 @@ def test_bad_input():
         clip_grad_norm([g], float("nan"))
     with pytest.raises(ParameterError, match="norm_type"):
         clip_grad_norm([g], 1.0, norm_type=-1.0)
-    with pytest.raises(ParameterError, match="norm_type"):
+    with pytest.raises(ParameterTypeError, match="norm_type"):
         clip_grad_norm([g], 1.0, norm_type="two")
+    with pytest.raises(ParameterTypeError, match="max_norm"):
+        clip_grad_norm([g], True)
+    with pytest.raises(ParameterTypeError, match="clip_value"):
+        clip_grad_value([g], "1")
     with pytest.raises(ParameterError, match="clip_value"):
         clip_grad_value([g], -0.1)
     with pytest.raises(OutputError, match=r"grads\[1\]"):
@@ -146,3 +156,42 @@ def test_bad_input():
     with pytest.raises(OutputError, match="C-contiguous"):
         clip_grad_norm([np.ones((3, 3))[:, 1]], 0.1)
     np.testing.assert_array_equal(g, np.ones(3))
+
+
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, 3.5, math.inf, -math.inf, 0.0])
+def test_grad_norm_matches_numpy_and_changes_nothing(norm_type):
+    rng = np.random.default_rng(3)
+    grads = [
+        rng.standard_normal((40, 7)),
+        rng.standard_normal(13).astype(np.float32),
+        rng.standard_normal((3, 4))[:, ::2],
+    ]  # non-contiguous: read through a copy
+    before = [g.copy() for g in grads]
+    flat = np.concatenate([g.astype(np.float64).ravel() for g in grads])
+    if norm_type == math.inf:
+        want = np.abs(flat).max()
+    elif norm_type == -math.inf:
+        want = np.abs(flat).min()
+    elif norm_type == 0.0:
+        # torch's total 0-"norm": the 0-norm of the per-array 0-norms (arrays with a nonzero).
+        want = float(sum(np.count_nonzero(g) > 0 for g in grads))
+    else:
+        want = (np.abs(flat) ** norm_type).sum() ** (1 / norm_type)
+    assert grad_norm(grads, norm_type) == pytest.approx(want, rel=1e-12)
+    # The same value clip_grad_norm reports.
+    copies = [np.ascontiguousarray(g) for g in grads]
+    assert clip_grad_norm(copies, 1e9, norm_type) == pytest.approx(want, rel=1e-15)
+    for g, b in zip(grads, before, strict=True):
+        np.testing.assert_array_equal(g, b)
+
+
+def test_grad_norm_bad_input():
+    with pytest.raises(DTypeError, match=r"grads\[1\]"):
+        grad_norm([np.ones(2), [1.0]])
+    with pytest.raises(DTypeError, match=r"grads\[0\]"):
+        grad_norm([np.ones(2, dtype=np.int64)])
+    with pytest.raises(ParameterTypeError, match="norm_type"):
+        grad_norm([np.ones(2)], norm_type="l2")
+    with pytest.raises(ParameterError, match="norm_type"):
+        grad_norm([np.ones(2)], norm_type=-2.0)
+    assert grad_norm([]) == 0.0

@@ -423,3 +423,13 @@ def test_fuzz_never_panics(call):
     for a, b in zip((pred, target, weight), saved, strict=True):
         if b is not None:
             np.testing.assert_array_equal(a, b)
+
+
+def test_not_fitted_error_lives_in_errors_and_is_what_estimators_raise():
+    from losscore.estimators import LinearRegressor
+    from losscore.estimators._base import NotFittedError as ReExported
+
+    assert issubclass(ReExported, errors.NotFittedError)
+    assert issubclass(errors.NotFittedError, (LosscoreError, ValueError, AttributeError))
+    with pytest.raises(errors.NotFittedError, match="fit"):
+        LinearRegressor().predict(np.zeros((2, 3)))

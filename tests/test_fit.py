@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 
 import losscore
+from losscore._progress import ProgressBar
 from losscore.errors import DTypeError, ParameterError, ShapeError, TargetError
 from losscore.models import MLP, Linear
 from losscore.training import EarlyStopping, History
-from losscore.training.progress import ProgressBar
 
 
 class PlainSGD:
@@ -216,7 +216,10 @@ def test_metrics_and_validation_logs():
     assert h.history["val_loss"][0] == pytest.approx(np.mean((outv - yv) ** 2), rel=1e-12)
     assert h.history["val_mae"][0] == pytest.approx(np.mean(np.abs(outv - yv)), rel=1e-12)
     assert h.history["lr"] == [0.01]
-    assert sorted(h.history) == ["loss", "lr", "mae", "mse", "val_loss", "val_mae", "val_mse"]
+    assert sorted(h.history) == [
+        "grad_norm_max", "grad_norm_mean", "loss", "lr", "mae", "mse", "val_loss", "val_mae",
+        "val_mse",
+    ]
 
 
 class Recorder:

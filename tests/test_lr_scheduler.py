@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from losscore.errors import ParameterError
+from losscore.errors import ParameterError, ParameterTypeError
 from losscore.optim import SGD, Adagrad, Adam
 from losscore.optim import lr_scheduler as S
 
@@ -203,15 +203,15 @@ def test_bad_arguments():
         S.LinearLR(opt, start_factor=0.0)
     with pytest.raises(ParameterError, match="end_factor"):
         S.LinearLR(opt, end_factor=1.5)
-    with pytest.raises(ParameterError, match="milestones"):
+    with pytest.raises(ParameterTypeError, match=r"milestones\[0\]"):
         S.MultiStepLR(opt, milestones=[1.5])
     with pytest.raises(ParameterError, match="mode"):
         S.ReduceLROnPlateau(opt, mode="avg")
     with pytest.raises(ParameterError, match="factor"):
         S.ReduceLROnPlateau(opt, factor=1.0)
-    with pytest.raises(ParameterError, match="optimizer"):
+    with pytest.raises(ParameterTypeError, match="optimizer"):
         S.StepLR(object(), step_size=1)
-    with pytest.raises(ParameterError, match="metrics"):
+    with pytest.raises(ParameterTypeError, match="metrics"):
         S.ReduceLROnPlateau(opt).step("low")
-    with pytest.raises(ParameterError, match="lr"):
-        S.ExponentialLR(opt, gamma=float("nan")).step()
+    with pytest.raises(ParameterError, match="gamma"):
+        S.ExponentialLR(opt, gamma=float("nan"))

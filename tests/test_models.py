@@ -306,6 +306,103 @@ def test_model_errors():
         lin.backward(np.ones((2, 3)))
 
 
+# ---- MLP with several heads (shared trunk) ----
+
+
+def _numeric_grads_heads(model, X, Rs, h=1e-6):
+    """Central differences of sum_j sum(head_j(X) * R_j) with respect to every parameter."""
+
+    def value():
+        return float(sum(np.sum(o * r) for o, r in zip(model.forward(X), Rs, strict=True)))
+
+    grads = []
+    for p in model.parameters():
+        g = np.zeros_like(p)
+        for idx in np.ndindex(p.shape):
+            old = p[idx]
+            p[idx] = old + h
+            up = value()
+            p[idx] = old - h
+            down = value()
+            p[idx] = old
+            g[idx] = (up - down) / (2 * h)
+        grads.append(g)
+    return grads
+
+
+@pytest.mark.parametrize("sizes", [[3, 5, 4], [3]], ids=["trunk", "no-trunk"])
+@pytest.mark.parametrize("act", ACTS)
+def test_mlp_heads_forward_and_gradients(act, sizes):
+    rng = np.random.default_rng(11)
+    model = MLP(sizes, heads=[2, 1, 3], activation=act, seed=1, dtype=np.float64)
+    for b in model.biases:
+        b[:] = rng.normal(scale=0.3, size=b.shape)
+    X = rng.normal(size=(7, 3))
+    outs = model.forward(X)
+    assert isinstance(outs, tuple) and [o.shape for o in outs] == [(7, 2), (7, 1), (7, 3)]
+    # forward from the definitions: activated trunk, then one linear map per head
+    a = X
+    n_trunk = len(sizes) - 1
+    for i in range(n_trunk):
+        a = ref_forward(act, a @ model.weights[i] + model.biases[i])
+    for j, o in enumerate(outs):
+        W, b = model.weights[n_trunk + j], model.biases[n_trunk + j]
+        np.testing.assert_allclose(o, a @ W + b, rtol=1e-12, atol=1e-12)
+    Rs = [rng.normal(size=o.shape) for o in outs]
+    model.forward(X)
+    analytic = [g.copy() for g in model.backward(tuple(Rs))]
+    numeric = _numeric_grads_heads(model, X, Rs)
+    assert len(analytic) == 2 * (n_trunk + 3)
+    for an, nu in zip(analytic, numeric, strict=True):
+        np.testing.assert_allclose(an, nu, rtol=1e-5, atol=1e-7)
+
+
+def test_mlp_one_head_equals_plain_mlp():
+    rng = np.random.default_rng(12)
+    plain = MLP([4, 6, 2], activation="gelu", seed=3, dtype=np.float64)
+    headed = MLP([4, 6], heads=[2], activation="gelu", seed=3, dtype=np.float64)
+    X, R = rng.normal(size=(5, 4)), rng.normal(size=(5, 2))
+    (out,) = headed.forward(X)
+    np.testing.assert_array_equal(out, plain.forward(X))
+    for a, b in zip(headed.backward([R]), plain.backward(R), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert headed.n_outputs == 1 and plain.n_outputs == 1 and headed.heads == [2]
+
+
+def test_mlp_heads_state_dict_pickle_and_mask():
+    model = MLP([3, 4], heads=[2, 1], seed=0, dtype=np.float64)
+    assert list(model.state_dict()) == [
+        "layers.0.weight", "layers.0.bias", "heads.0.weight", "heads.0.bias",
+        "heads.1.weight", "heads.1.bias",
+    ]
+    assert model.weight_mask() == [True, False] * 3
+    assert "heads=[2, 1]" in repr(model) and model.n_outputs == 2
+    X = np.ones((3, 3))
+    restored = pickle.loads(pickle.dumps(model))
+    for a, b in zip(restored.forward(X), model.forward(X), strict=True):
+        np.testing.assert_array_equal(a, b)
+    other = MLP([3, 4], heads=[2, 1], seed=5, dtype=np.float64)
+    other.load_state_dict(model.state_dict())
+    for a, b in zip(other.forward(X), model.forward(X), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_mlp_heads_errors():
+    for bad in ([], [0], [2, "1"], [True], 3, "12"):
+        with pytest.raises(ParameterError, match="heads"):
+            MLP([3, 4], heads=bad)
+    with pytest.raises(ParameterError, match="layer_sizes"):
+        MLP([], heads=[1])
+    model = MLP([3, 4], heads=[2, 1], seed=0)
+    model.forward(np.ones((5, 3)))
+    with pytest.raises(ShapeError, match="tuple of 2 gradients"):
+        model.backward(np.ones((5, 2)))
+    with pytest.raises(ShapeError, match="expected 2 gradients"):
+        model.backward((np.ones((5, 2)),))
+    with pytest.raises(ShapeError, match=r"grad_output\[1\] must have shape \(5, 1\)"):
+        model.backward((np.ones((5, 2)), np.ones((5, 2))))
+
+
 def test_exported():
     assert losscore.models.MLP is MLP and losscore.models.Linear is Linear
     assert "MLP" in repr(MLP([2, 1])) and "Linear" in repr(Linear(1, 1))

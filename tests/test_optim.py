@@ -13,7 +13,14 @@ import pytest
 
 import losscore
 from losscore import _core, optim
-from losscore.errors import DTypeError, LosscoreError, OutputError, ParameterError, ShapeError
+from losscore.errors import (
+    DTypeError,
+    LosscoreError,
+    OutputError,
+    ParameterError,
+    ParameterTypeError,
+    ShapeError,
+)
 
 SHAPES = [(3, 4), (17,), (2, 3, 5), (1,), ()]
 
@@ -270,8 +277,13 @@ def test_state_arrays_follow_the_reference(cfg):
         "acc_delta": "u",
         "exp_inf": "u",
     }
-    for i, s in enumerate(sd["state"]):
-        # Plain SGD keeps no state; every other configuration does after a step.
+    # torch's layout: plain SGD keeps no state at all, SGD no step count.
+    stateless = cls is optim.SGD and h.get("momentum", 0) == 0
+    assert sorted(sd["state"]) == ([] if stateless else [0, 1])
+    for i, entry in sd["state"].items():
+        assert entry.get("step", 3) == 3 and ("step" in entry) == (cls is not optim.SGD)
+        s = {k: v for k, v in entry.items() if isinstance(v, np.ndarray)}
+        # Plain SGD keeps no buffer; every other configuration does after a step.
         assert bool(s) == (cls is not optim.SGD or h.get("momentum", 0) != 0)
         for name, arr in s.items():
             key = names[name]
@@ -310,8 +322,10 @@ def test_state_lives_in_param_dtype():
     w = np.zeros(3, dtype=np.float32)
     opt = optim.Adam([w], amsgrad=True)
     opt.step([np.ones(3, np.float32)])
-    for name, arr in opt.state_dict()["state"][0].items():
-        assert arr.dtype == np.float32, name
+    entry = opt.state_dict()["state"][0]
+    assert sorted(entry) == ["exp_avg", "exp_avg_sq", "max_exp_avg_sq", "step"]
+    for name in ("exp_avg", "exp_avg_sq", "max_exp_avg_sq"):
+        assert entry[name].dtype == np.float32, name
 
 
 def test_non_contiguous_grads_are_accepted():
@@ -343,7 +357,7 @@ def test_failed_first_step_leaves_no_state():
     opt = optim.SGD([w], lr=1.0, momentum=0.9, dampening=0.5)
     with pytest.raises(ShapeError):
         opt.step([np.ones(4)])
-    assert opt.steps == 0 and opt.state_dict()["state"] == [{}]
+    assert opt.steps == 0 and opt.state_dict()["state"] == {}
     opt.step([np.ones(3)])
     np.testing.assert_array_equal(w, -np.ones(3))  # buffer = g, not 0.5 * g
 
@@ -374,9 +388,10 @@ def test_state_dict_round_trip_mid_training(cfg):
     opt_b = cls(b, **_ctor_kwargs(cls, h))
     opt_b.load_state_dict(sd)
     # The loaded arrays are copies: changing the dict afterwards changes nothing.
-    for s in sd["state"]:
+    for s in sd["state"].values():
         for arr in s.values():
-            arr += 1
+            if isinstance(arr, np.ndarray):
+                arr += 1
     for gs in grads[6:]:
         opt_a.step(gs)
         opt_b.step(gs)
@@ -408,21 +423,21 @@ def test_state_dict_rejects_wrong_kind_and_shapes():
     adam.step([np.ones((2, 3))])
     sd = adam.state_dict()
     sgd = optim.SGD([np.zeros((2, 3))], momentum=0.9)
-    with pytest.raises(ParameterError, match="Adam"):
+    with pytest.raises(ParameterError, match="keys"):
         sgd.load_state_dict(sd)
     other = optim.Adam([np.zeros((3, 2))], lr=0.5)
     with pytest.raises(ShapeError, match="shape"):
         other.load_state_dict(sd)
     assert other.lr == 0.5 and other.steps == 0  # unchanged
     two = optim.Adam([np.zeros((2, 3)), np.zeros(1)])
-    with pytest.raises(ShapeError, match="1 parameters"):
+    with pytest.raises(ParameterError, match="holds 2 parameters"):
         two.load_state_dict(sd)
-    bad = dict(sd, hyper=dict(sd["hyper"], lr=float("nan")))
+    bad = dict(sd, param_groups=[dict(sd["param_groups"][0], lr=float("nan"))])
     with pytest.raises(ParameterError, match="lr"):
         other.load_state_dict(bad)
     with pytest.raises(ParameterError, match="exp_avg_sqq"):
         optim.Adam([np.zeros((2, 3))]).load_state_dict(
-            dict(sd, state=[{"exp_avg_sqq": np.zeros((2, 3))}])
+            dict(sd, state={0: {"step": 1, "exp_avg_sqq": np.zeros((2, 3))}})
         )
 
 
@@ -508,9 +523,11 @@ def test_bad_grads_raise_and_modify_nothing():
         for x, y in zip([w, b], before, strict=True):
             np.testing.assert_array_equal(x, y)
     assert opt.steps == 1
-    for s0, s1 in zip(state_before["state"], opt.state_dict()["state"], strict=True):
+    after = opt.state_dict()["state"]
+    assert sorted(after) == sorted(state_before["state"])
+    for i, s0 in state_before["state"].items():
         for k in s0:
-            np.testing.assert_array_equal(s0[k], s1[k])
+            np.testing.assert_array_equal(s0[k], after[i][k])
     with pytest.raises(ParameterError, match="list"):
         opt.step(np.ones((2, 3), np.float32))
 
@@ -542,8 +559,6 @@ def test_bad_grads_raise_and_modify_nothing():
         (optim.Adagrad, {"initial_accumulator_value": -1.0}, "initial_accumulator_value"),
         (optim.NAdam, {"momentum_decay": -1.0}, "momentum_decay"),
         (optim.RMSprop, {"alpha": -0.1}, "alpha"),
-        (optim.Adam, {"lr": "fast"}, "lr"),
-        (optim.Adam, {"amsgrad": 1}, "amsgrad"),
     ],
 )
 def test_bad_hyperparameters(cls, kwargs, match):
@@ -551,6 +566,46 @@ def test_bad_hyperparameters(cls, kwargs, match):
     with pytest.raises(ParameterError, match=match):
         cls([w], **kwargs)
     np.testing.assert_array_equal(w, np.ones(3))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"lr": "fast"}, "lr"),
+        ({"lr": True}, "lr"),
+        ({"eps": None}, "eps"),
+        ({"amsgrad": 1}, "amsgrad"),
+        ({"betas": "ab"}, "betas"),
+        ({"betas": (0.9, False)}, r"betas\[1\]"),
+        ({"foreach": "yes"}, "foreach"),
+        ({"fused": 1}, "fused"),
+    ],
+)
+def test_hyperparameters_of_the_wrong_type(kwargs, match):
+    w = np.ones(3)
+    with pytest.raises(ParameterTypeError, match=match):
+        optim.Adam([w], **kwargs)
+    np.testing.assert_array_equal(w, np.ones(3))
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "match"),
+    [
+        ("lr", "fast", r"param_groups\[1\]\['lr'\]"),
+        ("lr", True, r"param_groups\[1\]\['lr'\]"),
+        ("weight_decay", np.bool_(True), r"param_groups\[1\]\['weight_decay'\]"),
+        ("amsgrad", "no", r"param_groups\[1\]\['amsgrad'\]"),
+        ("betas", (0.9, "x"), r"param_groups\[1\]\['betas'\]\[1\]"),
+    ],
+)
+def test_group_hyperparameters_of_the_wrong_type(key, value, match):
+    w, b = np.ones(3), np.ones(2)
+    with pytest.raises(ParameterTypeError, match=match):
+        optim.Adam([{"params": [w]}, {"params": [b], key: value}])
+    opt = optim.Adam([{"params": [w]}])
+    with pytest.raises(ParameterTypeError, match=match):
+        opt.add_param_group({"params": [b], key: value})
+    assert len(opt.param_groups) == 1 and opt.params == [w]
 
 
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), -1.0])
@@ -655,24 +710,25 @@ def test_mixed_dtypes_match_separate_optimizers():
     for i, o in enumerate(opts):
         for name, arr in o.state_dict()["state"][0].items():
             np.testing.assert_array_equal(sd["state"][i][name], arr)
+    assert sd["param_groups"][0]["params"] == [0, 1, 2, 3]
 
 
 def test_core_rejects_bad_state_buffers():
     # The private kernel entry point checks its state arguments too (never a panic).
     w = np.ones(4)
     g = np.ones(4)
-    kw = {
-        "step": 1,
+    group = {
+        "params": [w],
         "lr": 0.1,
-        "beta1": 0.9,
-        "beta2": 0.999,
+        "betas": (0.9, 0.999),
         "eps": 1e-8,
         "weight_decay": 0.0,
         "decoupled_weight_decay": False,
         "amsgrad": False,
         "maximize": False,
     }
-    with pytest.raises(ParameterError, match="states"):
+    kw = {"groups": [group], "steps": [1]}
+    with pytest.raises(ParameterError, match="missing"):
         _core.adam_step([w], [g], [[np.zeros(4)]], **kw)
     with pytest.raises(ParameterError, match="4 elements"):
         _core.adam_step([w], [g], [[np.zeros(4)], [np.zeros(3)]], **kw)
@@ -682,6 +738,25 @@ def test_core_rejects_bad_state_buffers():
         _core.adam_step([w], [g], [[np.zeros(4)], [np.zeros(4, np.float32)]], **kw)
     with pytest.raises(OutputError, match=r"states\[1\]"):
         _core.adam_step([w], [g], [[np.zeros(4)], [w]], **kw)
+    with pytest.raises(ParameterError, match="at most 3"):
+        _core.adam_step([w], [g], [[np.zeros(4)]] * 4, **kw)
+    two = {"groups": [group, group], "steps": [1, 1]}
+    with pytest.raises(ShapeError, match="cover 2 parameters"):
+        _core.adam_step([w], [g], [[np.zeros(4)], [np.zeros(4)]], **two)
+    with pytest.raises(ShapeError, match="steps: expected 1"):
+        _core.adam_step([w], [g], [], [group], [1, 2])
+    with pytest.raises(ParameterError, match="step"):
+        _core.adam_step([w], [g], [], [group], [0])
+    with pytest.raises(ParameterError, match=r"param_groups\[0\]\['eps'\]: missing"):
+        _core.adam_step([w], [g], [], [{k: v for k, v in group.items() if k != "eps"}], [1])
+    with pytest.raises(ParameterTypeError, match=r"param_groups\[0\]\['lr'\]"):
+        _core.adam_step([w], [g], [], [dict(group, lr=True)], [1])
+    with pytest.raises(ParameterTypeError, match=r"param_groups\[0\]\['amsgrad'\]"):
+        _core.adam_step([w], [g], [], [dict(group, amsgrad=1)], [1])
+    with pytest.raises(ParameterTypeError, match=r"param_groups\[0\]\['betas'\]\[0\]"):
+        _core.adam_step([w], [g], [], [dict(group, betas=(False, 0.9))], [1])
+    with pytest.raises(ParameterTypeError, match=r"param_groups\[0\]\['betas'\]"):
+        _core.adam_step([w], [g], [], [dict(group, betas=0.9)], [1])
     np.testing.assert_array_equal(w, np.ones(4))
 
 

@@ -10,58 +10,47 @@ identical for any thread count.
 
 from __future__ import annotations
 
-from . import errors, estimators, models, optim
+from . import errors, losses, models, optim
 from ._core import __version__
 from .accumulator import Accumulator
-from .classification import (
-    binary_cross_entropy,
-    binary_cross_entropy_with_logits,
-    cross_entropy,
-    hinge,
-    kl_div,
-    multi_margin,
-    nll_loss,
-    sigmoid_focal,
-    soft_margin,
-    squared_hinge,
-)
 from .evaluation import evaluate
 from .gradients import grad, value_and_grad
-from .regression import huber, log_cosh, mae, mse, pinball, poisson_nll, smooth_l1
+
+# The loss functions: each family module's __all__ lists its losses.
+from .losses.binary import *  # noqa: F403
+from .losses.classification import *  # noqa: F403
+from .losses.regression import *  # noqa: F403
+from .losses.softmax import *  # noqa: F403
 from .runtime import available_isas, get_num_threads, isa, set_num_threads
 from .training import History, fit
+
+
+def __getattr__(name: str) -> object:
+    # ``losscore.estimators`` needs scikit-learn: imported on first use, not with losscore.
+    if name == "estimators":
+        import importlib
+
+        return importlib.import_module(".estimators", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "Accumulator",
     "History",
     "__version__",
     "available_isas",
-    "binary_cross_entropy",
-    "binary_cross_entropy_with_logits",
-    "cross_entropy",
     "errors",
-    "estimators",
     "evaluate",
     "fit",
     "get_num_threads",
     "grad",
-    "hinge",
-    "huber",
     "isa",
-    "kl_div",
-    "log_cosh",
-    "mae",
+    "losses",
     "models",
-    "mse",
-    "multi_margin",
-    "nll_loss",
     "optim",
-    "pinball",
-    "poisson_nll",
     "set_num_threads",
-    "sigmoid_focal",
-    "smooth_l1",
-    "soft_margin",
-    "squared_hinge",
     "value_and_grad",
 ]
+__all__ += losses.binary.__all__
+__all__ += losses.classification.__all__
+__all__ += losses.regression.__all__
+__all__ += losses.softmax.__all__

@@ -26,10 +26,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     _cli_eval.add_parser(sub)
     demo = sub.add_parser("demo", help="train an MLP on a generated data set, plot the curves")
-    demo.add_argument("--epochs", type=int, default=30, help="training epochs (default 30)")
+    demo.add_argument(
+        "--epochs", type=int, default=None, help="training epochs (default 30; 8 with --explode)"
+    )
     demo.add_argument("--out", metavar="PATH", default="losscore-demo.png",
                       help="learning-curve PNG (needs matplotlib; '' to skip)")
     demo.add_argument("--seed", type=int, default=0, help="data and initialisation seed")
+    demo.add_argument(
+        "--explode",
+        action="store_true",
+        help="show exploding gradients (a too-large lr), the warning and two cures",
+    )
     return parser
 
 
@@ -44,9 +51,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "eval":
         return _cli_eval.run(args)
     if args.command == "demo":
+        if args.explode:
+            from ._demo import explode
+
+            return explode(8 if args.epochs is None else args.epochs, args.seed)
         from ._demo import main as demo_main
 
-        return demo_main(args.epochs, args.out or None, args.seed)
+        return demo_main(30 if args.epochs is None else args.epochs, args.out or None, args.seed)
     return 2  # pragma: no cover - argparse rejects unknown commands
 
 

@@ -1,6 +1,6 @@
 # Type stubs of the Rust extension `losscore._core` (hand-written; mirror rust/losscore-py).
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal, final
 
 import numpy as np
 import numpy.typing as npt
@@ -8,10 +8,72 @@ from numpy.typing import ArrayLike, NDArray
 
 __version__: str
 
-_Array = npt.NDArray[np.float32] | npt.NDArray[np.float64]
-# A float (reduction "mean"/"sum") or an array (reduction "none"); with with_grad=True a
-# (value, gradient) tuple; with partials=True (loss block partials, weight block partials | None).
-_LossResult = Any
+__all__ = [
+    "Partials",
+    "__version__",
+    "activation_backward",
+    "activation_forward",
+    "adadelta_step",
+    "adagrad_step",
+    "adam_step",
+    "adamax_step",
+    "available_isas",
+    "bias_activation_backward",
+    "bias_activation_forward",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "block_size",
+    "clip_grad_norm",
+    "clip_grad_value",
+    "cross_entropy",
+    "exact_sum",
+    "get_num_threads",
+    "hinge",
+    "huber",
+    "isa",
+    "kl_div",
+    "lion_step",
+    "log_cosh",
+    "mae",
+    "mse",
+    "multi_margin",
+    "nadam_step",
+    "nll_loss",
+    "optim_check_params",
+    "penalty",
+    "pinball",
+    "poisson_nll",
+    "radam_step",
+    "rmsprop_step",
+    "set_isa",
+    "set_num_threads",
+    "sgd_step",
+    "sigmoid_focal",
+    "smooth_l1",
+    "soft_margin",
+    "squared_hinge",
+    "stream_sum",
+]
+
+_Array = NDArray[np.float32] | NDArray[np.float64]
+_Reduction = Literal["mean", "sum", "none"]
+
+# Every loss takes (first, target, *, <hyperparameters>, weight=None, reduction=..., out=None,
+# with_grad=False, partials=False), keyword-only after `target`, with the Python wrapper's
+# defaults. It returns a float ("mean"/"sum") or an array ("none"); with with_grad=True a
+# (value, gradient) tuple (the gradient written into `out` when given); with partials=True a
+# Partials value. Typed `Any` because the result depends on the flags.
+@final
+class Partials:
+    """Mergeable reduction state of a loss over a range of rows (cut anywhere)."""
+
+    def merge(self, other: Partials) -> None: ...
+    def finish(self, reduction: str) -> float: ...
+    def copy(self) -> Partials: ...
+    @property
+    def count(self) -> int: ...
+    @property
+    def start(self) -> int: ...
 
 # -- runtime -------------------------------------------------------------------------------
 def get_num_threads() -> int: ...
@@ -21,107 +83,116 @@ def available_isas() -> list[str]: ...
 def set_isa(name: str) -> None: ...
 def exact_sum(values: list[float]) -> float: ...
 def block_size() -> int: ...
-def stream_sum(x: npt.ArrayLike) -> float: ...
+def stream_sum(x: ArrayLike) -> float: ...
 
-# -- regression losses ---------------------------------------------------------------------
+# -- regression losses (loss/regression.rs) ------------------------------------------------
 def mse(
-    pred: npt.ArrayLike,
-    target: npt.ArrayLike,
-    weight: npt.ArrayLike | None = None,
-    reduction: str = "mean",
+    pred: ArrayLike,
+    target: ArrayLike,
+    weight: ArrayLike | None = None,
+    reduction: _Reduction = "mean",
     out: _Array | None = None,
     with_grad: bool = False,
     *,
     partials: bool = False,
-) -> _LossResult: ...
+    offset: int = 0,
+) -> Any: ...
 def mae(
-    pred: npt.ArrayLike,
-    target: npt.ArrayLike,
-    weight: npt.ArrayLike | None = None,
-    reduction: str = "mean",
+    pred: ArrayLike,
+    target: ArrayLike,
+    weight: ArrayLike | None = None,
+    reduction: _Reduction = "mean",
     out: _Array | None = None,
     with_grad: bool = False,
     *,
     partials: bool = False,
-) -> _LossResult: ...
+    offset: int = 0,
+) -> Any: ...
 def huber(
-    pred: npt.ArrayLike,
-    target: npt.ArrayLike,
-    weight: npt.ArrayLike | None = None,
-    reduction: str = "mean",
-    out: _Array | None = None,
-    with_grad: bool = False,
+    pred: ArrayLike,
+    target: ArrayLike,
     delta: float = 1.0,
+    weight: ArrayLike | None = None,
+    reduction: _Reduction = "mean",
+    out: _Array | None = None,
+    with_grad: bool = False,
     *,
     partials: bool = False,
-) -> _LossResult: ...
+    offset: int = 0,
+) -> Any: ...
 def smooth_l1(
-    pred: npt.ArrayLike,
-    target: npt.ArrayLike,
-    weight: npt.ArrayLike | None = None,
-    reduction: str = "mean",
-    out: _Array | None = None,
-    with_grad: bool = False,
+    pred: ArrayLike,
+    target: ArrayLike,
     beta: float = 1.0,
+    weight: ArrayLike | None = None,
+    reduction: _Reduction = "mean",
+    out: _Array | None = None,
+    with_grad: bool = False,
     *,
     partials: bool = False,
-) -> _LossResult: ...
+    offset: int = 0,
+) -> Any: ...
 def log_cosh(
-    pred: npt.ArrayLike,
-    target: npt.ArrayLike,
-    weight: npt.ArrayLike | None = None,
-    reduction: str = "mean",
+    pred: ArrayLike,
+    target: ArrayLike,
+    weight: ArrayLike | None = None,
+    reduction: _Reduction = "mean",
     out: _Array | None = None,
     with_grad: bool = False,
     *,
     partials: bool = False,
-) -> _LossResult: ...
+    offset: int = 0,
+) -> Any: ...
 def pinball(
-    pred: npt.ArrayLike,
-    target: npt.ArrayLike,
-    weight: npt.ArrayLike | None = None,
-    reduction: str = "mean",
+    pred: ArrayLike,
+    target: ArrayLike,
+    quantile: float = 0.5,
+    weight: ArrayLike | None = None,
+    reduction: _Reduction = "mean",
     out: _Array | None = None,
     with_grad: bool = False,
-    quantile: float = 0.5,
     *,
     partials: bool = False,
-) -> _LossResult: ...
+    offset: int = 0,
+) -> Any: ...
 def poisson_nll(
-    pred: npt.ArrayLike,
-    target: npt.ArrayLike,
-    weight: npt.ArrayLike | None = None,
-    reduction: str = "mean",
-    out: _Array | None = None,
-    with_grad: bool = False,
+    pred: ArrayLike,
+    target: ArrayLike,
     log_input: bool = True,
     full: bool = False,
-    eps: float = 1e-8,
+    eps: float = 1e-08,
+    weight: ArrayLike | None = None,
+    reduction: _Reduction = "mean",
+    out: _Array | None = None,
+    with_grad: bool = False,
     *,
     partials: bool = False,
-) -> _LossResult: ...
+    offset: int = 0,
+) -> Any: ...
 
-# -- classification losses ------------------------------------------------------------------
+# -- element-wise classification losses (loss/binary.rs) -------------------------------------
 def binary_cross_entropy(
     prob: ArrayLike,
     target: ArrayLike,
     weight: ArrayLike | None = None,
-    reduction: str = "mean",
-    out: NDArray[np.floating[Any]] | None = None,
+    reduction: _Reduction = "mean",
+    out: _Array | None = None,
     with_grad: bool = False,
     *,
     partials: bool = False,
+    offset: int = 0,
 ) -> Any: ...
 def binary_cross_entropy_with_logits(
     logits: ArrayLike,
     target: ArrayLike,
     pos_weight: ArrayLike | None = None,
     weight: ArrayLike | None = None,
-    reduction: str = "mean",
-    out: NDArray[np.floating[Any]] | None = None,
+    reduction: _Reduction = "mean",
+    out: _Array | None = None,
     with_grad: bool = False,
     *,
     partials: bool = False,
+    offset: int = 0,
 ) -> Any: ...
 def sigmoid_focal(
     logits: ArrayLike,
@@ -129,55 +200,62 @@ def sigmoid_focal(
     alpha: float = 0.25,
     gamma: float = 2.0,
     weight: ArrayLike | None = None,
-    reduction: str = "mean",
-    out: NDArray[np.floating[Any]] | None = None,
+    reduction: _Reduction = "mean",
+    out: _Array | None = None,
     with_grad: bool = False,
     *,
     partials: bool = False,
+    offset: int = 0,
 ) -> Any: ...
 def soft_margin(
     pred: ArrayLike,
     target: ArrayLike,
     weight: ArrayLike | None = None,
-    reduction: str = "mean",
-    out: NDArray[np.floating[Any]] | None = None,
+    reduction: _Reduction = "mean",
+    out: _Array | None = None,
     with_grad: bool = False,
     *,
     partials: bool = False,
+    offset: int = 0,
 ) -> Any: ...
 def hinge(
     pred: ArrayLike,
     target: ArrayLike,
     margin: float = 1.0,
     weight: ArrayLike | None = None,
-    reduction: str = "mean",
-    out: NDArray[np.floating[Any]] | None = None,
+    reduction: _Reduction = "mean",
+    out: _Array | None = None,
     with_grad: bool = False,
     *,
     partials: bool = False,
+    offset: int = 0,
 ) -> Any: ...
 def squared_hinge(
     pred: ArrayLike,
     target: ArrayLike,
     margin: float = 1.0,
     weight: ArrayLike | None = None,
-    reduction: str = "mean",
-    out: NDArray[np.floating[Any]] | None = None,
+    reduction: _Reduction = "mean",
+    out: _Array | None = None,
     with_grad: bool = False,
     *,
     partials: bool = False,
+    offset: int = 0,
 ) -> Any: ...
 def kl_div(
     log_pred: ArrayLike,
     target: ArrayLike,
     log_target: bool = False,
     weight: ArrayLike | None = None,
-    reduction: str = "batchmean",
-    out: NDArray[np.floating[Any]] | None = None,
+    reduction: Literal["batchmean", "mean", "sum", "none"] = "batchmean",
+    out: _Array | None = None,
     with_grad: bool = False,
     *,
     partials: bool = False,
+    offset: int = 0,
 ) -> Any: ...
+
+# -- row losses over a class axis (loss/softmax.rs, loss/classification.rs) --------------------
 def cross_entropy(
     logits: ArrayLike,
     target: ArrayLike,
@@ -185,9 +263,12 @@ def cross_entropy(
     ignore_index: int | None = None,
     label_smoothing: float = 0.0,
     weight: ArrayLike | None = None,
-    reduction: str = "mean",
-    out: NDArray[np.floating[Any]] | None = None,
+    reduction: _Reduction = "mean",
+    out: _Array | None = None,
     with_grad: bool = False,
+    *,
+    partials: bool = False,
+    offset: int = 0,
 ) -> Any: ...
 def nll_loss(
     log_probs: ArrayLike,
@@ -195,153 +276,68 @@ def nll_loss(
     class_weight: ArrayLike | None = None,
     ignore_index: int | None = None,
     weight: ArrayLike | None = None,
-    reduction: str = "mean",
-    out: NDArray[np.floating[Any]] | None = None,
+    reduction: _Reduction = "mean",
+    out: _Array | None = None,
     with_grad: bool = False,
+    *,
+    partials: bool = False,
+    offset: int = 0,
 ) -> Any: ...
 def multi_margin(
     logits: ArrayLike,
     target: ArrayLike,
-    p: int | None = None,
+    p: int = 1,
     margin: float = 1.0,
     class_weight: ArrayLike | None = None,
     weight: ArrayLike | None = None,
-    reduction: str = "mean",
-    out: NDArray[np.floating[Any]] | None = None,
+    reduction: _Reduction = "mean",
+    out: _Array | None = None,
     with_grad: bool = False,
+    *,
+    partials: bool = False,
+    offset: int = 0,
 ) -> Any: ...
 
 # -- optimizers and clipping ----------------------------------------------------------------
 _Arrays = Sequence[npt.NDArray[np.floating]]
-# states[k]: the flat buffers (one per dtype present) of the k-th state the update uses.
+# states[k]: the flat buffers (one per dtype present) of the kernel's k-th state buffer (empty
+# when no group uses it). groups: the optimizer's param_groups dicts, read as they are (each
+# covers len(group["params"]) consecutive parameters); steps: the step each group is taking.
 _States = Sequence[Sequence[npt.NDArray[np.floating]]]
+_Groups = Sequence[dict[str, Any]]
 
 def sgd_step(
-    params: _Arrays,
-    grads: _Arrays,
-    states: _States,
-    *,
-    lr: float,
-    momentum: float,
-    dampening: float,
-    weight_decay: float,
-    nesterov: bool,
-    maximize: bool,
-    fresh_buffers: bool,
+    params: _Arrays, grads: _Arrays, states: _States, groups: _Groups, fresh: Sequence[bool]
 ) -> None: ...
 def adam_step(
-    params: _Arrays,
-    grads: _Arrays,
-    states: _States,
-    *,
-    step: int,
-    lr: float,
-    beta1: float,
-    beta2: float,
-    eps: float,
-    weight_decay: float,
-    decoupled_weight_decay: bool,
-    amsgrad: bool,
-    maximize: bool,
+    params: _Arrays, grads: _Arrays, states: _States, groups: _Groups, steps: Sequence[int]
 ) -> None: ...
-def rmsprop_step(
-    params: _Arrays,
-    grads: _Arrays,
-    states: _States,
-    *,
-    lr: float,
-    alpha: float,
-    eps: float,
-    weight_decay: float,
-    momentum: float,
-    centered: bool,
-    maximize: bool,
-) -> None: ...
+def rmsprop_step(params: _Arrays, grads: _Arrays, states: _States, groups: _Groups) -> None: ...
 def adagrad_step(
-    params: _Arrays,
-    grads: _Arrays,
-    states: _States,
-    *,
-    step: int,
-    lr: float,
-    lr_decay: float,
-    weight_decay: float,
-    initial_accumulator_value: float,
-    eps: float,
-    maximize: bool,
+    params: _Arrays, grads: _Arrays, states: _States, groups: _Groups, steps: Sequence[int]
 ) -> None: ...
-def adadelta_step(
-    params: _Arrays,
-    grads: _Arrays,
-    states: _States,
-    *,
-    lr: float,
-    rho: float,
-    eps: float,
-    weight_decay: float,
-    maximize: bool,
-) -> None: ...
+def adadelta_step(params: _Arrays, grads: _Arrays, states: _States, groups: _Groups) -> None: ...
 def adamax_step(
-    params: _Arrays,
-    grads: _Arrays,
-    states: _States,
-    *,
-    step: int,
-    lr: float,
-    beta1: float,
-    beta2: float,
-    eps: float,
-    weight_decay: float,
-    maximize: bool,
+    params: _Arrays, grads: _Arrays, states: _States, groups: _Groups, steps: Sequence[int]
 ) -> None: ...
 def nadam_step(
     params: _Arrays,
     grads: _Arrays,
     states: _States,
-    *,
-    step: int,
-    mu_product: float,
-    lr: float,
-    beta1: float,
-    beta2: float,
-    eps: float,
-    weight_decay: float,
-    momentum_decay: float,
-    decoupled_weight_decay: bool,
-    maximize: bool,
-) -> float: ...
+    groups: _Groups,
+    steps: Sequence[int],
+    mu_products: Sequence[float],
+) -> list[float]: ...
 def radam_step(
-    params: _Arrays,
-    grads: _Arrays,
-    states: _States,
-    *,
-    step: int,
-    lr: float,
-    beta1: float,
-    beta2: float,
-    eps: float,
-    weight_decay: float,
-    decoupled_weight_decay: bool,
-    maximize: bool,
+    params: _Arrays, grads: _Arrays, states: _States, groups: _Groups, steps: Sequence[int]
 ) -> None: ...
-def lion_step(
-    params: _Arrays,
-    grads: _Arrays,
-    states: _States,
-    *,
-    lr: float,
-    beta1: float,
-    beta2: float,
-    weight_decay: float,
-) -> None: ...
+def lion_step(params: _Arrays, grads: _Arrays, states: _States, groups: _Groups) -> None: ...
 def optim_check_params(params: _Arrays) -> None: ...
 def clip_grad_norm(
     grads: _Arrays, max_norm: float, norm_type: float = 2.0, error_if_nonfinite: bool = False
 ) -> float: ...
 def clip_grad_value(grads: _Arrays, clip_value: float) -> None: ...
-
-# -- models (activations, regularization) ---------------------------------------------------
-_Array = npt.NDArray[np.float32] | npt.NDArray[np.float64]
+def grad_norm(arrays: _Arrays, norm_type: float = 2.0) -> float: ...
 
 # -- training layer (losscore.models, losscore.fit) -------------------------------------------
 def activation_forward(name: str, z: npt.ArrayLike, out: _Array | None = None) -> _Array: ...

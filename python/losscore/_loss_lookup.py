@@ -1,29 +1,21 @@
 """Which loss a name or function means, for streamed evaluation: its ``_core`` kernel and defaults.
 
 Streaming (:class:`losscore.Accumulator`, :func:`losscore.evaluate`, ``losscore eval``,
-:mod:`losscore.dask`) finds losses only through :func:`resolve`. Every ``_core`` loss kernel
-takes ``partials=True, offset=...``; its keyword defaults are the public wrapper's.
+:mod:`losscore.dask`) finds losses only through :func:`resolve`, which reads the registry
+(:mod:`losscore.losses`). Every ``_core`` loss kernel takes ``partials=True, offset=...``.
 """
 
 from __future__ import annotations
 
-import functools
-import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Literal
 
-from . import _core
 from .errors import ParameterError, ParameterTypeError
+from .losses import LossSpec, registry, resolve_loss
 
 __all__ = ["LossInfo", "loss_names", "resolve"]
-
-# Losses over a class axis (last): one unit per row, per-sample targets and weights.
-_ROW_LOSSES = frozenset({"cross_entropy", "nll_loss", "multi_margin"})
-# Keywords of the kernels that belong to the call, not to the loss.
-_CALL_KEYWORDS = frozenset({"weight", "reduction", "out", "with_grad", "partials", "offset"})
-
 
 @dataclass(frozen=True)
 class LossInfo:
@@ -38,62 +30,29 @@ class LossInfo:
     reduction: str
 
 
-@functools.cache
-def _table() -> Mapping[str, LossInfo]:
-    table = {}
-    for name in dir(_core):
-        kernel = getattr(_core, name)
-        if name.startswith("_") or not callable(kernel) or isinstance(kernel, type):
-            continue
-        try:
-            params = inspect.signature(kernel).parameters
-        except (TypeError, ValueError):
-            continue
-        if "partials" not in params:
-            continue
-        defaults = {
-            p.name: p.default
-            for p in params.values()
-            if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name not in _CALL_KEYWORDS
-        }
-        table[name] = LossInfo(
-            name=name,
-            kernel=kernel,
-            kind="rows" if name in _ROW_LOSSES else "elementwise",
-            defaults=MappingProxyType(defaults),
-            reduction=params["reduction"].default,
-        )
-    return MappingProxyType(table)
+def _info(spec: LossSpec) -> LossInfo:
+    defaults = {k: v for k, v in spec.defaults.items() if k != "reduction"}
+    return LossInfo(
+        name=spec.name,
+        kernel=spec.kernel,
+        kind=spec.kind,
+        defaults=MappingProxyType(defaults),
+        reduction=spec.defaults["reduction"],
+    )
 
 
 def loss_names() -> list[str]:
     """The names of every loss that can be streamed (all of them)."""
-    return sorted(_table())
+    return sorted(registry)
 
 
 def resolve(loss: str | Callable[..., Any]) -> LossInfo:
     """The :class:`LossInfo` of ``loss``: a name (``"huber"``) or a losscore loss function."""
-    import losscore
-
-    table = _table()
-    if isinstance(loss, str):
-        info = table.get(loss)
-    elif callable(loss):
-        name = getattr(loss, "__name__", "")
-        info = table.get(name)
-        if (
-            info is not None
-            and loss is not getattr(losscore, name, None)
-            and loss is not (info.kernel)
-        ):
-            info = None
-    else:
+    if not isinstance(loss, str) and not callable(loss):
         raise ParameterTypeError(
             f"loss: expected a loss name or a losscore loss function, got {type(loss).__name__}"
         )
-    if info is None:
-        raise ParameterError(f"loss: unknown loss {loss!r}; known losses: {', '.join(table)}")
-    return info
+    return _info(resolve_loss(loss))
 
 
 def check_params(info: LossInfo, params: Mapping[str, Any]) -> dict[str, Any]:

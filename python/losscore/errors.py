@@ -9,8 +9,11 @@ from __future__ import annotations
 __all__ = [
     "DTypeError",
     "DataError",
+    "DeviceError",
+    "GradientWarning",
     "LosscoreError",
     "NonFiniteError",
+    "NotFittedError",
     "OutputError",
     "ParameterError",
     "ParameterTypeError",
@@ -58,3 +61,14 @@ class NonFiniteError(LosscoreError, ValueError):
 
 class OutputError(LosscoreError, ValueError):
     """An ``out=`` buffer is read-only, non-contiguous, or shares memory with an input."""
+
+
+class NotFittedError(LosscoreError, ValueError, AttributeError):
+    """An estimator is used before ``fit`` (scikit-learn's class is mixed in when loaded)."""
+
+
+class DeviceError(LosscoreError, TypeError):
+    """A framework tensor lives on a device losscore cannot read (losscore computes on the CPU)."""
+class GradientWarning(LosscoreError, UserWarning):
+    """Gradient norms exploded (too large or non-finite) or vanished during training
+    (:class:`losscore.training.callbacks.GradientMonitor`)."""

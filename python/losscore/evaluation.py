@@ -8,13 +8,14 @@ the in-memory call whatever the chunk size. Every loss is supported, the class-a
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, overload
 
 import numpy as np
 
 from ._loss_lookup import LossInfo, resolve
-from ._progress import Progress
+from ._progress import Progress, progress_enabled
 from ._sources import ArraySource, open_source
 from .accumulator import Accumulator
 from .errors import ParameterError, ParameterTypeError, ShapeError
@@ -152,7 +153,9 @@ def evaluate_many(
         # Without a leading axis to cut (a 0-d array, one sample of logits): one chunk.
         rows = p_src.rows if cut else 1
         step = max(1, chunk // max(1, p_src.row_size)) if cut else 1
-        with Progress(p_src.size, "evaluating", enabled=progress, unit="el") as bar:
+        with Progress(
+            p_src.size, "evaluating", unit="el", enabled=progress_enabled(progress, sys.stderr)
+        ) as bar:
             for start in range(0, rows, step):
                 stop = min(start + step, rows)
                 if cut:

@@ -1,87 +1,27 @@
 """``value_and_grad`` and ``grad``: the fused closed-form gradient of a loss.
 
-Every losscore loss is registered here with its Rust kernel; one pass over memory computes the
-value and ``d value / d first argument`` (consistent with the reduction).
+Every losscore loss is registered in :mod:`losscore.losses` with its Rust kernel; one pass over
+memory computes the value and ``d value / d first argument`` (consistent with the reduction).
+
+Types: a loss is a :class:`losscore.losses.Loss` ``[F, K]`` for type checkers, ``K`` being the
+parameters of its kernel (the loss's own parameters plus ``out=``), so the callable returned
+here is checked against the loss's real signature (see :mod:`losscore.losses._registry`).
 """
 
 from __future__ import annotations
 
 import functools
-import inspect
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ParamSpec
+
+from .losses._registry import FloatArray, Loss, LossValue, fused_of
 
 __all__ = ["grad", "value_and_grad"]
 
-_FUSED: dict[Callable[..., Any], Callable[..., Any]] = {}
-# The Rust entry point of each loss (for chunked evaluation, which asks it for block partials).
-_KERNELS: dict[Callable[..., Any], Callable[..., Any]] = {}
-# The keyword defaults of each loss: the Rust entry points take every hyperparameter explicitly.
-_DEFAULTS: dict[Callable[..., Any], dict[str, Any]] = {}
+K = ParamSpec("K")
 
 
-def keyword_defaults(fn: Callable[..., Any]) -> dict[str, Any]:
-    """The keyword-only defaults of a registered loss (hyperparameters and reduction)."""
-    return _DEFAULTS[fn]
-
-
-def register(core_fn: Callable[..., Any]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Decorator: ``core_fn(..., out=, with_grad=True)`` is the fused kernel of the loss."""
-
-    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
-        sig = inspect.signature(fn)
-        out_param = inspect.Parameter("out", inspect.Parameter.KEYWORD_ONLY, default=None)
-
-        positional = sum(
-            p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD for p in sig.parameters.values()
-        )
-        defaults = {
-            p.name: p.default
-            for p in sig.parameters.values()
-            if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name != "weight"
-        }
-        # Forward only the defaults the kernel lacks (keyword passing costs time per call).
-        core_params = inspect.signature(core_fn).parameters
-        forwarded = {
-            name: value
-            for name, value in defaults.items()
-            if name not in core_params or core_params[name].default != value
-        }
-
-        @functools.wraps(fn)
-        def fused(*args: Any, out: Any = None, **kwargs: Any) -> Any:
-            if len(args) > positional:
-                raise TypeError(
-                    f"value_and_grad({fn.__name__})() takes {positional} positional arguments "
-                    f"but {len(args)} were given"
-                )
-            return core_fn(*args, out=out, with_grad=True, **{**forwarded, **kwargs})
-
-        fused.__signature__ = sig.replace(  # type: ignore[attr-defined]
-            parameters=[*sig.parameters.values(), out_param]
-        )
-        fused.__name__ = f"value_and_grad({fn.__name__})"
-        fused.__qualname__ = fused.__name__
-        _FUSED[fn] = fused
-        _KERNELS[fn] = core_fn
-        _DEFAULTS[fn] = defaults
-        return fn
-
-    return decorate
-
-
-def _lookup(fn: Callable[..., Any]) -> Callable[..., Any]:
-    try:
-        return _FUSED[fn]
-    except (KeyError, TypeError):
-        name = getattr(fn, "__name__", repr(fn))
-        raise TypeError(
-            f"{name} has no registered closed-form gradient; "
-            "pass a losscore loss such as losscore.mse"
-        ) from None
-
-
-def value_and_grad(fn: Callable[..., Any]) -> Callable[..., Any]:
+def value_and_grad(fn: Loss[Any, K]) -> Callable[K, tuple[LossValue, FloatArray]]:
     """Return a function computing ``(value, gradient)`` of a loss in one fused pass.
 
     The returned callable takes ``fn``'s arguments plus ``out=``, a preallocated C-contiguous
@@ -113,10 +53,10 @@ def value_and_grad(fn: Callable[..., Any]) -> Callable[..., Any]:
     >>> value, g.tolist()
     (2.5, [1.0, 2.0])
     """
-    return _lookup(fn)
+    return fused_of(fn)
 
 
-def grad(fn: Callable[..., Any]) -> Callable[..., Any]:
+def grad(fn: Loss[Any, K]) -> Callable[K, FloatArray]:
     """Return a function computing only the gradient of a loss (see :func:`value_and_grad`).
 
     Examples
@@ -125,7 +65,7 @@ def grad(fn: Callable[..., Any]) -> Callable[..., Any]:
     >>> losscore.grad(losscore.mae)(np.array([1.0, -3.0]), np.zeros(2), reduction="sum").tolist()
     [1.0, -1.0]
     """
-    fused = _lookup(fn)
+    fused = fused_of(fn)
 
     @functools.wraps(fused)
     def gradient(*args: Any, **kwargs: Any) -> Any:

@@ -14,6 +14,7 @@ import numpy as np
 import losscore
 from losscore import _core
 
+from .._progress import Progress, progress_enabled
 from . import peers
 from .memory import peak_extra_bytes
 from .timing import Case, Result, time_case
@@ -207,22 +208,21 @@ def main(
     results = []
     total = len(cases) * len(thread_counts)
     done = 0
+    bar = Progress(total, "bench", unit="case", enabled=progress_enabled(True, sys.stderr))
     try:
         for case in cases:
             for k in thread_counts:
-                done += 1
                 losscore.set_num_threads(k)
                 peers.set_threads(k)
-                label = f"[{done}/{total}] {case.group} {case.name} {case.dtype} n={case.n:,} t={k}"
-                if sys.stderr.isatty():
-                    print("\r" + label[:79].ljust(79), end="", file=sys.stderr, flush=True)
+                label = f"{case.group} {case.name} {case.dtype} n={case.n:,} t={k}"
+                bar.update_to(done, lambda label=label: label)
                 results.append(time_case(case, repeats=reps, budget=budget, threads=k))
+                done += 1
             case.contenders = {}  # free the inputs
     finally:
         losscore.set_num_threads(all_threads)
         peers.set_threads(all_threads)
-        if sys.stderr.isatty():
-            print("\r" + " " * 79 + "\r", end="", file=sys.stderr)
+        bar.close()
     print(table(results, bandwidth))
     mem = None
     if only is None or "memory" in only:

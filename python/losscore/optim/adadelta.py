@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-import numpy as np
-
 from .. import _core
 from ._base import Optimizer
 
@@ -49,20 +47,32 @@ class Adadelta(Optimizer):
 
     def __init__(
         self,
-        params: Iterable[np.ndarray] | None = None,
+        params: Iterable[Any] | None = None,
         lr: float = 1.0,
         rho: float = 0.9,
         eps: float = 1e-6,
         weight_decay: float = 0.0,
         *,
         maximize: bool = False,
+        foreach: bool | None = None,
+        fused: bool | None = None,
+        capturable: bool = False,
+        differentiable: bool = False,
     ) -> None:
         super().__init__(
-            params, lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize
+            params,
+            foreach=foreach,
+            fused=fused,
+            capturable=capturable,
+            differentiable=differentiable,
+            lr=lr,
+            rho=rho,
+            eps=eps,
+            weight_decay=weight_decay,
+            maximize=maximize,
         )
 
-    def _state_names(self) -> tuple[str, ...]:
-        return self._STATE_NAMES
+    _kernel = staticmethod(_core.adadelta_step)
 
-    def _call(self, params, grads, states, hyper, step, fresh) -> Any:  # type: ignore[no-untyped-def]
-        return _core.adadelta_step(params, grads, states, **hyper)
+    def _call(self, params, grads, states, groups, gstates) -> Any:  # type: ignore[no-untyped-def]
+        return self._kernel(params, grads, states, groups)

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-import numpy as np
-
 from .. import _core
 from ._base import Optimizer
 
@@ -22,6 +20,9 @@ class Adagrad(Optimizer):
         clr = lr / (1 + (t - 1) * lr_decay)
         s = s + g**2                       (s starts at initial_accumulator_value)
         p = p - clr * g / (sqrt(s) + eps)
+
+    As in ``torch.optim.Adagrad``, the accumulators of every group start from the
+    constructor's ``initial_accumulator_value`` (a group's own value is kept but not used).
 
     Parameters
     ----------
@@ -46,7 +47,7 @@ class Adagrad(Optimizer):
 
     def __init__(
         self,
-        params: Iterable[np.ndarray] | None = None,
+        params: Iterable[Any] | None = None,
         lr: float = 1e-2,
         lr_decay: float = 0.0,
         weight_decay: float = 0.0,
@@ -54,9 +55,17 @@ class Adagrad(Optimizer):
         eps: float = 1e-10,
         *,
         maximize: bool = False,
+        foreach: bool | None = None,
+        fused: bool | None = None,
+        capturable: bool = False,
+        differentiable: bool = False,
     ) -> None:
         super().__init__(
             params,
+            foreach=foreach,
+            fused=fused,
+            capturable=capturable,
+            differentiable=differentiable,
             lr=lr,
             lr_decay=lr_decay,
             weight_decay=weight_decay,
@@ -65,11 +74,8 @@ class Adagrad(Optimizer):
             maximize=maximize,
         )
 
-    def _state_names(self) -> tuple[str, ...]:
-        return self._STATE_NAMES
+    _kernel = staticmethod(_core.adagrad_step)
 
-    def _initial_value(self, name: str) -> float:
-        return self._hyper["initial_accumulator_value"]
-
-    def _call(self, params, grads, states, hyper, step, fresh) -> Any:  # type: ignore[no-untyped-def]
-        return _core.adagrad_step(params, grads, states, step=step, **hyper)
+    def _initial_value(self, name: str, group: dict[str, Any]) -> float:
+        # As torch.optim.Adagrad: every group's accumulators start from the constructor's value.
+        return float(self.defaults["initial_accumulator_value"])

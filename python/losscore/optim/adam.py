@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-import numpy as np
-
 from .. import _core
 from ._base import Optimizer, hyperparameter
 
@@ -53,7 +51,7 @@ class Adam(Optimizer):
 
     def __init__(
         self,
-        params: Iterable[np.ndarray] | None = None,
+        params: Iterable[Any] | None = None,
         lr: float = 1e-3,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
@@ -62,9 +60,17 @@ class Adam(Optimizer):
         *,
         maximize: bool = False,
         decoupled_weight_decay: bool = False,
+        foreach: bool | None = None,
+        fused: bool | None = None,
+        capturable: bool = False,
+        differentiable: bool = False,
     ) -> None:
         super().__init__(
             params,
+            foreach=foreach,
+            fused=fused,
+            capturable=capturable,
+            differentiable=differentiable,
             lr=lr,
             betas=betas,
             eps=eps,
@@ -76,15 +82,10 @@ class Adam(Optimizer):
 
     betas = hyperparameter("betas", "(beta1, beta2) (settable; OneCycleLR cycles beta1).")
 
-    def _state_names(self) -> tuple[str, ...]:
-        if self._hyper["amsgrad"]:
-            return self._STATE_NAMES
-        return self._STATE_NAMES[:2]
+    _kernel = staticmethod(_core.adam_step)
 
-    def _call(self, params, grads, states, hyper, step, fresh) -> Any:  # type: ignore[no-untyped-def]
-        h = dict(hyper)
-        beta1, beta2 = h.pop("betas")
-        return _core.adam_step(params, grads, states, step=step, beta1=beta1, beta2=beta2, **h)
+    def _state_names(self, group: dict[str, Any]) -> tuple[str, ...]:
+        return self._STATE_NAMES if group["amsgrad"] else self._STATE_NAMES[:2]
 
 
 class AdamW(Adam):
@@ -106,7 +107,7 @@ class AdamW(Adam):
 
     def __init__(
         self,
-        params: Iterable[np.ndarray] | None = None,
+        params: Iterable[Any] | None = None,
         lr: float = 1e-3,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
@@ -114,9 +115,17 @@ class AdamW(Adam):
         amsgrad: bool = False,
         *,
         maximize: bool = False,
+        foreach: bool | None = None,
+        fused: bool | None = None,
+        capturable: bool = False,
+        differentiable: bool = False,
     ) -> None:
         super().__init__(
             params,
+            foreach=foreach,
+            fused=fused,
+            capturable=capturable,
+            differentiable=differentiable,
             lr=lr,
             betas=betas,
             eps=eps,

@@ -7,9 +7,9 @@ from collections.abc import Iterable
 import numpy as np
 
 from .. import _core
-from ..errors import ParameterError
+from ..errors import ParameterTypeError
 
-__all__ = ["clip_grad_norm", "clip_grad_value"]
+__all__ = ["clip_grad_norm", "clip_grad_value", "grad_norm"]
 
 
 def _as_list(grads: np.ndarray | Iterable[np.ndarray]) -> list[np.ndarray]:
@@ -17,10 +17,12 @@ def _as_list(grads: np.ndarray | Iterable[np.ndarray]) -> list[np.ndarray]:
 
 
 def _number(name: str, value: object) -> float:
+    if isinstance(value, bool | str | bytes):
+        raise ParameterTypeError(f"{name}: expected a number, got {value!r}")
     try:
         return float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise ParameterError(f"{name}: expected a number, got {value!r}") from None
+        raise ParameterTypeError(f"{name}: expected a number, got {value!r}") from None
 
 
 def clip_grad_norm(
@@ -84,3 +86,29 @@ def clip_grad_value(grads: np.ndarray | Iterable[np.ndarray], clip_value: float)
     array([-1. ,  0.5,  1. ])
     """
     _core.clip_grad_value(_as_list(grads), _number("clip_value", clip_value))
+
+
+def grad_norm(grads: np.ndarray | Iterable[np.ndarray], norm_type: float = 2.0) -> float:
+    r"""The total norm of all gradients together, without changing them.
+
+    ``(sum |g|**p)**(1/p)`` over every element (``max |g|`` for ``p = inf``): the value
+    :func:`clip_grad_norm` returns, computed the same way (float64 block sums combined exactly,
+    independent of the thread count). ``fit`` records it every step.
+
+    Parameters
+    ----------
+    grads : list of ndarray
+        float32/float64 arrays (read only).
+    norm_type : float, default 2.0
+        ``0``, a positive number, ``inf`` or ``-inf``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from losscore.optim import grad_norm
+    >>> grad_norm([np.array([3.0]), np.array([[4.0]])])
+    5.0
+    >>> grad_norm([np.array([3.0, -7.0])], norm_type=float("inf"))
+    7.0
+    """
+    return _core.grad_norm(_as_list(grads), _number("norm_type", norm_type))

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-import numpy as np
-
 from .. import _core
 from ._base import Optimizer, hyperparameter
 
@@ -45,19 +43,30 @@ class Lion(Optimizer):
 
     def __init__(
         self,
-        params: Iterable[np.ndarray] | None = None,
+        params: Iterable[Any] | None = None,
         lr: float = 1e-4,
         betas: tuple[float, float] = (0.9, 0.99),
         weight_decay: float = 0.0,
+        *,
+        foreach: bool | None = None,
+        fused: bool | None = None,
+        capturable: bool = False,
+        differentiable: bool = False,
     ) -> None:
-        super().__init__(params, lr=lr, betas=betas, weight_decay=weight_decay)
+        super().__init__(
+            params,
+            foreach=foreach,
+            fused=fused,
+            capturable=capturable,
+            differentiable=differentiable,
+            lr=lr,
+            betas=betas,
+            weight_decay=weight_decay,
+        )
 
     betas = hyperparameter("betas", "(beta1, beta2) (settable; OneCycleLR cycles beta1).")
 
-    def _state_names(self) -> tuple[str, ...]:
-        return self._STATE_NAMES
+    _kernel = staticmethod(_core.lion_step)
 
-    def _call(self, params, grads, states, hyper, step, fresh) -> Any:  # type: ignore[no-untyped-def]
-        h = dict(hyper)
-        beta1, beta2 = h.pop("betas")
-        return _core.lion_step(params, grads, states, beta1=beta1, beta2=beta2, **h)
+    def _call(self, params, grads, states, groups, gstates) -> Any:  # type: ignore[no-untyped-def]
+        return self._kernel(params, grads, states, groups)

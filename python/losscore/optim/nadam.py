@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from typing import Any
-
-import numpy as np
+from typing import Any, ClassVar
 
 from .. import _core
 from ..errors import ParameterError
@@ -52,7 +50,7 @@ class NAdam(Optimizer):
 
     def __init__(
         self,
-        params: Iterable[np.ndarray] | None = None,
+        params: Iterable[Any] | None = None,
         lr: float = 2e-3,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
@@ -61,10 +59,17 @@ class NAdam(Optimizer):
         decoupled_weight_decay: bool = False,
         *,
         maximize: bool = False,
+        foreach: bool | None = None,
+        fused: bool | None = None,
+        capturable: bool = False,
+        differentiable: bool = False,
     ) -> None:
-        self._mu_product = 1.0
         super().__init__(
             params,
+            foreach=foreach,
+            fused=fused,
+            capturable=capturable,
+            differentiable=differentiable,
             lr=lr,
             betas=betas,
             eps=eps,
@@ -76,28 +81,25 @@ class NAdam(Optimizer):
 
     betas = hyperparameter("betas", "(beta1, beta2) (settable; OneCycleLR cycles beta1).")
 
-    def _state_names(self) -> tuple[str, ...]:
-        return self._STATE_NAMES
-
-    def _call(self, params, grads, states, hyper, step, fresh) -> Any:  # type: ignore[no-untyped-def]
-        h = dict(hyper)
-        beta1, beta2 = h.pop("betas")
-        mu_product = self._mu_product if params else 1.0
-        return _core.nadam_step(
-            params, grads, states, step=step, mu_product=mu_product, beta1=beta1, beta2=beta2, **h
-        )
+    _kernel = staticmethod(_core.nadam_step)
+    _GROUP_SCALARS: ClassVar[dict[str, float]] = {"mu_product": 1.0}
 
     def _after_step(self, result: Any) -> None:
-        self._mu_product = result
+        for state, mu_product in zip(self._group_state, result, strict=True):
+            state["mu_product"] = mu_product
 
-    def _extra_state(self) -> dict[str, Any]:
-        return {"mu_product": self._mu_product}
+    def _check_scalar(self, name: str, value: Any) -> float:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, float | int)
+            or not (0.0 < value <= 1.0)
+            or not math.isfinite(value)
+        ):
+            raise ParameterError(f"state_dict: mu_product must be a float in (0, 1], got {value!r}")
+        return float(value)
 
-    def _load_extra(self, state_dict: dict[str, Any]) -> dict[str, Any]:
-        mu = state_dict.get("mu_product")
-        if not isinstance(mu, float | int) or not (0.0 < mu <= 1.0) or not math.isfinite(mu):
-            raise ParameterError(f"state_dict: mu_product must be a float in (0, 1], got {mu!r}")
-        return {"mu_product": float(mu)}
-
-    def _apply_extra(self, extra: dict[str, Any]) -> None:
-        self._mu_product = extra["mu_product"]
+    def _call(self, params, grads, states, groups, gstates) -> Any:  # type: ignore[no-untyped-def]
+        steps = [g["step"] + 1 for g in gstates]
+        return self._kernel(
+            params, grads, states, groups, steps, [g["mu_product"] for g in gstates]
+        )

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-import numpy as np
-
 from .. import _core
 from ._base import Optimizer, hyperparameter
 
@@ -52,7 +50,7 @@ class RAdam(Optimizer):
 
     def __init__(
         self,
-        params: Iterable[np.ndarray] | None = None,
+        params: Iterable[Any] | None = None,
         lr: float = 1e-3,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
@@ -60,9 +58,17 @@ class RAdam(Optimizer):
         decoupled_weight_decay: bool = False,
         *,
         maximize: bool = False,
+        foreach: bool | None = None,
+        fused: bool | None = None,
+        capturable: bool = False,
+        differentiable: bool = False,
     ) -> None:
         super().__init__(
             params,
+            foreach=foreach,
+            fused=fused,
+            capturable=capturable,
+            differentiable=differentiable,
             lr=lr,
             betas=betas,
             eps=eps,
@@ -73,10 +79,4 @@ class RAdam(Optimizer):
 
     betas = hyperparameter("betas", "(beta1, beta2) (settable; OneCycleLR cycles beta1).")
 
-    def _state_names(self) -> tuple[str, ...]:
-        return self._STATE_NAMES
-
-    def _call(self, params, grads, states, hyper, step, fresh) -> Any:  # type: ignore[no-untyped-def]
-        h = dict(hyper)
-        beta1, beta2 = h.pop("betas")
-        return _core.radam_step(params, grads, states, step=step, beta1=beta1, beta2=beta2, **h)
+    _kernel = staticmethod(_core.radam_step)

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-import numpy as np
-
 from .. import _core
 from ._base import Optimizer, hyperparameter
 
@@ -49,7 +47,7 @@ class RMSprop(Optimizer):
 
     def __init__(
         self,
-        params: Iterable[np.ndarray] | None = None,
+        params: Iterable[Any] | None = None,
         lr: float = 1e-2,
         alpha: float = 0.99,
         eps: float = 1e-8,
@@ -58,9 +56,17 @@ class RMSprop(Optimizer):
         centered: bool = False,
         *,
         maximize: bool = False,
+        foreach: bool | None = None,
+        fused: bool | None = None,
+        capturable: bool = False,
+        differentiable: bool = False,
     ) -> None:
         super().__init__(
             params,
+            foreach=foreach,
+            fused=fused,
+            capturable=capturable,
+            differentiable=differentiable,
             lr=lr,
             alpha=alpha,
             eps=eps,
@@ -72,13 +78,15 @@ class RMSprop(Optimizer):
 
     momentum = hyperparameter("momentum", "Momentum factor (settable; OneCycleLR cycles it).")
 
-    def _state_names(self) -> tuple[str, ...]:
+    _kernel = staticmethod(_core.rmsprop_step)
+
+    def _state_names(self, group: dict[str, Any]) -> tuple[str, ...]:
         names = ["square_avg"]
-        if self._hyper["momentum"] > 0:
+        if group["momentum"] > 0:
             names.append("momentum_buffer")
-        if self._hyper["centered"]:
+        if group["centered"]:
             names.append("grad_avg")
         return tuple(names)
 
-    def _call(self, params, grads, states, hyper, step, fresh) -> Any:  # type: ignore[no-untyped-def]
-        return _core.rmsprop_step(params, grads, states, **hyper)
+    def _call(self, params, grads, states, groups, gstates) -> Any:  # type: ignore[no-untyped-def]
+        return self._kernel(params, grads, states, groups)

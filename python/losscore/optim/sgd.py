@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-import numpy as np
-
 from .. import _core
 from ._base import Optimizer, hyperparameter
 
@@ -51,7 +49,7 @@ class SGD(Optimizer):
 
     def __init__(
         self,
-        params: Iterable[np.ndarray] | None = None,
+        params: Iterable[Any] | None = None,
         lr: float = 1e-3,
         momentum: float = 0.0,
         dampening: float = 0.0,
@@ -59,9 +57,17 @@ class SGD(Optimizer):
         nesterov: bool = False,
         *,
         maximize: bool = False,
+        foreach: bool | None = None,
+        fused: bool | None = None,
+        capturable: bool = False,
+        differentiable: bool = False,
     ) -> None:
         super().__init__(
             params,
+            foreach=foreach,
+            fused=fused,
+            capturable=capturable,
+            differentiable=differentiable,
             lr=lr,
             momentum=momentum,
             dampening=dampening,
@@ -72,8 +78,13 @@ class SGD(Optimizer):
 
     momentum = hyperparameter("momentum", "Momentum factor (settable; OneCycleLR cycles it).")
 
-    def _state_names(self) -> tuple[str, ...]:
-        return ("momentum_buffer",) if self._hyper["momentum"] != 0 else ()
+    _kernel = staticmethod(_core.sgd_step)
+    _STEP_IN_STATE = False
 
-    def _call(self, params, grads, states, hyper, step, fresh) -> Any:  # type: ignore[no-untyped-def]
-        return _core.sgd_step(params, grads, states, fresh_buffers=fresh, **hyper)
+    def _state_names(self, group: dict[str, Any]) -> tuple[str, ...]:
+        return self._STATE_NAMES if group["momentum"] != 0 else ()
+
+    def _call(self, params, grads, states, groups, gstates) -> Any:  # type: ignore[no-untyped-def]
+        # torch: a momentum buffer starts as the first gradient it sees.
+        fresh = ["momentum_buffer" not in g["buffers"] for g in gstates]
+        return self._kernel(params, grads, states, groups, fresh)

@@ -9,8 +9,8 @@ Examples
 
 from __future__ import annotations
 
-from .callbacks import Callback, EarlyStopping, PrintProgress
+from .callbacks import Callback, EarlyStopping, GradientMonitor, PrintProgress
 from .fit import fit
 from .history import History
 
-__all__ = ["Callback", "EarlyStopping", "History", "PrintProgress", "fit"]
+__all__ = ["Callback", "EarlyStopping", "GradientMonitor", "History", "PrintProgress", "fit"]

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import math
 import sys
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
-from ..errors import ParameterError
+from ..errors import GradientWarning, ParameterError, ParameterTypeError
 
-__all__ = ["Callback", "EarlyStopping", "PrintProgress"]
+__all__ = ["Callback", "EarlyStopping", "GradientMonitor", "PrintProgress"]
 
 
 class Callback:
@@ -131,8 +132,7 @@ class EarlyStopping(Callback):
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> bool:
         if self.monitor not in logs:
             raise ParameterError(
-                f"early_stopping: monitor {self.monitor!r} is not logged; "
-                f"available: {sorted(logs)}"
+                f"early_stopping: monitor {self.monitor!r} is not logged; available: {sorted(logs)}"
             )
         value = float(logs[self.monitor])
         if self._improved(value):
@@ -170,3 +170,123 @@ class PrintProgress(Callback):
         items = " ".join(f"{k}={v:.4g}" for k, v in logs.items())
         print(f"epoch {epoch + 1}/{self.epochs} {items}", file=stream, flush=True)
         return None
+
+
+class GradientMonitor(Callback):
+    r"""Warn (:class:`losscore.errors.GradientWarning`) when gradient norms explode or vanish.
+
+    Reads the epoch's ``grad_norm_max`` and ``grad_norm_mean`` (the global L2 norm of the
+    gradients over the epoch's steps, which :func:`losscore.fit` records) and warns when
+
+    - **non-finite**: a norm is NaN or infinite (training has diverged); with
+      ``stop_on_nonfinite`` training stops after this epoch;
+    - **exploding**: ``grad_norm_max > explode`` (default ``1e3``), or
+      ``grad_norm_mean > growth * first`` where ``first`` is the first epoch's mean norm
+      (default ``growth = 1e2``: a hundredfold rise);
+    - **vanishing**: ``grad_norm_mean < vanish`` (default ``1e-7``) and the loss is not already
+      below ``vanish`` (a solved problem has tiny gradients too).
+
+    Each kind warns once per run (``every_epoch=True``: every epoch it holds). The warnings
+    seen are kept in ``events`` as ``(epoch, kind, message)``.
+
+    Parameters
+    ----------
+    explode : float, default 1e3
+    vanish : float, default 1e-7
+    growth : float, default 1e2
+    stop_on_nonfinite : bool, default True
+    every_epoch : bool, default False
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from losscore.training.callbacks import GradientMonitor
+    >>> mon = GradientMonitor(explode=10.0)
+    >>> with warnings.catch_warnings(record=True) as seen:
+    ...     warnings.simplefilter("always")
+    ...     mon.on_epoch_end(0, {"loss": 1.0, "grad_norm_mean": 2.0, "grad_norm_max": 3.0})
+    ...     mon.on_epoch_end(1, {"loss": 9.0, "grad_norm_mean": 8.0, "grad_norm_max": 50.0})
+    False
+    False
+    >>> [e[1] for e in mon.events], seen[0].category.__name__
+    (['exploding'], 'GradientWarning')
+    """
+
+    def __init__(
+        self,
+        explode: float = 1e3,
+        vanish: float = 1e-7,
+        growth: float = 1e2,
+        stop_on_nonfinite: bool = True,
+        every_epoch: bool = False,
+    ) -> None:
+        for name, value in (("explode", explode), ("vanish", vanish), ("growth", growth)):
+            if isinstance(value, bool) or not isinstance(value, int | float | np.number):
+                raise ParameterTypeError(f"{name}: expected a number, got {value!r}")
+            if not (math.isfinite(value) and value > 0):
+                raise ParameterError(f"{name}: expected a finite positive number, got {value!r}")
+        for name, flag in (("stop_on_nonfinite", stop_on_nonfinite), ("every_epoch", every_epoch)):
+            if not isinstance(flag, bool):
+                raise ParameterTypeError(f"{name}: expected a bool, got {flag!r}")
+        self.explode = float(explode)
+        self.vanish = float(vanish)
+        self.growth = float(growth)
+        self.stop_on_nonfinite = stop_on_nonfinite
+        self.every_epoch = every_epoch
+        self.events: list[tuple[int, str, str]] = []
+        self._first: float | None = None
+        self.stop_training = False
+
+    def on_train_begin(self, model: Any) -> None:
+        self.events = []
+        self._first = None
+        self.stop_training = False
+
+    def _warn(self, epoch: int, kind: str, message: str) -> None:
+        if not self.every_epoch and any(e[1] == kind for e in self.events):
+            return
+        self.events.append((epoch, kind, message))
+        warnings.warn(message, GradientWarning, stacklevel=3)
+
+    def on_epoch_end(self, epoch: int, logs: Mapping[str, float]) -> bool:
+        if "grad_norm_mean" not in logs or "grad_norm_max" not in logs:
+            raise ParameterError(
+                "GradientMonitor: the logs hold no grad_norm_mean / grad_norm_max "
+                "(use it with losscore.fit)"
+            )
+        mean, peak = float(logs["grad_norm_mean"]), float(logs["grad_norm_max"])
+        where = f"epoch {epoch}: gradient norm mean {mean:.4g}, max {peak:.4g}"
+        if not (math.isfinite(mean) and math.isfinite(peak)):
+            self._warn(
+                epoch,
+                "nonfinite",
+                f"{where}: non-finite gradients, training diverged "
+                "(lower the learning rate or clip: fit(..., clip_grad_norm=1.0))",
+            )
+            if self.stop_on_nonfinite:
+                self.stop_training = True
+            return self.stop_training
+        if self._first is None:
+            self._first = mean
+        if peak > self.explode:
+            reason = f"max > {self.explode:g}"
+        elif self._first > 0 and mean > self.growth * self._first:
+            reason = f"mean > {self.growth:g} x the first epoch's {self._first:.4g}"
+        else:
+            reason = ""
+        if reason:
+            self._warn(
+                epoch,
+                "exploding",
+                f"{where}: exploding gradients ({reason}); lower the learning rate or clip: "
+                "fit(..., clip_grad_norm=1.0)",
+            )
+        loss = float(logs.get("loss", math.inf))
+        if mean < self.vanish and not abs(loss) < self.vanish:
+            self._warn(
+                epoch,
+                "vanishing",
+                f"{where}: vanishing gradients (mean < "
+                f"{self.vanish:g}) while the loss is {loss:.4g}",
+            )
+        return False

@@ -14,7 +14,13 @@ class History:
     ----------
     history : dict[str, list[float]]
         One list per quantity, one entry per epoch: ``loss``, ``lr``, each metric, and
-        ``val_loss`` / ``val_<metric>`` with validation data.
+        ``val_loss`` / ``val_<metric>`` with validation data. Multi-task runs (several losses)
+        add ``loss_<task>`` / ``val_loss_<task>`` (each task's own mean loss; ``loss`` is the
+        weighted objective), ``<metric>_<task>`` / ``val_<metric>_<task>`` and, with learned
+        weights, ``log_var_<task>``; tasks are named by the keys of a ``loss`` dict, else
+        ``"0"``, ``"1"``, ...
+        ``grad_norm_mean`` / ``grad_norm_max`` are the mean and maximum over the epoch's steps
+        of the global L2 norm of the gradients, before clipping.
     epoch : list[int]
         The epoch numbers (0-based) that ran.
     stopped_epoch : int or None
@@ -46,8 +52,9 @@ class History:
     def plot(self, path: Any = None, *, title: str | None = None) -> Any:
         """Draw the learning curves with matplotlib; save them to ``path`` when given.
 
-        One panel for the loss (training and validation), one per metric, and one for the
-        learning rate when it changed. Needs matplotlib (``pip install losscore[plot]``).
+        One panel for the loss (training and validation), one per metric, one for the
+        gradient norms (log scale), and one for the learning rate when it changed. Needs
+        matplotlib (``pip install losscore[plot]``).
 
         Returns
         -------
@@ -59,10 +66,13 @@ class History:
             raise ImportError(
                 "History.plot needs matplotlib: pip install losscore[plot]"
             ) from None
-        keys = [k for k in self.history if not k.startswith("val_") and k != "lr"]
+        norms = [k for k in ("grad_norm_mean", "grad_norm_max") if k in self.history]
+        keys = [
+            k for k in self.history if not k.startswith("val_") and k != "lr" and k not in norms
+        ]
         lr = self.history.get("lr", [])
         show_lr = len(set(lr)) > 1
-        panels = len(keys) + (1 if show_lr else 0)
+        panels = len(keys) + (1 if show_lr else 0) + (1 if norms else 0)
         fig = Figure(figsize=(4.5 * max(panels, 1), 3.5), layout="constrained")
         axes = fig.subplots(1, max(panels, 1), squeeze=False)[0]
         for ax, key in zip(axes, keys, strict=False):
@@ -74,8 +84,16 @@ class History:
             ax.set_xlabel("epoch")
             ax.set_ylabel(key)
             ax.legend()
-        if show_lr:
+        if norms:
             ax = axes[len(keys)]
+            for key in norms:
+                ax.plot(self.epoch, self.history[key], label=key.replace("grad_norm_", ""))
+            ax.set_yscale("log")
+            ax.set_xlabel("epoch")
+            ax.set_ylabel("gradient norm")
+            ax.legend()
+        if show_lr:
+            ax = axes[len(keys) + (1 if norms else 0)]
             ax.plot(self.epoch, lr)
             ax.set_xlabel("epoch")
             ax.set_ylabel("learning rate")

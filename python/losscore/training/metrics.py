@@ -9,10 +9,8 @@ import numpy as np
 
 from ..errors import ParameterError
 
-__all__ = ["CLASS_INDEX_LOSSES", "MARGIN_LOSSES", "resolve_metrics"]
+__all__ = ["MARGIN_LOSSES", "resolve_metrics"]
 
-#: Losses whose target may be integer class indices (class axis last).
-CLASS_INDEX_LOSSES = frozenset({"cross_entropy", "nll_loss", "multi_margin"})
 #: Binary losses whose targets are -1/+1 labels.
 MARGIN_LOSSES = frozenset({"hinge", "squared_hinge", "soft_margin"})
 

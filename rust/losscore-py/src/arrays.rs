@@ -151,8 +151,7 @@ pub fn output<'py, T: Element>(
     name: &str,
 ) -> PyResult<Bound<'py, PyArrayDyn<T>>> {
     let Some(out) = out else {
-        // SAFETY: the kernel writes every element before the array is handed to Python.
-        return Ok(unsafe { PyArrayDyn::<T>::new(py, shape.to_vec(), false) });
+        return new_array::<T>(py, shape);
     };
     let Ok(arr) = out.cast::<PyArrayDyn<T>>() else {
         let got = out
@@ -180,6 +179,73 @@ pub fn output<'py, T: Element>(
         )));
     }
     Ok(arr.clone())
+}
+
+/// Outputs up to this many bytes are allocated directly; larger ones through `numpy.empty`,
+/// which raises `MemoryError` where a direct allocation would abort the process.
+const DIRECT_ALLOCATION: usize = 1 << 26;
+
+/// A new (uninitialized) array of `shape`; sizes that overflow or cannot be allocated raise
+/// `MemoryError`.
+fn new_array<'py, T: Element>(
+    py: Python<'py>,
+    shape: &[usize],
+) -> PyResult<Bound<'py, PyArrayDyn<T>>> {
+    let bytes = shape
+        .iter()
+        .try_fold(std::mem::size_of::<T>(), |acc, &d| acc.checked_mul(d))
+        .filter(|&b| b <= isize::MAX as usize);
+    match bytes {
+        Some(b) if b <= DIRECT_ALLOCATION => {
+            // SAFETY: the kernel writes every element before the array is handed to Python.
+            Ok(unsafe { PyArrayDyn::<T>::new(py, shape.to_vec(), false) })
+        }
+        Some(_) => {
+            let arr = py
+                .import("numpy")?
+                .call_method1("empty", (shape.to_vec(), numpy::dtype::<T>(py)))?;
+            Ok(arr.cast_into::<PyArrayDyn<T>>()?)
+        }
+        None => Err(pyo3::exceptions::PyMemoryError::new_err(format!(
+            "an array of shape {} cannot be allocated",
+            losscore_core::error::shape_str(shape)
+        ))),
+    }
+}
+
+/// The byte range of a C-contiguous array's data.
+pub fn byte_range<T: Element, D: Dimension>(
+    a: &Bound<'_, PyArray<T, D>>,
+) -> std::ops::Range<usize> {
+    let start = a.data() as usize;
+    start..start + a.len() * std::mem::size_of::<T>()
+}
+
+/// Fails when the output `out` overlaps any of `inputs` in memory (views of one buffer through
+/// different objects included, which a borrow check by base object misses).
+pub fn check_disjoint<T: Element, D: Dimension>(
+    out: &Bound<'_, PyArray<T, D>>,
+    name: &str,
+    inputs: &[(&str, Option<std::ops::Range<usize>>)],
+) -> PyResult<()> {
+    let o = byte_range(out);
+    for (input, range) in inputs {
+        if let Some(r) = range {
+            if !o.is_empty() && r.start < o.end && o.start < r.end {
+                return Err(OutputError::new_err(format!(
+                    "{name} shares memory with {input}; pass a separate array"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// [`byte_range`] of an optional array.
+pub fn range_of<T: Element, D: Dimension>(
+    a: Option<&Bound<'_, PyArray<T, D>>>,
+) -> Option<std::ops::Range<usize>> {
+    a.map(byte_range)
 }
 
 /// The message for a failed borrow: read-only, or overlapping another argument of the call.

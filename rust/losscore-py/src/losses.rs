@@ -1,6 +1,8 @@
 //! The loss functions of `_core`: one `#[pyfunction]` per loss, all with the same convention,
-//! `f(first, target, *, <hyperparameters>, weight=None, reduction=..., out=None,
-//! with_grad=False, partials=False, offset=0)`, defaults equal to the Python wrappers'. With
+//! `f(first, target, <hyperparameters>, weight=None, reduction=..., out=None, with_grad=False,
+//! *, partials=False, offset=0)`: the wrapper's parameters in the wrapper's order and with its
+//! defaults (the wrappers pass them positionally: keyword parsing costs ~45 ns an argument),
+//! then the switches. With
 //! `partials=True` the result is the `Partials` of a chunk whose first row along the leading axis
 //! is row `offset` of the whole array. Each builds its
 //! checked core configuration and hands it to one of the two layouts of [`crate::pipeline`].
@@ -26,17 +28,15 @@ fn ok<L>(loss: L) -> Result<L, LossError> {
 /// `[pos_weight]` adds the column-factor argument.
 macro_rules! elementwise {
     ($name:ident, $first:ident, $red:tt, $batchmean:tt,
-     [$($p:ident : $pt:ty = $def:tt),*], $($cols:ident)?, |$T:ident| $make:expr) => {
+     [$($p:ident : $pt:ty = $def:tt),*], $(cols = $cols:ident,)? |$T:ident| $make:expr) => {
         #[pyfunction]
-        #[pyo3(signature = ($first, target, *, $($cols = None,)? $($p = $def,)* weight = None,
-                            reduction = $red, out = None, with_grad = false, partials = false,
-                            offset = 0))]
+        #[pyo3(signature = ($first, target, $($p = $def,)* weight = None, reduction = $red,
+                            out = None, with_grad = false, *, partials = false, offset = 0))]
         #[allow(clippy::too_many_arguments)]
         fn $name<'py>(
             py: Python<'py>,
             $first: &Bound<'py, PyAny>,
             target: &Bound<'py, PyAny>,
-            $($cols: Option<&Bound<'py, PyAny>>,)?
             $(#[pyo3(from_py_with = arg::$p)] $p: $pt,)*
             weight: Option<&Bound<'py, PyAny>>,
             #[pyo3(from_py_with = arg::reduction)] reduction: &str,
@@ -50,56 +50,54 @@ macro_rules! elementwise {
                 py, first: stringify!($first), target, weight, reduction, out, with_grad,
                 partials: partials.then_some(offset),
             };
+            // The column factors (`pos_weight`), where the loss has them.
             #[allow(unused_variables)]
-            let cols: Option<&Bound<'py, PyAny>> = None;
+            let cols: Option<Bound<'py, PyAny>> = None;
             $(let cols = $cols;)?
             match floats($first, stringify!($first))? {
                 Floats::F32(x) => {
                     type $T = f32;
-                    pipeline::elementwise::<$T, _>(call, x, cols, $make.py_err(py)?)
+                    pipeline::elementwise::<$T, _>(call, x, cols.as_ref(), $make.py_err(py)?)
                 }
                 Floats::F64(x) => {
                     type $T = f64;
-                    pipeline::elementwise::<$T, _>(call, x, cols, $make.py_err(py)?)
+                    pipeline::elementwise::<$T, _>(call, x, cols.as_ref(), $make.py_err(py)?)
                 }
             }
         }
     };
 }
 
-elementwise!(mse, pred, "mean", false, [], , |T| ok(Mse));
-elementwise!(mae, pred, "mean", false, [], , |T| ok(Mae));
-elementwise!(huber, pred, "mean", false, [delta: f64 = 1.0], , |T| Huber::<T>::new(delta));
-elementwise!(smooth_l1, pred, "mean", false, [beta: f64 = 1.0], , |T| SmoothL1::<T>::new(beta));
-elementwise!(log_cosh, pred, "mean", false, [], , |T| ok(LogCosh));
-elementwise!(pinball, pred, "mean", false, [quantile: f64 = 0.5], , |T| {
+elementwise!(mse, pred, "mean", false, [], |T| ok(Mse));
+elementwise!(mae, pred, "mean", false, [], |T| ok(Mae));
+elementwise!(huber, pred, "mean", false, [delta: f64 = 1.0], |T| Huber::<T>::new(delta));
+elementwise!(smooth_l1, pred, "mean", false, [beta: f64 = 1.0], |T| SmoothL1::<T>::new(beta));
+elementwise!(log_cosh, pred, "mean", false, [], |T| ok(LogCosh));
+elementwise!(pinball, pred, "mean", false, [quantile: f64 = 0.5], |T| {
     Pinball::<T>::new(quantile)
 });
 elementwise!(
     poisson_nll, pred, "mean", false,
-    [log_input: bool = true, full: bool = false, eps: f64 = 1e-8], ,
+    [log_input: bool = true, full: bool = false, eps: f64 = 1e-8],
     |T| PoissonNll::<T>::new(log_input, full, eps)
 );
-elementwise!(binary_cross_entropy, prob, "mean", false, [], , |T| ok(Bce));
+elementwise!(binary_cross_entropy, prob, "mean", false, [], |T| ok(Bce));
 elementwise!(
-    binary_cross_entropy_with_logits,
-    logits,
-    "mean",
-    false,
-    [],
-    pos_weight,
+    binary_cross_entropy_with_logits, logits, "mean", false,
+    [pos_weight: Option<Bound<'py, PyAny>> = None],
+    cols = pos_weight,
     |T| ok(BceLogits)
 );
 elementwise!(
-    sigmoid_focal, logits, "mean", false, [alpha: f64 = 0.25, gamma: f64 = 2.0], ,
+    sigmoid_focal, logits, "mean", false, [alpha: f64 = 0.25, gamma: f64 = 2.0],
     |T| SigmoidFocal::<T>::new(alpha, gamma)
 );
-elementwise!(soft_margin, pred, "mean", false, [], , |T| ok(SoftMargin));
-elementwise!(hinge, pred, "mean", false, [margin: f64 = 1.0], , |T| Hinge::<T>::new(margin));
-elementwise!(squared_hinge, pred, "mean", false, [margin: f64 = 1.0], , |T| {
+elementwise!(soft_margin, pred, "mean", false, [], |T| ok(SoftMargin));
+elementwise!(hinge, pred, "mean", false, [margin: f64 = 1.0], |T| Hinge::<T>::new(margin));
+elementwise!(squared_hinge, pred, "mean", false, [margin: f64 = 1.0], |T| {
     SquaredHinge::<T>::new(margin)
 });
-elementwise!(kl_div, log_pred, "batchmean", true, [log_target: bool = false], , |T| ok(
+elementwise!(kl_div, log_pred, "batchmean", true, [log_target: bool = false], |T| ok(
     KlDiv { log_target }
 ));
 
@@ -165,18 +163,17 @@ impl<T: Real> RowOptions<T> for MultiMarginOptions {
 /// Defines a row loss. `options` builds its options; `check` validates the scalar ones before
 /// any array work, so they are reported first.
 macro_rules! rows {
-    ($name:ident, $first:ident, [$($p:ident : $pt:ty = $def:tt),*], $options:expr, $check:expr) => {
+    ($name:ident, $first:ident, [$($p:ident : $pt:ty = $def:tt),*], $cw:ident, $options:expr,
+     $check:expr) => {
         #[pyfunction]
-        #[pyo3(signature = ($first, target, *, $($p = $def,)* class_weight = None, weight = None,
-                            reduction = "mean", out = None, with_grad = false, partials = false,
-                            offset = 0))]
+        #[pyo3(signature = ($first, target, $($p = $def,)* weight = None, reduction = "mean",
+                            out = None, with_grad = false, *, partials = false, offset = 0))]
         #[allow(clippy::too_many_arguments)]
         fn $name<'py>(
             py: Python<'py>,
             $first: &Bound<'py, PyAny>,
             target: &Bound<'py, PyAny>,
             $(#[pyo3(from_py_with = arg::$p)] $p: $pt,)*
-            class_weight: Option<&Bound<'py, PyAny>>,
             weight: Option<&Bound<'py, PyAny>>,
             #[pyo3(from_py_with = arg::reduction)] reduction: &str,
             out: Option<&Bound<'py, PyAny>>,
@@ -192,8 +189,8 @@ macro_rules! rows {
                 partials: partials.then_some(offset),
             };
             match floats($first, stringify!($first))? {
-                Floats::F32(x) => pipeline::rows::<f32, _>(call, x, class_weight, options),
-                Floats::F64(x) => pipeline::rows::<f64, _>(call, x, class_weight, options),
+                Floats::F32(x) => pipeline::rows::<f32, _>(call, x, $cw.as_ref(), options),
+                Floats::F64(x) => pipeline::rows::<f64, _>(call, x, $cw.as_ref(), options),
             }
         }
     };
@@ -201,19 +198,26 @@ macro_rules! rows {
 
 rows!(
     cross_entropy, logits,
-    [ignore_index: Option<i64> = None, label_smoothing: f64 = 0.0],
+    [
+        class_weight: Option<Bound<'py, PyAny>> = None,
+        ignore_index: Option<i64> = None,
+        label_smoothing: f64 = 0.0
+    ],
+    class_weight,
     CrossEntropyOptions { ignore_index, label_smoothing },
     CrossEntropy::<f64>::new(0, None, None, label_smoothing)
 );
 rows!(
     nll_loss, log_probs,
-    [ignore_index: Option<i64> = None],
+    [class_weight: Option<Bound<'py, PyAny>> = None, ignore_index: Option<i64> = None],
+    class_weight,
     NllOptions { ignore_index },
     Ok::<(), LossError>(())
 );
 rows!(
     multi_margin, logits,
-    [p: i64 = 1, margin: f64 = 1.0],
+    [p: i64 = 1, margin: f64 = 1.0, class_weight: Option<Bound<'py, PyAny>> = None],
+    class_weight,
     MultiMarginOptions { p, margin },
     MultiMargin::<f64>::new(0, p, margin, None)
 );

@@ -4,9 +4,13 @@
 //! buffers are checked (dtype, shape, contiguity), all borrowed at once through rust-numpy's
 //! borrow checker (so a parameter passed twice, or a gradient aliasing a parameter, is a clean
 //! error), and the core updates them with the GIL released. float32 and float64 parameters may
-//! be mixed: each dtype group is one core call inside the same GIL release.
+//! be mixed, and the parameters may form several groups (`torch.optim` param groups), each with
+//! its own hyperparameters: every (group, dtype) pair is one core update inside the same call
+//! and the same GIL release.
 
-use crate::errors::{DTypeError, IntoPy, NonFiniteError, OutputError, ParameterError, ShapeError};
+use crate::errors::{
+    DTypeError, IntoPy, NonFiniteError, OutputError, ParameterError, ParameterTypeError, ShapeError,
+};
 use losscore_core::error::shape_str;
 use losscore_core::optim::{self, clip, Slot, Update, MAX_STATES};
 use losscore_core::Real;
@@ -15,6 +19,7 @@ use numpy::{
     PyUntypedArrayMethods,
 };
 use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyDict, PyList, PyTuple};
 
 /// One parameter of dtype `T` with its gradient, checked but not borrowed.
 struct Entry<'py, T> {
@@ -260,37 +265,177 @@ impl<'py, T: Element + Real> Borrowed<'py, T> {
     }
 }
 
-/// Checks, borrows and runs one optimizer step over all parameters. `states[k]` lists the flat
-/// buffers (one per dtype present) of the k-th buffer the update uses.
+/// One parameter group: the optimizer's own `param_groups[i]` dict, read as is (its `params`
+/// list gives how many consecutive parameters of the call it covers; the hyperparameters are
+/// under their `torch.optim` names, `betas` a pair).
+struct Group<'py> {
+    index: usize,
+    dict: Bound<'py, PyDict>,
+}
+
+impl<'py> Group<'py> {
+    /// `ParameterTypeError` for a value of the wrong type, `ParameterError` for a missing one.
+    fn error(&self, key: &str, message: String) -> PyErr {
+        self.error_at(format!("['{key}']"), message)
+    }
+
+    /// `path` follows `param_groups[i]` (`['betas'][1]`).
+    fn error_at(&self, path: String, message: String) -> PyErr {
+        let text = format!("param_groups[{}]{path}: {message}", self.index);
+        if message == "missing" {
+            ParameterError::new_err(text)
+        } else {
+            ParameterTypeError::new_err(text)
+        }
+    }
+
+    fn get(&self, key: &str) -> PyResult<Bound<'py, PyAny>> {
+        self.dict
+            .get_item(key)?
+            .ok_or_else(|| self.error(key, "missing".to_string()))
+    }
+
+    /// A number; bools are not numbers.
+    fn f64(&self, key: &str) -> PyResult<f64> {
+        let v = self.get(key)?;
+        if v.is_instance_of::<PyBool>() {
+            return Err(self.error(key, "expected a number, got a bool".to_string()));
+        }
+        v.extract::<f64>()
+            .map_err(|_| self.error(key, format!("expected a number, got {}", dtype_name(&v))))
+    }
+
+    fn flag(&self, key: &str) -> PyResult<bool> {
+        let v = self.get(key)?;
+        v.extract::<bool>()
+            .map_err(|_| self.error(key, format!("expected a bool, got {}", dtype_name(&v))))
+    }
+
+    /// `betas`: a pair of numbers.
+    fn pair(&self, key: &str) -> PyResult<(f64, f64)> {
+        let v = self.get(key)?;
+        let bad = || {
+            self.error(
+                key,
+                format!("expected a pair of floats, got {}", dtype_name(&v)),
+            )
+        };
+        if !(v.is_instance_of::<PyTuple>() || v.is_instance_of::<PyList>()) || v.len()? != 2 {
+            return Err(bad());
+        }
+        let mut out = [0.0; 2];
+        for (k, slot) in out.iter_mut().enumerate() {
+            let item = v.get_item(k)?;
+            if item.is_instance_of::<PyBool>() {
+                return Err(self.error_at(
+                    format!("['{key}'][{k}]"),
+                    "expected a number, got a bool".into(),
+                ));
+            }
+            *slot = item.extract::<f64>().map_err(|_| {
+                self.error_at(
+                    format!("['{key}'][{k}]"),
+                    format!("expected a number, got {}", dtype_name(&item)),
+                )
+            })?;
+        }
+        Ok((out[0], out[1]))
+    }
+
+    /// How many parameters the group holds (`len(group["params"])`).
+    fn len(&self) -> PyResult<usize> {
+        self.get("params")?.len()
+    }
+}
+
+/// Reads every group's update and parameter count with `read(group, index)`; `lists` are the
+/// per-group sequences (steps, ...) the update also needs, each checked to have one entry per
+/// group.
+fn read_groups<'py, U: Update>(
+    _py: Python<'py>,
+    groups: Vec<Bound<'py, PyDict>>,
+    lists: &[(&str, usize)],
+    read: impl Fn(&Group<'py>, usize) -> PyResult<U>,
+) -> PyResult<Vec<(usize, U)>> {
+    for (name, len) in lists {
+        if *len != groups.len() {
+            return Err(ShapeError::new_err(format!(
+                "{name}: expected {} entries (one per group), got {len}",
+                groups.len()
+            )));
+        }
+    }
+    groups
+        .into_iter()
+        .enumerate()
+        .map(|(index, dict)| {
+            let g = Group { index, dict };
+            Ok((g.len()?, read(&g, index)?))
+        })
+        .collect()
+}
+
+/// `slots` (in parameter order, `indices[i]` the parameter index of `slots[i]`) distributed to
+/// the groups' updates; `group_of[p]` is the group of parameter `p`.
+fn grouped<'a, T, U: Update>(
+    updates: &[(usize, U)],
+    group_of: &[usize],
+    indices: &[usize],
+    slots: Vec<Slot<'a, T>>,
+) -> Vec<(U, Vec<Slot<'a, T>>)> {
+    let mut out: Vec<(U, Vec<Slot<'a, T>>)> =
+        updates.iter().map(|&(_, u)| (u, Vec::new())).collect();
+    for (slot, &i) in slots.into_iter().zip(indices) {
+        out[group_of[i]].1.push(slot);
+    }
+    out
+}
+
+/// Checks, borrows and runs one optimizer step over all parameters and all groups (one call,
+/// one GIL release). `states[k]` lists the flat buffers (one per dtype present) of the kernel's
+/// buffer `k` (empty when no group uses it); each covers every parameter of its dtype.
 fn run_step<'py, U: Update>(
     py: Python<'py>,
-    update: U,
+    updates: Vec<(usize, U)>,
     params: Vec<Bound<'py, PyAny>>,
     grads: Vec<Bound<'py, PyAny>>,
     states: Vec<Vec<Bound<'py, PyAny>>>,
 ) -> PyResult<()> {
-    update.validate().py_err(py)?;
+    for (_, update) in &updates {
+        update.validate().py_err(py)?;
+    }
     let n = params.len();
+    let covered: usize = updates.iter().map(|(c, _)| c).sum();
+    if covered != n {
+        return Err(ShapeError::new_err(format!(
+            "params: the groups cover {covered} parameters, got {n} arrays"
+        )));
+    }
     if grads.len() != n {
         return Err(ShapeError::new_err(format!(
             "grads: expected {n} arrays (one per parameter), got {}",
             grads.len()
         )));
     }
-    let uses = update.uses();
-    let want = uses.iter().filter(|&&u| u).count();
-    if states.len() != want {
+    if states.len() > MAX_STATES {
         return Err(ParameterError::new_err(format!(
-            "states: expected {want} lists of flat state buffers, got {}",
+            "states: expected at most {MAX_STATES} lists of flat state buffers, got {}",
             states.len()
         )));
     }
-    let mut placed: [Vec<Bound<'py, PyAny>>; MAX_STATES] = [Vec::new(), Vec::new(), Vec::new()];
-    let mut lists = states.into_iter();
-    for (k, used) in uses.iter().enumerate() {
-        if *used {
-            placed[k] = lists.next().unwrap_or_default();
+    let mut uses = [false; MAX_STATES];
+    for (_, update) in &updates {
+        for (k, u) in update.uses().iter().enumerate() {
+            uses[k] |= *u;
         }
+    }
+    let mut placed: [Vec<Bound<'py, PyAny>>; MAX_STATES] = [Vec::new(), Vec::new(), Vec::new()];
+    for (k, list) in states.into_iter().enumerate() {
+        placed[k] = list;
+    }
+    let mut group_of = Vec::with_capacity(n);
+    for (g, (count, _)) in updates.iter().enumerate() {
+        group_of.extend(std::iter::repeat_n(g, *count));
     }
 
     let mut e32: Vec<Entry<'py, f32>> = Vec::new();
@@ -317,6 +462,8 @@ fn run_step<'py, U: Update>(
     }
     let total32: usize = e32.iter().map(|e| e.param.len()).sum();
     let total64: usize = e64.iter().map(|e| e.param.len()).sum();
+    let i32s: Vec<usize> = e32.iter().map(|e| e.index).collect();
+    let i64s: Vec<usize> = e64.iter().map(|e| e.index).collect();
 
     // Writers first, so that a gradient aliasing any of them is caught at its read borrow.
     let p32 = borrow_params(py, &e32)?;
@@ -335,273 +482,241 @@ fn run_step<'py, U: Update>(
         grads: g64,
         states: s64,
     };
-    let slots32 = b32.slots(py)?;
-    let slots64 = b64.slots(py)?;
+    let groups32 = grouped(&updates, &group_of, &i32s, b32.slots(py)?);
+    let groups64 = grouped(&updates, &group_of, &i64s, b64.slots(py)?);
     py.detach(|| {
-        if !slots32.is_empty() {
-            update.apply(slots32)?;
-        }
-        if !slots64.is_empty() {
-            update.apply(slots64)?;
-        }
-        Ok(())
+        optim::apply_groups(groups32)?;
+        optim::apply_groups(groups64)
     })
     .py_err(py)
 }
 
 #[pyfunction]
-#[pyo3(signature = (params, grads, states, *, lr, momentum, dampening, weight_decay, nesterov, maximize, fresh_buffers))]
-#[allow(clippy::too_many_arguments)]
 fn sgd_step<'py>(
     py: Python<'py>,
     params: Vec<Bound<'py, PyAny>>,
     grads: Vec<Bound<'py, PyAny>>,
     states: Vec<Vec<Bound<'py, PyAny>>>,
-    lr: f64,
-    momentum: f64,
-    dampening: f64,
-    weight_decay: f64,
-    nesterov: bool,
-    maximize: bool,
-    fresh_buffers: bool,
+    groups: Vec<Bound<'py, PyDict>>,
+    fresh: Vec<bool>,
 ) -> PyResult<()> {
-    let hp = optim::SgdParams {
-        lr,
-        momentum,
-        dampening,
-        weight_decay,
-        nesterov,
-        maximize,
-    };
-    let update = optim::Sgd { hp, fresh_buffers };
-    run_step(py, update, params, grads, states)
+    let updates = read_groups(py, groups, &[("fresh", fresh.len())], |g, i| {
+        let hp = optim::SgdParams {
+            lr: g.f64("lr")?,
+            momentum: g.f64("momentum")?,
+            dampening: g.f64("dampening")?,
+            weight_decay: g.f64("weight_decay")?,
+            nesterov: g.flag("nesterov")?,
+            maximize: g.flag("maximize")?,
+        };
+        Ok(optim::Sgd {
+            hp,
+            fresh_buffers: fresh[i],
+        })
+    })?;
+    run_step(py, updates, params, grads, states)
 }
 
 #[pyfunction]
-#[pyo3(signature = (params, grads, states, *, step, lr, beta1, beta2, eps, weight_decay, decoupled_weight_decay, amsgrad, maximize))]
-#[allow(clippy::too_many_arguments)]
 fn adam_step<'py>(
     py: Python<'py>,
     params: Vec<Bound<'py, PyAny>>,
     grads: Vec<Bound<'py, PyAny>>,
     states: Vec<Vec<Bound<'py, PyAny>>>,
-    step: u64,
-    lr: f64,
-    beta1: f64,
-    beta2: f64,
-    eps: f64,
-    weight_decay: f64,
-    decoupled_weight_decay: bool,
-    amsgrad: bool,
-    maximize: bool,
+    groups: Vec<Bound<'py, PyDict>>,
+    steps: Vec<u64>,
 ) -> PyResult<()> {
-    let hp = optim::AdamParams {
-        lr,
-        beta1,
-        beta2,
-        eps,
-        weight_decay,
-        decoupled_weight_decay,
-        amsgrad,
-        maximize,
-    };
-    run_step(py, optim::Adam { hp, step }, params, grads, states)
+    let updates = read_groups(py, groups, &[("steps", steps.len())], |g, i| {
+        let (beta1, beta2) = g.pair("betas")?;
+        let hp = optim::AdamParams {
+            lr: g.f64("lr")?,
+            beta1,
+            beta2,
+            eps: g.f64("eps")?,
+            weight_decay: g.f64("weight_decay")?,
+            decoupled_weight_decay: g.flag("decoupled_weight_decay")?,
+            amsgrad: g.flag("amsgrad")?,
+            maximize: g.flag("maximize")?,
+        };
+        Ok(optim::Adam { hp, step: steps[i] })
+    })?;
+    run_step(py, updates, params, grads, states)
 }
 
 #[pyfunction]
-#[pyo3(signature = (params, grads, states, *, lr, alpha, eps, weight_decay, momentum, centered, maximize))]
-#[allow(clippy::too_many_arguments)]
 fn rmsprop_step<'py>(
     py: Python<'py>,
     params: Vec<Bound<'py, PyAny>>,
     grads: Vec<Bound<'py, PyAny>>,
     states: Vec<Vec<Bound<'py, PyAny>>>,
-    lr: f64,
-    alpha: f64,
-    eps: f64,
-    weight_decay: f64,
-    momentum: f64,
-    centered: bool,
-    maximize: bool,
+    groups: Vec<Bound<'py, PyDict>>,
 ) -> PyResult<()> {
-    let hp = optim::RmsPropParams {
-        lr,
-        alpha,
-        eps,
-        weight_decay,
-        momentum,
-        centered,
-        maximize,
-    };
-    run_step(py, optim::RmsProp { hp }, params, grads, states)
+    let updates = read_groups(py, groups, &[], |g, _| {
+        let hp = optim::RmsPropParams {
+            lr: g.f64("lr")?,
+            alpha: g.f64("alpha")?,
+            eps: g.f64("eps")?,
+            weight_decay: g.f64("weight_decay")?,
+            momentum: g.f64("momentum")?,
+            centered: g.flag("centered")?,
+            maximize: g.flag("maximize")?,
+        };
+        Ok(optim::RmsProp { hp })
+    })?;
+    run_step(py, updates, params, grads, states)
 }
 
 #[pyfunction]
-#[pyo3(signature = (params, grads, states, *, step, lr, lr_decay, weight_decay, initial_accumulator_value, eps, maximize))]
-#[allow(clippy::too_many_arguments)]
 fn adagrad_step<'py>(
     py: Python<'py>,
     params: Vec<Bound<'py, PyAny>>,
     grads: Vec<Bound<'py, PyAny>>,
     states: Vec<Vec<Bound<'py, PyAny>>>,
-    step: u64,
-    lr: f64,
-    lr_decay: f64,
-    weight_decay: f64,
-    initial_accumulator_value: f64,
-    eps: f64,
-    maximize: bool,
+    groups: Vec<Bound<'py, PyDict>>,
+    steps: Vec<u64>,
 ) -> PyResult<()> {
-    let hp = optim::AdagradParams {
-        lr,
-        lr_decay,
-        weight_decay,
-        initial_accumulator_value,
-        eps,
-        maximize,
-    };
-    run_step(py, optim::Adagrad { hp, step }, params, grads, states)
+    let updates = read_groups(py, groups, &[("steps", steps.len())], |g, i| {
+        let hp = optim::AdagradParams {
+            lr: g.f64("lr")?,
+            lr_decay: g.f64("lr_decay")?,
+            weight_decay: g.f64("weight_decay")?,
+            initial_accumulator_value: g.f64("initial_accumulator_value")?,
+            eps: g.f64("eps")?,
+            maximize: g.flag("maximize")?,
+        };
+        Ok(optim::Adagrad { hp, step: steps[i] })
+    })?;
+    run_step(py, updates, params, grads, states)
 }
 
 #[pyfunction]
-#[pyo3(signature = (params, grads, states, *, lr, rho, eps, weight_decay, maximize))]
-#[allow(clippy::too_many_arguments)]
 fn adadelta_step<'py>(
     py: Python<'py>,
     params: Vec<Bound<'py, PyAny>>,
     grads: Vec<Bound<'py, PyAny>>,
     states: Vec<Vec<Bound<'py, PyAny>>>,
-    lr: f64,
-    rho: f64,
-    eps: f64,
-    weight_decay: f64,
-    maximize: bool,
+    groups: Vec<Bound<'py, PyDict>>,
 ) -> PyResult<()> {
-    let hp = optim::AdadeltaParams {
-        lr,
-        rho,
-        eps,
-        weight_decay,
-        maximize,
-    };
-    run_step(py, optim::Adadelta { hp }, params, grads, states)
+    let updates = read_groups(py, groups, &[], |g, _| {
+        let hp = optim::AdadeltaParams {
+            lr: g.f64("lr")?,
+            rho: g.f64("rho")?,
+            eps: g.f64("eps")?,
+            weight_decay: g.f64("weight_decay")?,
+            maximize: g.flag("maximize")?,
+        };
+        Ok(optim::Adadelta { hp })
+    })?;
+    run_step(py, updates, params, grads, states)
 }
 
 #[pyfunction]
-#[pyo3(signature = (params, grads, states, *, step, lr, beta1, beta2, eps, weight_decay, maximize))]
-#[allow(clippy::too_many_arguments)]
 fn adamax_step<'py>(
     py: Python<'py>,
     params: Vec<Bound<'py, PyAny>>,
     grads: Vec<Bound<'py, PyAny>>,
     states: Vec<Vec<Bound<'py, PyAny>>>,
-    step: u64,
-    lr: f64,
-    beta1: f64,
-    beta2: f64,
-    eps: f64,
-    weight_decay: f64,
-    maximize: bool,
+    groups: Vec<Bound<'py, PyDict>>,
+    steps: Vec<u64>,
 ) -> PyResult<()> {
-    let hp = optim::AdamaxParams {
-        lr,
-        beta1,
-        beta2,
-        eps,
-        weight_decay,
-        maximize,
-    };
-    run_step(py, optim::Adamax { hp, step }, params, grads, states)
+    let updates = read_groups(py, groups, &[("steps", steps.len())], |g, i| {
+        let (beta1, beta2) = g.pair("betas")?;
+        let hp = optim::AdamaxParams {
+            lr: g.f64("lr")?,
+            beta1,
+            beta2,
+            eps: g.f64("eps")?,
+            weight_decay: g.f64("weight_decay")?,
+            maximize: g.flag("maximize")?,
+        };
+        Ok(optim::Adamax { hp, step: steps[i] })
+    })?;
+    run_step(py, updates, params, grads, states)
 }
 
-/// Returns the `mu_product` to keep for the next step.
+/// Returns each group's `mu_product` to keep for its next step.
 #[pyfunction]
-#[pyo3(signature = (params, grads, states, *, step, mu_product, lr, beta1, beta2, eps, weight_decay, momentum_decay, decoupled_weight_decay, maximize))]
-#[allow(clippy::too_many_arguments)]
 fn nadam_step<'py>(
     py: Python<'py>,
     params: Vec<Bound<'py, PyAny>>,
     grads: Vec<Bound<'py, PyAny>>,
     states: Vec<Vec<Bound<'py, PyAny>>>,
-    step: u64,
-    mu_product: f64,
-    lr: f64,
-    beta1: f64,
-    beta2: f64,
-    eps: f64,
-    weight_decay: f64,
-    momentum_decay: f64,
-    decoupled_weight_decay: bool,
-    maximize: bool,
-) -> PyResult<f64> {
-    let hp = optim::NAdamParams {
-        lr,
-        beta1,
-        beta2,
-        eps,
-        weight_decay,
-        momentum_decay,
-        decoupled_weight_decay,
-        maximize,
-    };
-    let update = optim::NAdam {
-        hp,
-        step,
-        mu_product,
-    };
-    run_step(py, update, params, grads, states)?;
-    Ok(update.next_mu_product())
+    groups: Vec<Bound<'py, PyDict>>,
+    steps: Vec<u64>,
+    mu_products: Vec<f64>,
+) -> PyResult<Vec<f64>> {
+    let updates = read_groups(
+        py,
+        groups,
+        &[("steps", steps.len()), ("mu_products", mu_products.len())],
+        |g, i| {
+            let (beta1, beta2) = g.pair("betas")?;
+            let hp = optim::NAdamParams {
+                lr: g.f64("lr")?,
+                beta1,
+                beta2,
+                eps: g.f64("eps")?,
+                weight_decay: g.f64("weight_decay")?,
+                momentum_decay: g.f64("momentum_decay")?,
+                decoupled_weight_decay: g.flag("decoupled_weight_decay")?,
+                maximize: g.flag("maximize")?,
+            };
+            Ok(optim::NAdam {
+                hp,
+                step: steps[i],
+                mu_product: mu_products[i],
+            })
+        },
+    )?;
+    let next = updates.iter().map(|(_, u)| u.next_mu_product()).collect();
+    run_step(py, updates, params, grads, states)?;
+    Ok(next)
 }
 
 #[pyfunction]
-#[pyo3(signature = (params, grads, states, *, step, lr, beta1, beta2, eps, weight_decay, decoupled_weight_decay, maximize))]
-#[allow(clippy::too_many_arguments)]
 fn radam_step<'py>(
     py: Python<'py>,
     params: Vec<Bound<'py, PyAny>>,
     grads: Vec<Bound<'py, PyAny>>,
     states: Vec<Vec<Bound<'py, PyAny>>>,
-    step: u64,
-    lr: f64,
-    beta1: f64,
-    beta2: f64,
-    eps: f64,
-    weight_decay: f64,
-    decoupled_weight_decay: bool,
-    maximize: bool,
+    groups: Vec<Bound<'py, PyDict>>,
+    steps: Vec<u64>,
 ) -> PyResult<()> {
-    let hp = optim::RAdamParams {
-        lr,
-        beta1,
-        beta2,
-        eps,
-        weight_decay,
-        decoupled_weight_decay,
-        maximize,
-    };
-    run_step(py, optim::RAdam { hp, step }, params, grads, states)
+    let updates = read_groups(py, groups, &[("steps", steps.len())], |g, i| {
+        let (beta1, beta2) = g.pair("betas")?;
+        let hp = optim::RAdamParams {
+            lr: g.f64("lr")?,
+            beta1,
+            beta2,
+            eps: g.f64("eps")?,
+            weight_decay: g.f64("weight_decay")?,
+            decoupled_weight_decay: g.flag("decoupled_weight_decay")?,
+            maximize: g.flag("maximize")?,
+        };
+        Ok(optim::RAdam { hp, step: steps[i] })
+    })?;
+    run_step(py, updates, params, grads, states)
 }
 
 #[pyfunction]
-#[pyo3(signature = (params, grads, states, *, lr, beta1, beta2, weight_decay))]
-#[allow(clippy::too_many_arguments)]
 fn lion_step<'py>(
     py: Python<'py>,
     params: Vec<Bound<'py, PyAny>>,
     grads: Vec<Bound<'py, PyAny>>,
     states: Vec<Vec<Bound<'py, PyAny>>>,
-    lr: f64,
-    beta1: f64,
-    beta2: f64,
-    weight_decay: f64,
+    groups: Vec<Bound<'py, PyDict>>,
 ) -> PyResult<()> {
-    let hp = optim::LionParams {
-        lr,
-        beta1,
-        beta2,
-        weight_decay,
-    };
-    run_step(py, optim::Lion { hp }, params, grads, states)
+    let updates = read_groups(py, groups, &[], |g, _| {
+        let (beta1, beta2) = g.pair("betas")?;
+        let hp = optim::LionParams {
+            lr: g.f64("lr")?,
+            beta1,
+            beta2,
+            weight_decay: g.f64("weight_decay")?,
+        };
+        Ok(optim::Lion { hp })
+    })?;
+    run_step(py, updates, params, grads, states)
 }
 
 /// In-place arrays (parameters, or gradients to clip), checked and borrowed for writing.
@@ -694,6 +809,61 @@ fn clip_grad_norm<'py>(
     Ok(total)
 }
 
+/// The total norm of `arrays` (read only; the same norm `clip_grad_norm` computes).
+#[pyfunction]
+#[pyo3(signature = (arrays, norm_type=2.0))]
+fn grad_norm<'py>(
+    py: Python<'py>,
+    arrays: Vec<Bound<'py, PyAny>>,
+    norm_type: f64,
+) -> PyResult<f64> {
+    let mut acc = clip::NormAccumulator::new(norm_type).py_err(py)?;
+    let mut r32: Vec<PyReadonlyArrayDyn<'py, f32>> = Vec::new();
+    let mut r64: Vec<PyReadonlyArrayDyn<'py, f64>> = Vec::new();
+    for (i, obj) in arrays.iter().enumerate() {
+        let readonly =
+            |e: numpy::BorrowError| OutputError::new_err(format!("grads[{i}] cannot be read: {e}"));
+        if let Ok(a) = obj.cast::<PyArrayDyn<f32>>() {
+            r32.push(contiguous(py, a)?.try_readonly().map_err(readonly)?);
+        } else if let Ok(a) = obj.cast::<PyArrayDyn<f64>>() {
+            r64.push(contiguous(py, a)?.try_readonly().map_err(readonly)?);
+        } else {
+            return Err(DTypeError::new_err(format!(
+                "grads[{i}] must be a numpy array of dtype float32 or float64, got {}",
+                dtype_name(obj)
+            )));
+        }
+    }
+    let s32: Vec<&[f32]> = r32
+        .iter()
+        .map(|a| a.as_slice().map_err(|_| not_contiguous(py)))
+        .collect::<PyResult<_>>()?;
+    let s64: Vec<&[f64]> = r64
+        .iter()
+        .map(|a| a.as_slice().map_err(|_| not_contiguous(py)))
+        .collect::<PyResult<_>>()?;
+    Ok(py.detach(|| {
+        acc.add(&s32);
+        acc.add(&s64);
+        acc.total()
+    }))
+}
+
+/// `arr` itself when C-contiguous, else a contiguous copy.
+fn contiguous<'py, T: Element>(
+    py: Python<'py>,
+    arr: &Bound<'py, PyArrayDyn<T>>,
+) -> PyResult<Bound<'py, PyArrayDyn<T>>> {
+    if arr.is_c_contiguous() {
+        return Ok(arr.clone());
+    }
+    let copy = py
+        .import("numpy")?
+        .getattr("ascontiguousarray")?
+        .call1((arr,))?;
+    Ok(copy.cast_into::<PyArrayDyn<T>>()?)
+}
+
 /// Clamps `grads` in place to `[-clip_value, clip_value]`.
 #[pyfunction]
 fn clip_grad_value<'py>(
@@ -725,5 +895,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(optim_check_params, m)?)?;
     m.add_function(wrap_pyfunction!(clip_grad_norm, m)?)?;
     m.add_function(wrap_pyfunction!(clip_grad_value, m)?)?;
+    m.add_function(wrap_pyfunction!(grad_norm, m)?)?;
     Ok(())
 }

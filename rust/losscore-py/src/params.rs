@@ -83,9 +83,11 @@ pub fn optional_int(obj: Option<&Bound<'_, PyAny>>, name: &str) -> PyResult<Opti
         Some(o) if o.is_none() => Ok(None),
         Some(o) => match i64::extract_param(o) {
             Some(v) => Ok(Some(v)),
-            None if o.is_instance_of::<PyInt>() => Err(ParameterError::new_err(format!(
-                "{name}: must be an integer in the int64 range, got {o}"
-            ))),
+            None if o.is_instance_of::<PyInt>() || f64::extract_param(o).is_some() => {
+                Err(ParameterError::new_err(format!(
+                    "{name}: must be an integer in the int64 range, got {o}"
+                )))
+            }
             None => Err(type_error(o, name, "an integer or None")),
         },
     }
@@ -133,6 +135,7 @@ macro_rules! named_args {
 /// One extractor per scalar argument name, for `#[pyo3(from_py_with = arg::NAME)]`: the error
 /// names the argument.
 pub mod arg {
+    use super::Param;
     use pyo3::prelude::*;
 
     named_args!(
@@ -144,13 +147,36 @@ pub mod arg {
         gamma: f64,
         margin: f64,
         label_smoothing: f64,
-        p: i64,
         log_input: bool,
         full: bool,
         log_target: bool,
         with_grad: bool,
         partials: bool,
     );
+
+    /// An optional array argument (`None` is absent), converted later by the pipeline.
+    fn optional_array<'py>(obj: &Bound<'py, PyAny>) -> Option<Bound<'py, PyAny>> {
+        (!obj.is_none()).then(|| obj.clone())
+    }
+
+    pub fn class_weight<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        Ok(optional_array(obj))
+    }
+
+    pub fn pos_weight<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        Ok(optional_array(obj))
+    }
+
+    /// `multi_margin`'s `p`: 1 or 2 (a float of another value is outside the domain).
+    pub fn p(obj: &Bound<'_, PyAny>) -> PyResult<i64> {
+        if let Some(v) = i64::extract_param(obj) {
+            return Ok(v);
+        }
+        let v: f64 = super::named(obj, "p")?;
+        Err(super::ParameterError::new_err(format!(
+            "p: must be 1 or 2, got {v}"
+        )))
+    }
 
     /// The `offset` argument: a non-negative unit index.
     pub fn offset(obj: &Bound<'_, PyAny>) -> PyResult<usize> {

@@ -4,7 +4,10 @@
 //! Two layouts feed the one core driver: element-wise (`target` and `weight` of the first
 //! argument's shape) and rows (class axis last, per-sample targets and weights).
 
-use crate::arrays::{borrow_error, borrow_ro, borrow_rw, class_target, like, output, ClassTarget};
+use crate::arrays::{
+    borrow_error, borrow_ro, borrow_rw, check_disjoint, class_target, like, output, range_of,
+    ClassTarget,
+};
 use crate::errors::{to_pyerr, OutputError, ParameterError, ShapeError};
 use crate::partials::Partials;
 use losscore_core::error::shape_str;
@@ -132,6 +135,18 @@ pub fn elementwise<'py, T: Element + Real, L: Loss<T> + Sync>(
     let grad = (call.with_grad && call.partials.is_none())
         .then(|| output::<T>(py, call.out, &shape, "out"))
         .transpose()?;
+    if let (Some(g), Some(_)) = (&grad, call.out) {
+        check_disjoint(
+            g,
+            "out",
+            &[
+                (first, range_of(Some(&x))),
+                ("target", range_of(Some(&target))),
+                ("weight", range_of(weight.as_ref())),
+                ("pos_weight", range_of(pos_weight.as_ref())),
+            ],
+        )?;
+    }
     let per_element = (reduction == Reduction::None)
         .then(|| output::<T>(py, None, &shape, "loss"))
         .transpose()?;
@@ -184,7 +199,21 @@ pub fn rows<'py, T: Element + Real, O: RowOptions<T> + Sync>(
             "{first} must have at least one dimension (the class axis, last), got shape ()"
         )));
     };
-    let rows: usize = sample_shape.iter().product();
+    let Some(rows) = sample_shape
+        .iter()
+        .try_fold(1usize, |a, &d| a.checked_mul(d))
+    else {
+        return Err(ShapeError::new_err(format!(
+            "{first} shape {} has more rows than can be addressed",
+            shape_str(&shape)
+        )));
+    };
+    if classes == 0 && rows > 0 {
+        return Err(ShapeError::new_err(format!(
+            "{first} has an empty class axis (shape {}): there is no class to score",
+            shape_str(&shape)
+        )));
+    }
     let target = class_target::<T>(call.target, O::NAME, O::PROBABILITIES)?;
     match &target {
         ClassTarget::Index(y) if y.shape() != sample_shape => {
@@ -240,6 +269,22 @@ pub fn rows<'py, T: Element + Real, O: RowOptions<T> + Sync>(
     let grad = (call.with_grad && call.partials.is_none())
         .then(|| output::<T>(py, call.out, &shape, "out"))
         .transpose()?;
+    if let (Some(g), Some(_)) = (&grad, call.out) {
+        let target_range = match &target {
+            ClassTarget::Index(y) => range_of(Some(y)),
+            ClassTarget::Prob(t) => range_of(Some(t)),
+        };
+        check_disjoint(
+            g,
+            "out",
+            &[
+                (first, range_of(Some(&x))),
+                ("target", target_range),
+                ("weight", range_of(weight.as_ref())),
+                ("class_weight", range_of(class_weight.as_ref())),
+            ],
+        )?;
+    }
     let per_sample = (reduction == Reduction::None)
         .then(|| output::<T>(py, None, sample_shape, "loss"))
         .transpose()?;

@@ -382,3 +382,56 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod limit_tests {
+    use super::*;
+    use crate::Reduction;
+
+    fn ce_at(x: &[f64], c: usize, y: i64, eps: f64) -> (f64, Vec<f64>) {
+        let ce = CrossEntropy::<f64>::new(c, None, None, eps).unwrap();
+        let mut g = vec![0.0; x.len()];
+        let v = evaluate_rows(
+            &ce,
+            x,
+            x.len() / c,
+            Target::Index(&[y]),
+            None,
+            Reduction::Sum,
+            None,
+            Some(&mut g),
+            false,
+        )
+        .unwrap();
+        (v, g)
+    }
+
+    #[test]
+    fn infinite_logits_give_the_limits() {
+        let inf = f64::INFINITY;
+        for c in [3usize, 20] {
+            // +inf at the target, others finite or -inf: loss 0, gradient 0.
+            let mut x = vec![0.5; c];
+            x[1] = inf;
+            x[2] = -inf;
+            let (v, g) = ce_at(&x, c, 1, 0.0);
+            assert_eq!(v, 0.0, "C={c}");
+            assert!(g.iter().all(|&d| d == 0.0), "C={c}: {g:?}");
+            // +inf at another class: loss +inf.
+            let (v, g) = ce_at(&x, c, 0, 0.0);
+            assert_eq!(v, inf);
+            assert!(g.iter().all(|d| d.is_finite()));
+            // Two +inf logits, one the target: loss ln 2, probability 1/2 each.
+            x[0] = inf;
+            let (v, g) = ce_at(&x, c, 1, 0.0);
+            assert!((v - 2f64.ln()).abs() < 1e-15);
+            assert!((g[0] - 0.5).abs() < 1e-15 && (g[1] + 0.5).abs() < 1e-15);
+            // Label smoothing puts mass on finite classes: +inf.
+            let (v, _) = ce_at(&x, c, 1, 0.1);
+            assert_eq!(v, inf);
+            // NaN propagates.
+            x[3 % c] = f64::NAN;
+            assert!(ce_at(&x, c, 1, 0.0).0.is_nan());
+        }
+    }
+}

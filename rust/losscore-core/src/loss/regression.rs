@@ -340,7 +340,8 @@ impl<T: Real, const LOG_INPUT: bool, const FULL: bool> Pointwise<T>
     fn value_grad(&self, p: T, t: T) -> (T, T) {
         let (l, g) = if LOG_INPUT {
             let e = p.exp();
-            (e - t * p, e - t)
+            // t * p is 0 for t = 0 even at p = -inf (the limit of the loss there is 0).
+            (e - T::select(t == T::ZERO, T::ZERO, t * p), e - t)
         } else {
             let q = p + self.eps;
             (p - t * q.ln(), T::ONE - t / q)

@@ -94,6 +94,12 @@ impl<T: Real, L: RowLoss<T>> Blocks<T> for Rows<L> {
             ));
         }
         if let Target::Values(_) = inputs.target {
+            if !self.0.accepts_prob() && self.0.ignore_index().is_some() {
+                return Err(crate::error::invalid(
+                    "ignore_index",
+                    "not supported with probability targets",
+                ));
+            }
             if !self.0.accepts_prob() {
                 return Err(crate::error::invalid(
                     "target",

@@ -28,6 +28,13 @@ use crate::simd::Real;
 /// The largest class count handled by the row-transposed tile path.
 pub const TILE_CLASSES: usize = 16;
 
+/// The target of one row, for [`CrossEntropy::inf_row`].
+#[derive(Debug, Clone, Copy)]
+enum RowTarget<'a, T> {
+    Index(usize),
+    Prob(&'a [T]),
+}
+
 /// Max, exponential sum and its log of one row.
 #[derive(Debug, Clone, Copy)]
 struct RowStats<T> {
@@ -149,7 +156,7 @@ impl<'a, T: Real> CrossEntropy<'a, T> {
         }
         let mut s = [T::ONE; GROUP];
         for r in 0..nr {
-            if !live[r] {
+            if !live[r] || m[r] == T::INFINITY {
                 continue;
             }
             let span = r * c_n..(r + 1) * c_n;
@@ -167,7 +174,9 @@ impl<'a, T: Real> CrossEntropy<'a, T> {
         for r in 0..nr {
             let span = r * c_n..(r + 1) * c_n;
             let g = grad.as_deref_mut().map(|g| &mut g[span.clone()]);
-            if live[r] {
+            if live[r] && m[r] == T::INFINITY {
+                loss[r] = self.inf_row(&x[span], RowTarget::Index(y[r] as usize), k[r], g);
+            } else if live[r] {
                 let stats = RowStats {
                     m: m[r],
                     s: s[r],
@@ -179,6 +188,64 @@ impl<'a, T: Real> CrossEntropy<'a, T> {
             }
         }
         bad
+    }
+
+    /// A row whose largest logit is `+inf`: the limit of the softmax puts probability `1/k` on
+    /// each of its `k` infinite logits and 0 elsewhere, and `lse - x_c` tends to `ln k` for
+    /// those and to `+inf` for the others (so the loss is finite only when every class with
+    /// target mass is an infinite one). Rare: a plain scalar loop, the same on every ISA.
+    #[cold]
+    #[inline(never)]
+    fn inf_row(&self, x: &[T], target: RowTarget<'_, T>, k: T, grad: Option<&mut [T]>) -> T {
+        #[allow(clippy::eq_op)]
+        if x.iter().any(|&v| v != v) {
+            // NaN propagates, as in the finite case.
+            if let Some(g) = grad {
+                g.fill(T::NAN);
+            }
+            return T::NAN;
+        }
+        let infinite = x.iter().filter(|&&v| v == T::INFINITY).count();
+        let ln_k = T::from_f64((infinite as f64).ln());
+        let p_inf = T::ONE / T::from_f64(infinite as f64);
+        let gap = |c: usize| T::select(x[c] == T::INFINITY, ln_k, T::INFINITY);
+        let p = |c: usize| T::select(x[c] == T::INFINITY, p_inf, T::ZERO);
+        let weighted = |w: T, c: usize| T::select(w == T::ZERO, T::ZERO, w * gap(c));
+        match target {
+            RowTarget::Index(y) => {
+                let wy = self.cw(y);
+                let mut smooth = T::ZERO;
+                if self.smoothing {
+                    for c in 0..x.len() {
+                        smooth = smooth + weighted(self.cw(c), c);
+                    }
+                }
+                let l = self.row_loss(wy, gap(y), smooth, T::ZERO);
+                if let Some(g) = grad {
+                    let (pa, b) = self.grad_factors(k, wy, T::ONE);
+                    for (c, gj) in g.iter_mut().enumerate() {
+                        *gj = p(c) * pa - b * self.cw(c);
+                    }
+                    g[y] = g[y] - k * self.keep * wy;
+                }
+                l
+            }
+            RowTarget::Prob(t) => {
+                let u = |c: usize| self.cw(c) * (self.keep * t[c] + self.eps_c);
+                let mut l = T::ZERO;
+                let mut mass = T::ZERO;
+                for c in 0..x.len() {
+                    l = l + weighted(u(c), c);
+                    mass = mass + u(c);
+                }
+                if let Some(g) = grad {
+                    for (c, gj) in g.iter_mut().enumerate() {
+                        *gj = p(c) * (k * mass) - k * u(c);
+                    }
+                }
+                l
+            }
+        }
     }
 
     /// `(1 - eps) w_y nll + eps/C (sum_c w_c (m - x_c) + W ln s)` from its parts (`smooth` is
@@ -302,6 +369,10 @@ impl<'a, T: Real> CrossEntropy<'a, T> {
                 loss[r] = T::INFINITY;
                 continue;
             }
+            if m[r] == T::INFINITY {
+                // Handled after the tile's gradient is written (inf_row writes its whole row).
+                continue;
+            }
             let wy = self.cw(yi);
             let nll = (m[r] - xt[yi][r]) + ln_s[r];
             let mut smooth = T::ZERO;
@@ -316,7 +387,8 @@ impl<'a, T: Real> CrossEntropy<'a, T> {
             finite[r] = true;
             labels[r] = yi;
         }
-        if let Some(gs) = grad {
+        let mut grad = grad;
+        if let Some(gs) = grad.as_deref_mut() {
             let mut gt = [[T::ZERO; R]; TILE_CLASSES];
             for c in 0..c_n {
                 let wc = self.cw(c);
@@ -340,6 +412,13 @@ impl<'a, T: Real> CrossEntropy<'a, T> {
                 }
             }
         }
+        for r in 0..nr {
+            if live[r] && m[r] == T::INFINITY {
+                let span = r * c_n..(r + 1) * c_n;
+                let g = grad.as_deref_mut().map(|g| &mut g[span.clone()]);
+                loss[r] = self.inf_row(&x[span], RowTarget::Index(y[r] as usize), k[r], g);
+            }
+        }
         bad
     }
 
@@ -347,6 +426,9 @@ impl<'a, T: Real> CrossEntropy<'a, T> {
     #[inline(always)]
     fn prob_row(&self, x: &[T], t: &[T], k: T, grad: Option<&mut [T]>) -> T {
         let m = row_max(x);
+        if m == T::INFINITY {
+            return self.inf_row(x, RowTarget::Prob(t), k, grad);
+        }
         if m == -T::INFINITY {
             if let Some(g) = grad {
                 g.fill(T::ZERO);

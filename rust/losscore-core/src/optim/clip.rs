@@ -205,6 +205,10 @@ impl<T: Real> Kernel for NormBlocks<'_, '_, T> {
 /// loops vectorize inside the ISA wrapper.
 trait Accumulate: Copy {
     fn add(&self, acc: f64, x: f64) -> f64;
+    /// Merges two accumulators of the same lane.
+    fn merge(&self, a: f64, b: f64) -> f64 {
+        a + b
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -241,6 +245,10 @@ impl Accumulate for MaxAbs {
     fn add(&self, acc: f64, x: f64) -> f64 {
         nan_max(acc, x.abs())
     }
+    #[inline(always)]
+    fn merge(&self, a: f64, b: f64) -> f64 {
+        nan_max(a, b)
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -249,6 +257,10 @@ impl Accumulate for MinAbs {
     #[inline(always)]
     fn add(&self, acc: f64, x: f64) -> f64 {
         nan_min(acc, x.abs())
+    }
+    #[inline(always)]
+    fn merge(&self, a: f64, b: f64) -> f64 {
+        nan_min(a, b)
     }
 }
 
@@ -269,21 +281,38 @@ fn extremes<T: Real, A: Accumulate>(blocks: &[&[T]], out: &mut [f64], op: A) {
     }
 }
 
-/// One block: element `k` goes to lane `k % LANES`. Index loops over fixed-size local arrays
-/// (not slice iterators) so that LLVM vectorizes them inside the ISA wrappers.
+/// One block: element `k` goes to lane `k % LANES` of one of two accumulators (alternate
+/// `LANES`-wide chunks), merged lane by lane at the end: two independent add chains per lane
+/// hide the floating-point latency. Index loops over fixed-size local arrays (not slice
+/// iterators) so that LLVM vectorizes them inside the ISA wrappers.
 #[inline(always)]
 fn lanes<T: Real, A: Accumulate>(block: &[T], seed: f64, op: A) -> [f64; LANES] {
     let mut acc = [seed; LANES];
+    let mut acc2 = [seed; LANES];
     let n = block.len();
-    let full = n - n % LANES;
+    let pairs = n - n % (2 * LANES);
     let mut i = 0;
-    while i < full {
+    while i < pairs {
         let mut c = [T::ZERO; LANES];
+        let mut d = [T::ZERO; LANES];
         c.copy_from_slice(&block[i..i + LANES]);
+        d.copy_from_slice(&block[i + LANES..i + 2 * LANES]);
+        for j in 0..LANES {
+            acc[j] = op.add(acc[j], c[j].to_f64());
+            acc2[j] = op.add(acc2[j], d[j].to_f64());
+        }
+        i += 2 * LANES;
+    }
+    for j in 0..LANES {
+        acc[j] = op.merge(acc[j], acc2[j]);
+    }
+    let full = n - n % LANES;
+    if pairs < full {
+        let mut c = [T::ZERO; LANES];
+        c.copy_from_slice(&block[pairs..full]);
         for j in 0..LANES {
             acc[j] = op.add(acc[j], c[j].to_f64());
         }
-        i += LANES;
     }
     for k in full..n {
         acc[k - full] = op.add(acc[k - full], block[k].to_f64());

@@ -76,6 +76,28 @@ pub trait Update: Copy + Send + Sync {
     fn apply<T: Real>(&self, slots: Vec<Slot<'_, T>>) -> Result<(), LossError>;
 }
 
+/// One step over parameter groups: each group's update (its own hyperparameters and step
+/// count, as `torch.optim` param groups) applied to its slots, all in one call.
+///
+/// Every group is validated and every length checked before anything is written, so an error
+/// leaves all arrays unchanged. Groups run one after another, each split across the pool as
+/// [`run`] does; updates are element-wise, so the result is independent of the thread count.
+pub fn apply_groups<'a, T: Real, U: Update>(
+    groups: Vec<(U, Vec<Slot<'a, T>>)>,
+) -> Result<(), LossError> {
+    let mut groups = groups;
+    for (update, slots) in groups.iter_mut() {
+        update.validate()?;
+        check(slots, update.uses())?;
+    }
+    for (update, slots) in groups {
+        if !slots.is_empty() {
+            update.apply(slots)?;
+        }
+    }
+    Ok(())
+}
+
 /// Runs `rule` over `slots` with the active ISA.
 pub fn run<T: Real, R: Rule<T>>(rule: R, slots: Vec<Slot<'_, T>>) -> Result<(), LossError> {
     run_isa(simd::active(), rule, slots)
@@ -462,6 +484,49 @@ pub(crate) mod tests {
     #[test]
     fn probe_agrees_everywhere() {
         assert_isa_and_threads_agree(Probe);
+    }
+
+    #[test]
+    fn groups_are_all_checked_before_any_is_written() {
+        use crate::optim::{Sgd, SgdParams};
+        let mut a = Arrays::<f64>::new(&[5, 6], 4);
+        let mut b = Arrays::<f64>::new(&[3], 5);
+        let (a0, b0) = (a.clone(), b.clone());
+        let good = Sgd {
+            hp: SgdParams {
+                lr: 0.1,
+                ..SgdParams::default()
+            },
+            fresh_buffers: false,
+        };
+        let bad = Sgd {
+            hp: SgdParams {
+                lr: -1.0,
+                ..SgdParams::default()
+            },
+            fresh_buffers: false,
+        };
+        let other = Sgd {
+            hp: SgdParams {
+                lr: 0.2,
+                ..SgdParams::default()
+            },
+            fresh_buffers: false,
+        };
+        let err = apply_groups(vec![(good, a.slots()), (bad, b.slots())]).unwrap_err();
+        assert!(err.to_string().starts_with("lr:"), "{err}");
+        assert_eq!((a.clone(), b.clone()), (a0.clone(), b0.clone()));
+        b.grads[0].pop();
+        assert!(apply_groups(vec![(good, a.slots()), (good, b.slots())]).is_err());
+        assert_eq!(a, a0);
+        b.grads[0].push(0.5);
+        apply_groups(vec![(good, a.slots()), (other, b.slots())]).unwrap();
+        for i in 0..5 {
+            assert_eq!(a.params[0][i], a0.params[0][i] - 0.1 * a0.grads[0][i]);
+        }
+        for i in 0..2 {
+            assert_eq!(b.params[0][i], b0.params[0][i] - 0.2 * b0.grads[0][i]);
+        }
     }
 
     #[test]

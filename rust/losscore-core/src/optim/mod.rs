@@ -36,7 +36,7 @@ pub use adadelta::{Adadelta, AdadeltaParams};
 pub use adagrad::{Adagrad, AdagradParams};
 pub use adam::{Adam, AdamParams};
 pub use adamax::{Adamax, AdamaxParams};
-pub use driver::{Rule, Slot, Update, MAX_STATES};
+pub use driver::{apply_groups, Rule, Slot, Update, MAX_STATES};
 pub use lion::{Lion, LionParams};
 pub use nadam::{NAdam, NAdamParams};
 pub use radam::{RAdam, RAdamParams};

@@ -16,16 +16,22 @@ reduction : {"mean", "sum", "none"}
 
 from __future__ import annotations
 
-from typing import Any
+from numpy.typing import ArrayLike
 
-from . import _core
-from .gradients import register
+from .. import _core
+from ._registry import LossValue, Reduction, register
 
 __all__ = ["huber", "log_cosh", "mae", "mse", "pinball", "poisson_nll", "smooth_l1"]
 
 
-@register(_core.mse)
-def mse(pred: Any, target: Any, *, weight: Any = None, reduction: str = "mean") -> Any:
+@register(_core.mse, kind="elementwise")
+def mse(
+    pred: ArrayLike,
+    target: ArrayLike,
+    *,
+    weight: ArrayLike | None = None,
+    reduction: Reduction = "mean",
+) -> LossValue:
     """Mean squared error, ``l = (pred - target)**2`` (PyTorch ``mse_loss``).
 
     Gradient: ``2 * (pred - target)``, scaled like the reduction.
@@ -39,8 +45,14 @@ def mse(pred: Any, target: Any, *, weight: Any = None, reduction: str = "mean") 
     return _core.mse(pred, target, weight, reduction)
 
 
-@register(_core.mae)
-def mae(pred: Any, target: Any, *, weight: Any = None, reduction: str = "mean") -> Any:
+@register(_core.mae, kind="elementwise")
+def mae(
+    pred: ArrayLike,
+    target: ArrayLike,
+    *,
+    weight: ArrayLike | None = None,
+    reduction: Reduction = "mean",
+) -> LossValue:
     """Mean absolute error, ``l = |pred - target|`` (PyTorch ``l1_loss``).
 
     Gradient: ``sign(pred - target)`` (0 where they are equal).
@@ -54,10 +66,15 @@ def mae(pred: Any, target: Any, *, weight: Any = None, reduction: str = "mean") 
     return _core.mae(pred, target, weight, reduction)
 
 
-@register(_core.huber)
+@register(_core.huber, kind="elementwise")
 def huber(
-    pred: Any, target: Any, *, delta: float = 1.0, weight: Any = None, reduction: str = "mean"
-) -> Any:
+    pred: ArrayLike,
+    target: ArrayLike,
+    *,
+    delta: float = 1.0,
+    weight: ArrayLike | None = None,
+    reduction: Reduction = "mean",
+) -> LossValue:
     """Huber loss (PyTorch ``huber_loss``): quadratic near zero, linear in the tails.
 
     With ``d = pred - target``: ``l = d**2 / 2`` if ``|d| < delta`` else
@@ -74,13 +91,18 @@ def huber(
     >>> losscore.huber(np.array([0.5, 3.0]), np.zeros(2), reduction="none").tolist()
     [0.125, 2.5]
     """
-    return _core.huber(pred, target, weight, reduction, None, False, delta)
+    return _core.huber(pred, target, delta, weight, reduction)
 
 
-@register(_core.smooth_l1)
+@register(_core.smooth_l1, kind="elementwise")
 def smooth_l1(
-    pred: Any, target: Any, *, beta: float = 1.0, weight: Any = None, reduction: str = "mean"
-) -> Any:
+    pred: ArrayLike,
+    target: ArrayLike,
+    *,
+    beta: float = 1.0,
+    weight: ArrayLike | None = None,
+    reduction: Reduction = "mean",
+) -> LossValue:
     """Smooth L1 loss (PyTorch ``smooth_l1_loss``).
 
     With ``d = pred - target``: ``l = d**2 / (2 beta)`` if ``|d| < beta`` else ``|d| - beta/2``;
@@ -97,11 +119,17 @@ def smooth_l1(
     >>> losscore.smooth_l1(np.array([0.5, 3.0]), np.zeros(2), reduction="none").tolist()
     [0.125, 2.5]
     """
-    return _core.smooth_l1(pred, target, weight, reduction, None, False, beta)
+    return _core.smooth_l1(pred, target, beta, weight, reduction)
 
 
-@register(_core.log_cosh)
-def log_cosh(pred: Any, target: Any, *, weight: Any = None, reduction: str = "mean") -> Any:
+@register(_core.log_cosh, kind="elementwise")
+def log_cosh(
+    pred: ArrayLike,
+    target: ArrayLike,
+    *,
+    weight: ArrayLike | None = None,
+    reduction: Reduction = "mean",
+) -> LossValue:
     """Log-cosh loss, ``l = log(cosh(pred - target))``.
 
     Computed as ``|d| + log1p(exp(-2|d|)) - log(2)``, which never overflows.
@@ -116,10 +144,15 @@ def log_cosh(pred: Any, target: Any, *, weight: Any = None, reduction: str = "me
     return _core.log_cosh(pred, target, weight, reduction)
 
 
-@register(_core.pinball)
+@register(_core.pinball, kind="elementwise")
 def pinball(
-    pred: Any, target: Any, *, quantile: float = 0.5, weight: Any = None, reduction: str = "mean"
-) -> Any:
+    pred: ArrayLike,
+    target: ArrayLike,
+    *,
+    quantile: float = 0.5,
+    weight: ArrayLike | None = None,
+    reduction: Reduction = "mean",
+) -> LossValue:
     """Pinball (quantile) loss, scikit-learn's ``mean_pinball_loss`` per element.
 
     ``l = quantile * max(target - pred, 0) + (1 - quantile) * max(pred - target, 0)``.
@@ -138,20 +171,20 @@ def pinball(
     ...                  reduction="none").tolist()
     [0.9, 0.09999999999999998]
     """
-    return _core.pinball(pred, target, weight, reduction, None, False, quantile)
+    return _core.pinball(pred, target, quantile, weight, reduction)
 
 
-@register(_core.poisson_nll)
+@register(_core.poisson_nll, kind="elementwise")
 def poisson_nll(
-    pred: Any,
-    target: Any,
+    pred: ArrayLike,
+    target: ArrayLike,
     *,
     log_input: bool = True,
     full: bool = False,
     eps: float = 1e-8,
-    weight: Any = None,
-    reduction: str = "mean",
-) -> Any:
+    weight: ArrayLike | None = None,
+    reduction: Reduction = "mean",
+) -> LossValue:
     """Poisson negative log-likelihood (PyTorch ``poisson_nll_loss``).
 
     ``log_input=True``: ``l = exp(pred) - target * pred``, gradient ``exp(pred) - target``.
@@ -174,4 +207,6 @@ def poisson_nll(
     >>> losscore.poisson_nll(np.array([0.0]), np.array([2.0]))
     1.0
     """
-    return _core.poisson_nll(pred, target, weight, reduction, None, False, log_input, full, eps)
+    return _core.poisson_nll(
+        pred, target, log_input, full, eps, weight, reduction
+    )
