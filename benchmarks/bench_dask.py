@@ -140,9 +140,9 @@ def bench_accumulator(rows: int = 64, classes: int = 100, batches: int = 2000) -
             acc.update(x[b * rows : (b + 1) * rows], y[b * rows : (b + 1) * rows])
         acc.result()
 
-    # Interleaved, best of 9 each: the two see the same machine load.
+    # Interleaved, best of 15 each: all three see the same machine load.
     t_direct = t_kernel = t_stream = float("inf")
-    for _ in range(9):
+    for _ in range(15):
         t_direct = min(t_direct, timeit.timeit(direct, number=1) / batches)
         t_kernel = min(t_kernel, timeit.timeit(kernel_only, number=1) / batches)
         t_stream = min(t_stream, timeit.timeit(streamed, number=1) / batches)
