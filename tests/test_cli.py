@@ -8,8 +8,9 @@ import sys
 
 import numpy as np
 import pytest
+import zarr
 
-import losscore
+from losscore import _core
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -57,11 +58,10 @@ def test_eval_json_matches_in_memory(files):
     )
     assert res.returncode == 0, res.stderr
     out = json.loads(res.stdout)["results"]
-    assert out["mse"]["value"] == losscore.mse(p, t, weight=w, reduction="sum")
-    assert out["huber"]["value"] == losscore.huber(p, t, delta=0.25, weight=w, reduction="sum")
-    assert out["pinball"]["value"] == losscore.pinball(
-        p, t, quantile=0.9, weight=w, reduction="sum"
-    )
+    # The in-memory reference: each loss's kernel on the whole arrays.
+    assert out["mse"]["value"] == _core.mse(p, t, weight=w, reduction="sum")
+    assert out["huber"]["value"] == _core.huber(p, t, delta=0.25, weight=w, reduction="sum")
+    assert out["pinball"]["value"] == _core.pinball(p, t, quantile=0.9, weight=w, reduction="sum")
 
 
 def test_eval_plain_output(files):
@@ -70,7 +70,77 @@ def test_eval_plain_output(files):
     assert res.returncode == 0, res.stderr
     name, reduction, value = res.stdout.split()
     assert (name, reduction) == ("mae", "mean")
-    assert float(value) == losscore.mae(p, t)
+    assert float(value) == _core.mae(p, t)
+
+
+def test_eval_class_axis_losses_from_npz(tmp_path):
+    rng = np.random.default_rng(8)
+    logits = rng.standard_normal((1500, 10)).astype(np.float32)
+    labels = rng.integers(0, 10, 1500)
+    labels[::7] = -100
+    np.savez(tmp_path / "cls.npz", logits=logits, labels=labels)
+    np.save(tmp_path / "labels.npy", np.where(labels < 0, 0, labels))
+    class_weight = np.linspace(0.5, 1.5, 10)
+    res = run_cli(
+        "eval",
+        f"{tmp_path / 'cls.npz'}:logits",
+        f"{tmp_path / 'cls.npz'}:labels",
+        "--loss",
+        "cross_entropy",
+        "--param",
+        "ignore_index=-100",
+        "--param",
+        "label_smoothing=0.1",
+        "--param",
+        "class_weight=" + ",".join(map(repr, class_weight.tolist())),
+        "--chunk-size",
+        "777",
+        "--json",
+    )
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)["results"]["cross_entropy"]
+    expected = _core.cross_entropy(
+        logits, labels, ignore_index=-100, label_smoothing=0.1, class_weight=class_weight
+    )
+    assert out["value"] == expected and out["reduction"] == "mean"
+    assert out["params"]["class_weight"] == class_weight.tolist()
+    valid = np.where(labels < 0, 0, labels)
+    res = run_cli(
+        "eval",
+        f"{tmp_path / 'cls.npz'}:logits",
+        str(tmp_path / "labels.npy"),
+        "--loss",
+        "multi_margin,cross_entropy",
+        "--param",
+        "multi_margin.p=2",
+        "--reduction",
+        "sum",
+    )
+    assert res.returncode == 0, res.stderr
+    lines = dict((line.split()[0], line.split()[1:]) for line in res.stdout.splitlines())
+    assert lines["multi_margin"] == [
+        "sum",
+        repr(_core.multi_margin(logits, valid, p=2, reduction="sum")),
+    ]
+    assert float(lines["cross_entropy"][1]) == _core.cross_entropy(logits, valid, reduction="sum")
+
+
+def test_eval_zarr_inputs(tmp_path, files):
+    _, p, t, _ = files
+    group = zarr.open_group(tmp_path / "data.zarr", mode="w")
+    group.create_array("pred", data=p, chunks=(50, 101))
+    group.create_array("target", data=t, chunks=(64, 101))
+    res = run_cli(
+        "eval",
+        f"{tmp_path / 'data.zarr'}:pred",
+        f"{tmp_path / 'data.zarr'}:target",
+        "--loss",
+        "huber",
+        "--chunk-size",
+        "5000",
+    )
+    assert res.returncode == 0, res.stderr
+    assert float(res.stdout.split()[2]) == _core.huber(p, t)
 
 
 @pytest.mark.parametrize(
@@ -86,6 +156,12 @@ def test_eval_plain_output(files):
         (["junk.npy", "t.npy", "--loss", "mse"], "junk.npy"),
         (["both.npz", "t.npy", "--loss", "mse"], "choose one"),
         (["both.npz:nokey", "t.npy", "--loss", "mse"], "no array"),
+        (["p.npy", "short.npy", "--loss", "cross_entropy"], "target must have shape"),
+        (["p.npy", "t.npy", "--loss", "mse", "--reduction", "batchmean"], "batchmean"),
+        (
+            ["p.npy", "t.npy", "--loss", "cross_entropy", "--param", "class_weight=1,x"],
+            "class_weight",
+        ),
     ],
 )
 def test_eval_errors_exit_2_without_traceback(files, args, message):

@@ -1,17 +1,25 @@
-"""losscore.evaluate: chunked evaluation equals the in-memory call bit for bit, bounded memory."""
+"""losscore.evaluate: chunked evaluation equals the in-memory call bit for bit, bounded memory.
+
+The in-memory reference is each loss's ``_core`` kernel called on the whole arrays: the call every
+public loss function forwards to.
+"""
 
 from __future__ import annotations
 
 import math
 import tracemalloc
 
+import dask.array as da
 import numpy as np
 import pytest
+import zarr
 
 import losscore
+from losscore import _core
 from losscore.errors import LosscoreError, ParameterError, ShapeError
+from losscore.evaluation import evaluate_many
 
-BLOCK = losscore._core.block_size()
+BLOCK = _core.block_size()
 
 
 @pytest.fixture(scope="module")
@@ -50,9 +58,9 @@ def test_bitwise_equal_to_in_memory_for_any_chunk_size(
     if name == "poisson_nll":
         t = np.abs(t) * 3
     weight = w if weighted else None
-    fn = getattr(losscore, name)
+    fn = getattr(_core, name)
     expected = fn(p, t, weight=weight, reduction=reduction, **params)
-    for chunk in (1, BLOCK, BLOCK + 1, 2 * BLOCK + 5, 10**9, None):
+    for chunk in (97, BLOCK, BLOCK + 1, 2 * BLOCK + 5, 10**9, None):
         got = losscore.evaluate(
             name, p, t, weight=weight, reduction=reduction, chunk_size=chunk, **params
         )
@@ -84,21 +92,92 @@ def test_elementwise_classification_losses_chunk_bitwise(data, name, params, red
     if name == "kl_div":
         t = np.abs(t)
     weight = w if weighted else None
-    fn = getattr(losscore, name)
+    fn = getattr(_core, name)
     expected = fn(p, t, weight=weight, reduction=reduction, **params)
-    for chunk in (BLOCK, 3 * BLOCK, None):
+    for chunk in (7, BLOCK, BLOCK + 70, 3 * BLOCK, None):
         got = losscore.evaluate(
             name, p, t, weight=weight, reduction=reduction, chunk_size=chunk, **params
         )
         assert got == expected, (chunk, got, expected)
 
 
-def test_class_axis_losses_are_refused_clearly(data):
-    p, _, _ = data[np.float32]
-    logits = p[: 10 * 4].reshape(10, 4)
-    labels = np.arange(10) % 4
-    with pytest.raises(ParameterError, match="class axis"):
-        losscore.evaluate("cross_entropy", logits, labels)
+@pytest.fixture(scope="module")
+def class_data():
+    rng = np.random.default_rng(7)
+    n, c = 2500, 9
+    logits = rng.standard_normal((n, c)).astype(np.float32)
+    labels = rng.integers(0, c, n)
+    labels[::11] = -100
+    probs = rng.dirichlet(np.ones(c), n).astype(np.float32)
+    return {
+        "logits": logits,
+        "labels": labels,
+        "valid": np.where(labels < 0, 0, labels),
+        "probs": probs,
+        "weight": rng.random(n).astype(np.float32),
+        "class_weight": (rng.random(c) + 0.5).astype(np.float32),
+    }
+
+
+CLASS_AXIS = [
+    ("cross_entropy", {}, "valid"),
+    ("cross_entropy", {"ignore_index": -100, "label_smoothing": 0.1, "cw": True}, "labels"),
+    ("cross_entropy", {"label_smoothing": 0.2}, "probs"),
+    ("nll_loss", {"ignore_index": -100, "cw": True}, "labels"),
+    ("multi_margin", {"p": 2, "margin": 0.5, "cw": True}, "valid"),
+]
+
+
+@pytest.mark.parametrize(("name", "params", "target"), CLASS_AXIS)
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_class_axis_losses_chunk_bitwise(class_data, name, params, target, reduction, weighted):
+    params = dict(params)
+    if params.pop("cw", False):
+        params["class_weight"] = class_data["class_weight"]
+    x = class_data["logits"]
+    if name == "nll_loss":
+        x = x - np.log(np.exp(x).sum(axis=1, keepdims=True))
+    t = class_data[target]
+    weight = class_data["weight"] if weighted else None
+    expected = getattr(_core, name)(x, t, weight=weight, reduction=reduction, **params)
+    # Chunks of 1 row, of a prime number of rows, splitting reduction blocks, and whole.
+    for chunk in (1, 9 * 7, 9 * 601, 10**9, None):
+        got = losscore.evaluate(
+            name, x, t, weight=weight, reduction=reduction, chunk_size=chunk, **params
+        )
+        assert got == expected, (chunk, got, expected)
+
+
+def test_class_axis_value_matches_numpy(class_data):
+    x, y = class_data["logits"].astype(np.float64), class_data["valid"]
+    log_softmax = x - np.log(np.exp(x).sum(axis=1, keepdims=True))
+    expected = -math.fsum(log_softmax[np.arange(len(y)), y].tolist()) / len(y)
+    got = losscore.evaluate("cross_entropy", x, y, chunk_size=100)
+    assert got == pytest.approx(expected, rel=1e-13)
+
+
+def test_pos_weight_chunks_bitwise(data):
+    p, t, _ = data[np.float32]
+    rows = p.size // 7 * 7
+    x, y = p[:rows].reshape(-1, 7), (t[:rows].reshape(-1, 7) > 0).astype(np.float32)
+    pos_weight = np.linspace(0.5, 2.0, 7).astype(np.float32)
+    expected = _core.binary_cross_entropy_with_logits(x, y, pos_weight=pos_weight)
+    for chunk in (7, 7 * 1001, None):
+        got = losscore.evaluate(
+            "binary_cross_entropy_with_logits", x, y, pos_weight=pos_weight, chunk_size=chunk
+        )
+        assert got == expected
+
+
+def test_evaluate_many_mapping_and_default_reductions(data):
+    p, t, _ = data[np.float64]
+    q = np.abs(t) / np.abs(t).sum()
+    log_p = np.log(np.abs(p) / np.abs(p).sum())
+    got = evaluate_many({"mse": {}, "huber": {"delta": 0.5}}, p, t, chunk_size=BLOCK + 1)
+    assert got == {"mse": _core.mse(p, t), "huber": _core.huber(p, t, delta=0.5)}
+    # kl_div's own default is "batchmean", as in memory.
+    assert losscore.evaluate("kl_div", log_p, q, chunk_size=1000) == _core.kl_div(log_p, q)
 
 
 def test_value_matches_an_independent_fsum(data):
@@ -112,6 +191,44 @@ def test_function_or_name(data):
     assert losscore.evaluate(losscore.mae, p, t) == losscore.evaluate("mae", p, t)
 
 
+def test_zarr_inputs(tmp_path, data, class_data):
+    p, t, _ = data[np.float32]
+    p2, t2 = p.reshape(-1, 2), t.reshape(-1, 2)
+    zarr.create_array(store=tmp_path / "p.zarr", data=p2, chunks=(1000, 2))
+    group = zarr.open_group(tmp_path / "g.zarr", mode="w")
+    group.create_array("target", data=t2, chunks=(777, 2))
+    group.create_array("logits", data=class_data["logits"], chunks=(100, 9))
+    group.create_array("labels", data=class_data["valid"], chunks=(100,))
+    expected = _core.huber(p2, t2, delta=0.5)
+    got = losscore.evaluate(
+        "huber",
+        str(tmp_path / "p.zarr"),
+        f"{tmp_path / 'g.zarr'}:target",
+        chunk_size=BLOCK + 3,
+        delta=0.5,
+    )
+    assert got == expected
+    arr = zarr.open(tmp_path / "p.zarr", mode="r")
+    assert losscore.evaluate("huber", arr, t2, delta=0.5) == expected
+    ce = losscore.evaluate(
+        "cross_entropy",
+        f"{tmp_path / 'g.zarr'}:logits",
+        f"{tmp_path / 'g.zarr'}:labels",
+        chunk_size=9 * 250,
+    )
+    assert ce == _core.cross_entropy(class_data["logits"], class_data["valid"])
+    with pytest.raises(ParameterError, match="choose one"):
+        losscore.evaluate("mse", str(tmp_path / "g.zarr"), t2)
+    with pytest.raises(ParameterError, match="no array 'nope'"):
+        losscore.evaluate("mse", f"{tmp_path / 'g.zarr'}:nope", t2)
+
+
+def test_dask_array_is_read_slice_by_slice(data):
+    p, t, _ = data[np.float64]
+    got = losscore.evaluate("mae", da.from_array(p, chunks=5000), t, chunk_size=3000)
+    assert got == _core.mae(p, t)
+
+
 def test_files_and_memmaps(tmp_path, data):
     p, t, _ = data[np.float32]
     p2, t2 = p.reshape(-1, 2), t.reshape(-1, 2)
@@ -119,7 +236,7 @@ def test_files_and_memmaps(tmp_path, data):
     np.save(tmp_path / "t.npy", t2)
     np.savez(tmp_path / "stored.npz", pred=p2, target=t2)
     np.savez_compressed(tmp_path / "packed.npz", pred=p2, target=t2)
-    expected = losscore.huber(p2, t2, delta=0.5)
+    expected = _core.huber(p2, t2, delta=0.5)
     mm = np.load(tmp_path / "p.npy", mmap_mode="r")
     specs = [
         (str(tmp_path / "p.npy"), str(tmp_path / "t.npy")),
@@ -150,6 +267,29 @@ def test_memory_stays_bounded(tmp_path):
         assert peak < 8 * chunk * 4 + 4_000_000, peak
 
 
+def test_memory_stays_bounded_for_class_axis_losses(tmp_path):
+    n, c = 200_000, 10  # 8 MB of float32 logits: 8x the chunk budget below
+    rng = np.random.default_rng(1)
+    np.save(tmp_path / "logits.npy", rng.standard_normal((n, c)).astype(np.float32))
+    np.save(tmp_path / "labels.npy", rng.integers(0, c, n))
+    chunk = n * c // 8
+    tracemalloc.start()
+    try:
+        losscore.evaluate(
+            "cross_entropy",
+            str(tmp_path / "logits.npy"),
+            str(tmp_path / "labels.npy"),
+            chunk_size=chunk,
+            label_smoothing=0.1,
+        )
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # The memory maps are not traced; a chunk of logits is a view: the labels' chunks, the
+    # kernels' few arrays. Far below the 9.6 MB of input.
+    assert peak < 2 * chunk * 4, peak
+
+
 def test_errors(tmp_path, data):
     p, t, _ = data[np.float32]
     with pytest.raises(ShapeError, match=r"pred and target"):
@@ -168,6 +308,13 @@ def test_errors(tmp_path, data):
         losscore.evaluate("mse", p, t, delta=1.0)
     with pytest.raises(LosscoreError):
         losscore.evaluate("huber", p, t, delta=-1.0)
+    logits = p[:40].reshape(10, 4)
+    with pytest.raises(ShapeError, match=r"target must have shape \(10,\) or \(10, 4\)"):
+        losscore.evaluate("cross_entropy", logits, np.zeros(9, dtype=np.int64))
+    with pytest.raises(ShapeError, match=r"weight must have shape \(10,\)"):
+        losscore.evaluate("cross_entropy", logits, np.zeros(10, dtype=np.int64), weight=p[:40])
+    with pytest.raises(ParameterError, match="batchmean"):
+        losscore.evaluate("mse", p, t, reduction="batchmean")
 
 
 def test_empty_input_follows_the_in_memory_rules():

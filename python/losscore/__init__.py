@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from . import errors, losses, models, optim
 from ._core import __version__
+from .accumulator import Accumulator
 from .evaluation import evaluate
 from .gradients import grad, value_and_grad
 
@@ -33,6 +34,7 @@ def __getattr__(name: str) -> object:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
+    "Accumulator",
     "History",
     "__version__",
     "available_isas",

@@ -1,4 +1,4 @@
-"""``losscore eval``: losses over ``.npy``/``.npz`` files larger than memory, in chunks."""
+"""``losscore eval``: losses over ``.npy``/``.npz``/zarr files larger than memory, in chunks."""
 
 from __future__ import annotations
 
@@ -7,35 +7,47 @@ import json
 import sys
 from typing import Any
 
+import numpy as np
+
+from ._loss_lookup import check_reduction, loss_names, resolve
 from .errors import LosscoreError
 from .evaluation import evaluate_many
-from .losses import registry, resolve_loss
 
 
 def add_parser(sub: Any) -> None:
     p = sub.add_parser(
         "eval",
-        help="evaluate losses over .npy/.npz files (memory-mapped, chunked)",
+        help="evaluate losses over .npy/.npz/.zarr files (memory-mapped, chunked)",
         description="Evaluate one or more losses over prediction/target files, chunk by chunk, "
         "with results bitwise equal to the in-memory call. Arrays: FILE.npy, FILE.npz (one "
-        "array) or FILE.npz:KEY.",
+        "array), FILE.npz:KEY, DIR.zarr or DIR.zarr:NAME (with zarr installed). Class-axis "
+        "losses (cross_entropy, nll_loss, multi_margin) take logits (N, C) with labels (N,).",
     )
-    p.add_argument("pred", help="predictions: FILE.npy or FILE.npz[:KEY]")
-    p.add_argument("target", help="targets, same shape")
-    names = ", ".join(sorted(n for n, spec in registry.items() if spec.chunked))
     p.add_argument(
-        "--loss", required=True, help=f"loss name(s), comma-separated (e.g. mse,mae): {names}"
+        "pred", help="predictions (or logits): FILE.npy, FILE.npz[:KEY], DIR.zarr[:NAME]"
     )
-    p.add_argument("--reduction", choices=["mean", "sum", "batchmean"], default="mean")
+    p.add_argument("target", help="targets: pred's shape, or class labels (N,) for class losses")
+    p.add_argument(
+        "--loss",
+        required=True,
+        help=f"loss name(s), comma-separated (e.g. mse,mae): {', '.join(loss_names())}",
+    )
+    p.add_argument(
+        "--reduction",
+        choices=["mean", "sum", "batchmean"],
+        default=None,
+        help="default: each loss's own (mean; batchmean for kl_div)",
+    )
     p.add_argument(
         "--param",
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="loss parameter (repeatable); LOSS.KEY=VALUE targets one loss",
+        help="loss parameter (repeatable); LOSS.KEY=VALUE targets one loss; comma-separated "
+        "numbers give an array (class_weight=1,2,0.5)",
     )
-    p.add_argument("--weight", help="per-element weights, same shape")
-    p.add_argument("--chunk-size", type=int, default=None, help="elements per chunk")
+    p.add_argument("--weight", help="weights: per element (per sample for class losses)")
+    p.add_argument("--chunk-size", type=int, default=None, help="elements of pred per chunk")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -44,6 +56,11 @@ def _value(text: str) -> Any:
     low = text.lower()
     if low in ("true", "false"):
         return low == "true"
+    if "," in text:
+        try:
+            return np.array([float(v) for v in text.split(",")])
+        except ValueError:
+            return text
     for cast in (int, float):
         try:
             return cast(text)
@@ -53,7 +70,7 @@ def _value(text: str) -> Any:
 
 
 def _assign_params(names: list[str], specs: list[str]) -> list[dict[str, Any]]:
-    accepted = [set(resolve_loss(n, chunked=True).hyperparameters) for n in names]
+    accepted = [set(resolve(n).defaults) for n in names]
     params: list[dict[str, Any]] = [{} for _ in names]
     for spec in specs:
         key, sep, raw = spec.partition("=")
@@ -92,8 +109,9 @@ def run(args: argparse.Namespace) -> int:
     except (LosscoreError, OSError, TypeError, ValueError) as exc:
         print(f"losscore eval: error: {exc}", file=sys.stderr)
         return 2
+    reductions = [check_reduction(resolve(n), args.reduction) for n in names]
     if args.json:
-        rows = zip(names, values, params, strict=True)
+        rows = zip(names, values, params, reductions, strict=True)
         print(
             json.dumps(
                 {
@@ -101,13 +119,18 @@ def run(args: argparse.Namespace) -> int:
                     "target": args.target,
                     "reduction": args.reduction,
                     "results": {
-                        n: {"value": v, "params": p} for n, v, p in rows
+                        n: {"value": v, "reduction": r, "params": _plain(p)} for n, v, p, r in rows
                     },
                 },
                 indent=2,
             )
         )
     else:
-        for name, value in zip(names, values, strict=True):
-            print(f"{name:<20} {args.reduction:<5} {value!r}")
+        for name, value, reduction in zip(names, values, reductions, strict=True):
+            print(f"{name:<20} {reduction:<5} {value!r}")
     return 0
+
+
+def _plain(params: dict[str, Any]) -> dict[str, Any]:
+    """Parameters as JSON values (arrays as lists)."""
+    return {k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in params.items()}

@@ -1,7 +1,10 @@
-"""Arrays read piece by piece from ``.npy`` files, ``.npz`` members, or memory.
+"""Arrays read rows at a time from ``.npy`` files, ``.npz`` members, zarr arrays, or memory.
 
 ``.npy`` files and uncompressed ``.npz`` members are memory-mapped; compressed ``.npz`` members
-are decompressed as a stream, one chunk at a time, so memory stays bounded either way.
+are decompressed as a stream, one chunk at a time; zarr arrays (``path.zarr`` or
+``path.zarr:name``, with the ``zarr`` extra) and other lazy arrays (dask, h5py: anything with
+``shape``, ``dtype`` and slicing) are read one slice of rows at a time. Memory stays bounded
+either way. Rows are entries of the leading axis.
 """
 
 from __future__ import annotations
@@ -19,16 +22,28 @@ __all__ = ["ArraySource", "open_source"]
 
 
 class ArraySource:
-    """A C-ordered array read as flat element ranges ``[start, stop)``, in increasing order."""
+    """An array read as C-ordered rows ``[start, stop)`` of its leading axis, in increasing order.
+
+    A 0-d array reads as one row of shape ``(1,)``.
+    """
 
     def __init__(self, shape: tuple[int, ...], dtype: np.dtype, name: str) -> None:
         self.shape = shape
         self.dtype = dtype
         self.name = name
         self.size = int(np.prod(shape, dtype=np.int64)) if shape else 1
+        self.rows = shape[0] if shape else 1
+        self.row_shape = shape[1:]
+        self.row_size = int(np.prod(self.row_shape, dtype=np.int64))
 
     def read(self, start: int, stop: int) -> np.ndarray:
+        """Flat elements ``[start, stop)``."""
         raise NotImplementedError
+
+    def read_rows(self, start: int, stop: int) -> np.ndarray:
+        """Rows ``[start, stop)``, C-contiguous, of shape ``(stop - start, *row_shape)``."""
+        flat = self.read(start * self.row_size, stop * self.row_size)
+        return flat.reshape((stop - start, *self.row_shape))
 
     def close(self) -> None:
         pass
@@ -39,14 +54,32 @@ class MemorySource(ArraySource):
 
     def __init__(self, array: np.ndarray, name: str) -> None:
         super().__init__(tuple(array.shape), array.dtype, name)
-        if not array.flags.c_contiguous:
-            if isinstance(array, np.memmap):
-                raise ParameterError(f"{name}: only C-ordered memory maps can be read in chunks")
-            array = np.ascontiguousarray(array)
-        self._flat = array.reshape(-1)
+        if not array.flags.c_contiguous and isinstance(array, np.memmap):
+            raise ParameterError(f"{name}: only C-ordered memory maps can be read in chunks")
+        self._array = array.reshape(1) if array.ndim == 0 else array
 
-    def read(self, start: int, stop: int) -> np.ndarray:
-        return self._flat[start:stop]
+    def read_rows(self, start: int, stop: int) -> np.ndarray:
+        # A slice of rows of a C-ordered array is a view; other layouts copy one chunk only.
+        return np.ascontiguousarray(self._array[start:stop])
+
+
+class SlicedSource(ArraySource):
+    """A lazy array (zarr, dask, h5py, ...) read one slice of rows at a time."""
+
+    def __init__(self, array: Any, name: str) -> None:
+        try:
+            dtype = np.dtype(array.dtype)
+        except TypeError:
+            raise DTypeError(f"{name}: unsupported dtype {array.dtype!r}") from None
+        if dtype.hasobject:
+            raise DTypeError(f"{name}: object arrays are not supported")
+        super().__init__(tuple(int(d) for d in array.shape), dtype, name)
+        self._array = array
+
+    def read_rows(self, start: int, stop: int) -> np.ndarray:
+        if not self.shape:
+            return np.asarray(self._array[()]).reshape(1)
+        return np.ascontiguousarray(np.asarray(self._array[start:stop]))
 
 
 class StreamSource(ArraySource):
@@ -124,8 +157,43 @@ def _npz_member(path: str, key: str | None, name: str) -> ArraySource:
     return StreamSource(stream, shape, dtype, name)
 
 
+def _zarr_array(path: str, key: str | None, name: str) -> ArraySource:
+    try:
+        import zarr
+    except ImportError:
+        raise ParameterError(
+            f"{name}: reading {path} needs the zarr package (pip install 'losscore[zarr]')"
+        ) from None
+    try:
+        node = zarr.open(path, mode="r")
+    except Exception as exc:  # zarr raises several types for a store that is not zarr
+        raise ParameterError(f"{name}: cannot open {path} as zarr ({exc})") from None
+    if isinstance(node, zarr.Group):
+        members = sorted(node.array_keys())
+        if key is None:
+            if len(members) != 1:
+                raise ParameterError(
+                    f"{name}: {path} holds {len(members)} arrays {members}; choose one as "
+                    f"{path}:NAME"
+                )
+            key = members[0]
+        if key not in members:
+            raise ParameterError(f"{name}: {path} has no array {key!r} (it has {members})")
+        node = node[key]
+    elif key is not None:
+        raise ParameterError(f"{name}: {path} is a single array, not a group with {key!r}")
+    return SlicedSource(node, name)
+
+
+def _is_lazy_array(obj: Any) -> bool:
+    return all(hasattr(obj, a) for a in ("shape", "dtype", "__getitem__")) and not isinstance(
+        obj, (str, bytes)
+    )
+
+
 def open_source(spec: Any, name: str) -> ArraySource:
-    """``spec``: an array / memory map, a ``.npy`` path, or ``file.npz[:key]``."""
+    """``spec``: an array / memory map, a lazy array (zarr, dask...), a ``.npy`` path,
+    ``file.npz[:key]`` or ``dir.zarr[:name]``."""
     if isinstance(spec, ArraySource):
         return spec
     if isinstance(spec, np.ndarray):
@@ -133,10 +201,12 @@ def open_source(spec: Any, name: str) -> ArraySource:
     if isinstance(spec, (str, os.PathLike)):
         text = os.fspath(spec)
         key = None
-        if ".npz:" in text:
+        if ".npz:" in text or ".zarr:" in text:
             text, key = text.rsplit(":", 1)
         if not os.path.exists(text):
             raise ParameterError(f"{name}: file not found: {text}")
+        if text.rstrip("/").endswith(".zarr"):
+            return _zarr_array(text, key, name)
         if text.endswith(".npz"):
             return _npz_member(text, key, name)
         try:
@@ -146,4 +216,6 @@ def open_source(spec: Any, name: str) -> ArraySource:
         if not isinstance(arr, np.ndarray):
             raise ParameterError(f"{name}: {text} is not a single array")
         return MemorySource(arr, name)
+    if _is_lazy_array(spec):
+        return SlicedSource(spec, name)
     return MemorySource(np.asarray(spec), name)

@@ -1,66 +1,144 @@
-"""Chunked loss evaluation over arrays, memory maps and files larger than memory.
+"""Chunked loss evaluation over arrays, memory maps, zarr arrays and files larger than memory.
 
-Each chunk starts at a multiple of the kernels' reduction block, and the kernels return their
-per-block partial sums, which are combined exactly (correctly rounded, like :func:`math.fsum`).
-The in-memory call combines the same partials the same way, so the result is bitwise identical
-to it for any chunk size.
+The data are read a chunk of rows (leading-axis entries) at a time and fed to
+:class:`losscore.Accumulator` s: the kernels' mergeable block partials, which finish bitwise like
+the in-memory call whatever the chunk size. Every loss is supported, the class-axis ones
+(``cross_entropy``, ``nll_loss``, ``multi_margin``: chunks of rows of logits) included.
 """
 
 from __future__ import annotations
 
-import math
 import sys
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, overload
 
 import numpy as np
 
-from . import _core
+from ._loss_lookup import LossInfo, resolve
 from ._progress import Progress, progress_enabled
 from ._sources import ArraySource, open_source
-from .errors import ParameterError, ShapeError
-from .losses._registry import resolve_loss
+from .accumulator import Accumulator
+from .errors import ParameterError, ParameterTypeError, ShapeError
 
 __all__ = ["evaluate", "evaluate_many"]
 
-DEFAULT_CHUNK = 1 << 22  # elements per chunk: 16 MiB of float32
+DEFAULT_CHUNK = 1 << 22  # elements of the first argument per chunk: 16 MiB of float32
+
+LossList = Sequence[tuple[str | Callable[..., Any], Mapping[str, Any]]]
 
 
 def _chunk_elements(chunk_size: int | None) -> int:
-    block = _core.block_size()
     if chunk_size is None:
         return DEFAULT_CHUNK
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)):
         raise TypeError(f"chunk_size must be an int, got {type(chunk_size).__name__}")
     if chunk_size < 1:
         raise ParameterError(f"chunk_size must be positive, got {chunk_size}")
-    # Chunks must start on block boundaries for the partials to line up.
-    return max(block, int(chunk_size) // block * block)
+    return int(chunk_size)
+
+
+def _check_shapes(info: LossInfo, pred: ArraySource, others: list[ArraySource]) -> None:
+    """The shape rules of the in-memory call, checked before reading anything."""
+    if info.kind == "elementwise":
+        for src in others:
+            if src.shape != pred.shape:
+                raise ShapeError(
+                    f"pred and {src.name} must have the same shape, got pred shape "
+                    f"{pred.shape} and {src.name} shape {src.shape}"
+                )
+        return
+    if not pred.shape:
+        raise ShapeError(f"pred: {info.name} needs a class axis (last), got shape ()")
+    samples = pred.shape[:-1]
+    for src in others:
+        allowed = [samples] if src.name == "weight" else [samples, pred.shape]
+        if src.shape not in allowed:
+            want = " or ".join(str(s) for s in allowed)
+            raise ShapeError(
+                f"{src.name} must have shape {want} for {info.name} with pred shape "
+                f"{pred.shape}, got {src.shape}"
+            )
+
+
+def _leading_rows(infos: list[LossInfo], pred: ArraySource) -> bool:
+    """Whether ``pred`` is cut along its leading axis (else it is read whole, as one row)."""
+    least = 2 if any(i.kind == "rows" for i in infos) else 1
+    return len(pred.shape) >= least
+
+
+@overload
+def evaluate_many(
+    losses: Mapping[str, Mapping[str, Any]],
+    pred: Any,
+    target: Any,
+    *,
+    weight: Any = ...,
+    reduction: str | None = ...,
+    chunk_size: int | None = ...,
+    progress: bool = ...,
+) -> dict[str, float]: ...
+
+
+@overload
+def evaluate_many(
+    losses: LossList,
+    pred: Any,
+    target: Any,
+    *,
+    weight: Any = ...,
+    reduction: str | None = ...,
+    chunk_size: int | None = ...,
+    progress: bool = ...,
+) -> list[float]: ...
 
 
 def evaluate_many(
-    losses: Sequence[tuple[str | Callable[..., Any], dict[str, Any]]],
+    losses: Mapping[str, Mapping[str, Any]] | LossList,
     pred: Any,
     target: Any,
     *,
     weight: Any = None,
-    reduction: str = "mean",
+    reduction: str | None = None,
     chunk_size: int | None = None,
     progress: bool = False,
-) -> list[float]:
-    """Evaluate several losses in one pass over the data (see :func:`evaluate`)."""
-    if reduction not in ("mean", "sum", "batchmean"):
-        raise ParameterError(
-            f"reduction: expected 'mean', 'sum' or 'batchmean', got {reduction!r}"
+) -> dict[str, float] | list[float]:
+    """Evaluate several losses in one pass over the data (see :func:`evaluate`).
+
+    Parameters
+    ----------
+    losses : mapping or sequence
+        ``{"mse": {}, "huber": {"delta": 0.5}}`` (returns a dict), or a sequence of
+        ``(loss, params)`` pairs (returns a list in that order). A ``"reduction"`` entry in the
+        parameters sets that loss's reduction when ``reduction`` is not given.
+
+    Examples
+    --------
+    >>> import numpy as np, losscore
+    >>> from losscore.evaluation import evaluate_many
+    >>> evaluate_many({"mse": {}, "mae": {}}, np.array([1.0, -3.0]), np.zeros(2), chunk_size=1)
+    {'mse': 5.0, 'mae': 2.0}
+    """
+    pairs: list[tuple[str | Callable[..., Any], Mapping[str, Any]]]
+    if isinstance(losses, Mapping):
+        pairs = list(losses.items())
+    elif isinstance(losses, Sequence) and not isinstance(losses, str):
+        pairs = list(losses)
+    else:
+        raise ParameterTypeError(
+            "losses must be a mapping of loss name -> parameters or a sequence of "
+            f"(loss, parameters) pairs, got {type(losses).__name__}"
         )
-    kernels = []
-    for fn, params in losses:
-        spec = resolve_loss(fn, chunked=True)
-        if params.get("pos_weight") is not None:
-            raise ParameterError("pos_weight is not supported by chunked evaluation")
-        full = {**spec.defaults, **params}
-        full.pop("reduction", None)
-        kernels.append((spec.kernel, full))
+    accs = []
+    for pair in pairs:
+        if not (isinstance(pair, tuple) and len(pair) == 2 and isinstance(pair[1], Mapping)):
+            raise ParameterTypeError(f"losses: expected (loss, parameters) pairs, got {pair!r}")
+        loss, params = pair
+        params = dict(params)
+        own = params.pop("reduction", None)
+        accs.append(
+            Accumulator(loss, reduction=reduction if reduction is not None else own, **params)
+        )
+    infos = [resolve(loss) for loss, _ in pairs]
     chunk = _chunk_elements(chunk_size)
     sources: list[ArraySource] = []
     try:
@@ -68,52 +146,38 @@ def evaluate_many(
         sources.append(open_source(target, "target"))
         if weight is not None:
             sources.append(open_source(weight, "weight"))
-        p_src, t_src = sources[0], sources[1]
-        w_src = sources[2] if weight is not None else None
-        for src in sources[1:]:
-            if src.shape != p_src.shape:
-                raise ShapeError(
-                    f"pred and {src.name} must have the same shape, got pred shape "
-                    f"{p_src.shape} and {src.name} shape {src.shape}"
-                )
-        n = p_src.size
-        loss_parts: list[list[float]] = [[] for _ in kernels]
-        weight_parts: list[float] = []
+        p_src = sources[0]
+        for info in infos:
+            _check_shapes(info, p_src, sources[1:])
+        cut = _leading_rows(infos, p_src)
+        # Without a leading axis to cut (a 0-d array, one sample of logits): one chunk.
+        rows = p_src.rows if cut else 1
+        step = max(1, chunk // max(1, p_src.row_size)) if cut else 1
         with Progress(
-            n, "evaluating", unit="el", enabled=progress_enabled(progress, sys.stderr)
+            p_src.size, "evaluating", unit="el", enabled=progress_enabled(progress, sys.stderr)
         ) as bar:
-            for start in range(0, n, chunk):
-                stop = min(start + chunk, n)
-                p = p_src.read(start, stop)
-                t = t_src.read(start, stop)
-                w = w_src.read(start, stop) if w_src is not None else None
-                for k, (kernel, params) in enumerate(kernels):
-                    lp, wp = kernel(p, t, weight=w, reduction="sum", partials=True, **params)
-                    loss_parts[k].extend(lp.tolist())
-                    if k == 0 and wp is not None:
-                        weight_parts.extend(wp.tolist())
-                bar.update(stop - start)
-        if n == 0 and not kernels:
-            return []
+            for start in range(0, rows, step):
+                stop = min(start + step, rows)
+                if cut:
+                    parts = [src.read_rows(start, stop) for src in sources]
+                else:
+                    parts = [_whole(src) for src in sources]
+                w = parts[2] if weight is not None else None
+                for acc in accs:
+                    acc.update(parts[0], parts[1], w)
+                bar.update(parts[0].size)
     finally:
         for src in sources:
             src.close()
-    results = []
-    # The kernels' own exact summation (correctly rounded like math.fsum, and defined where an
-    # intermediate total overflows), exactly as the in-memory call combines its partials.
-    for parts in loss_parts:
-        total = _core.exact_sum(parts)
-        if reduction == "sum":
-            results.append(total)
-            continue
-        if reduction == "batchmean":
-            # kl_div's batchmean: the sum over the size of the first axis.
-            batch = p_src.shape[0] if p_src.shape else 1
-            results.append(total / batch if batch else math.nan)
-            continue
-        denominator = _core.exact_sum(weight_parts) if w_src is not None else float(n)
-        results.append(total / denominator if denominator != 0 else math.nan)
-    return results
+    values = [acc.result() for acc in accs]
+    if isinstance(losses, Mapping):
+        return dict(zip(losses, values, strict=True))
+    return values
+
+
+def _whole(src: ArraySource) -> np.ndarray:
+    """An array without a leading axis to cut, with one added."""
+    return src.read_rows(0, 1).reshape((1, *src.shape)) if src.shape else src.read_rows(0, 1)
 
 
 def evaluate(
@@ -122,7 +186,7 @@ def evaluate(
     target: Any,
     *,
     weight: Any = None,
-    reduction: str = "mean",
+    reduction: str | None = None,
     chunk_size: int | None = None,
     progress: bool = False,
     **params: Any,
@@ -130,28 +194,31 @@ def evaluate(
     """Evaluate a loss chunk by chunk, bitwise equal to the in-memory call.
 
     ``pred``, ``target`` (and ``weight``) may be arrays, memory maps (``np.load(...,
-    mmap_mode="r")``), ``.npy`` paths or ``"file.npz:key"`` specs; only one chunk of each is in
-    memory at a time. The chunk results are the kernels' fixed-block partial sums, combined
-    exactly, so the value equals ``loss(pred, target, reduction=...)`` to the last bit whatever
+    mmap_mode="r")``), ``.npy`` paths, ``"file.npz:key"`` specs, zarr arrays or
+    ``"dir.zarr[:name]"`` paths (with the ``zarr`` extra), or other lazy arrays with ``shape``,
+    ``dtype`` and slicing (a dask array is read one slice at a time, never whole). Only one
+    chunk of rows of each is in memory at a time. The chunks feed a :class:`losscore.Accumulator`,
+    so the value equals ``loss(pred, target, reduction=...)`` to the last bit whatever
     ``chunk_size`` is.
 
     Parameters
     ----------
     loss : str or callable
-        A losscore element-wise loss or its name (``"mse"``, ``"huber"``,
-        ``"binary_cross_entropy_with_logits"``, ``"kl_div"``, ...). Losses over a class axis
-        (``cross_entropy``, ``nll_loss``, ``multi_margin``) are not supported yet.
-    pred, target, weight : array_like, memory map, or path
-        Same shape.
-    reduction : {"mean", "sum", "batchmean"}
-        ``"batchmean"`` divides the sum by ``pred.shape[0]`` (``kl_div``'s default).
+        A losscore loss or its name (``"mse"``, ``"huber"``, ``"kl_div"``, ``"cross_entropy"``,
+        ...). Class-axis losses take ``pred`` of shape ``(N, ..., C)`` with class-index targets
+        ``(N, ...)`` (or probabilities of ``pred``'s shape) and per-sample weights.
+    pred, target, weight : array_like, memory map, lazy array, or path
+        Shapes as for the loss itself.
+    reduction : {"mean", "sum", "batchmean"}, optional
+        Default: the loss's own (``"mean"``; ``"batchmean"`` for ``kl_div``, the sum over the
+        size of the leading axis).
     chunk_size : int, optional
-        Elements per chunk, rounded down to a multiple of the reduction block (8192);
-        default 4 Mi elements.
+        Elements of ``pred`` per chunk (whole rows, at least one); default 4 Mi elements. Any
+        value gives the same bits.
     progress : bool
         Show a progress bar (only when stderr is a terminal).
     **params
-        The loss's own parameters (``delta=...``, ``quantile=...``).
+        The loss's own parameters (``delta=...``, ``class_weight=...``).
 
     Returns
     -------
@@ -162,8 +229,13 @@ def evaluate(
     >>> import numpy as np, losscore
     >>> rng = np.random.default_rng(0)
     >>> p, t = rng.standard_normal(100_000), rng.standard_normal(100_000)
-    >>> losscore.evaluate("huber", p, t, chunk_size=10_000, delta=0.5) == losscore.huber(
-    ...     p, t, delta=0.5)
+    >>> losscore.evaluate("huber", p, t, chunk_size=10_000, delta=0.5) == losscore.evaluate(
+    ...     "huber", p, t, chunk_size=777, delta=0.5)
+    True
+    >>> logits, labels = rng.standard_normal((1000, 10)), rng.integers(0, 10, 1000)
+    >>> ce = losscore.evaluate("cross_entropy", logits, labels, chunk_size=2_000)
+    >>> log_softmax = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+    >>> bool(abs(ce + log_softmax[np.arange(1000), labels].mean()) < 1e-12)
     True
     """
     return evaluate_many(

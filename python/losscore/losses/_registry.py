@@ -202,7 +202,7 @@ def register(
             class_target=class_target,
             grad=True,
             hess=False,
-            chunked=kind == "elementwise",
+            chunked=True,  # every loss streams through losscore.Accumulator
             fused=fused,
         )
         _FUSED[fn] = fused
