@@ -36,7 +36,11 @@ fn numeric_array<'py>(obj: &Bound<'py, PyAny>, name: &str) -> PyResult<Bound<'py
     let dlpack_only = obj.hasattr("__dlpack__").unwrap_or(false)
         && !obj.hasattr("__array_interface__").unwrap_or(false)
         && !obj.hasattr("__array__").unwrap_or(false);
-    let converter = if dlpack_only { "from_dlpack" } else { "asarray" };
+    let converter = if dlpack_only {
+        "from_dlpack"
+    } else {
+        "asarray"
+    };
     let arr = numpy.call_method1(converter, (obj,)).map_err(|e| {
         DTypeError::new_err(format!("{name}: cannot be converted to an array ({e})"))
     })?;
