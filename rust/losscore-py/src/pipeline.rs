@@ -161,23 +161,16 @@ pub fn elementwise<'py, T: Element + Real, L: Loss<T> + Sync>(
         .weight(w_ro.as_ref().map(slice).transpose()?)
         .cols(pw_ro.as_ref().map(slice).transpose()?)
         .batch(shape.first().copied().unwrap_or(1));
-    let req = Request::value(inputs, reduction)
-        .loss_out(
-            l_rw.as_mut()
-                .map(|l| l.as_slice_mut().map_err(|_| contiguous_err()))
-                .transpose()?,
-        )
-        .grad_out(
-            g_rw.as_mut()
-                .map(|g| g.as_slice_mut().map_err(|_| contiguous_err()))
-                .transpose()?,
-        )
-        .prevalidate(call.out.is_some())
-        .chunk_at(chunk_start(
-            call.partials,
-            x_s.len(),
-            shape.first().copied().unwrap_or(1),
-        )?);
+    let leading = shape.first().copied().unwrap_or(1);
+    let req = request(
+        &call,
+        inputs,
+        reduction,
+        &mut l_rw,
+        &mut g_rw,
+        x_s.len(),
+        leading,
+    )?;
     let partials = py.detach(|| loss.run(req)).map_err(to_pyerr)?;
     drop((x_ro, t_ro, w_ro, pw_ro, g_rw, l_rw));
     finish(py, &call, partials, per_element, grad)
@@ -311,28 +304,36 @@ pub fn rows<'py, T: Element + Real, O: RowOptions<T> + Sync>(
     let cw = cw_ro.as_ref().map(slice).transpose()?;
     let inputs =
         Inputs::rows(slice(&x_ro)?, rows, labels).weight(w_ro.as_ref().map(slice).transpose()?);
-    let req = Request::value(inputs, reduction)
-        .loss_out(
-            l_rw.as_mut()
-                .map(|l| l.as_slice_mut().map_err(|_| contiguous_err()))
-                .transpose()?,
-        )
-        .grad_out(
-            g_rw.as_mut()
-                .map(|g| g.as_slice_mut().map_err(|_| contiguous_err()))
-                .transpose()?,
-        )
-        .prevalidate(call.out.is_some())
-        .chunk_at(chunk_start(
-            call.partials,
-            rows,
-            sample_shape.first().copied().unwrap_or(1),
-        )?);
+    let leading = sample_shape.first().copied().unwrap_or(1);
+    let req = request(
+        &call, inputs, reduction, &mut l_rw, &mut g_rw, rows, leading,
+    )?;
     let partials = py
         .detach(|| options.run(classes, cw, req))
         .map_err(to_pyerr)?;
     drop((x_ro, y_ro, t_ro, w_ro, cw_ro, g_rw, l_rw));
     finish(py, &call, partials, per_sample, grad)
+}
+
+/// The core request: the borrowed outputs, validation before writing into the caller's `out`,
+/// and the chunk's first unit (`units` over `leading` rows of the leading axis).
+fn request<'a, T: Element>(
+    call: &Call<'_, '_>,
+    inputs: Inputs<'a, T>,
+    reduction: Reduction,
+    loss_out: &'a mut Option<numpy::PyReadwriteArrayDyn<'_, T>>,
+    grad_out: &'a mut Option<numpy::PyReadwriteArrayDyn<'_, T>>,
+    units: usize,
+    leading: usize,
+) -> PyResult<Request<'a, T>> {
+    let slice_mut = |a: &'a mut numpy::PyReadwriteArrayDyn<'_, T>| {
+        a.as_slice_mut().map_err(|_| contiguous_err())
+    };
+    Ok(Request::value(inputs, reduction)
+        .loss_out(loss_out.as_mut().map(slice_mut).transpose()?)
+        .grad_out(grad_out.as_mut().map(slice_mut).transpose()?)
+        .prevalidate(call.out.is_some())
+        .chunk_at(chunk_start(call.partials, units, leading)?))
 }
 
 /// The Python result: `Partials`, or the value (a float, or the per-unit array with "none"),
