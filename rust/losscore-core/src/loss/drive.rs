@@ -154,6 +154,22 @@ pub trait Loss<T: Real> {
     fn run(&self, req: Request<'_, T>) -> Result<Partials, LossError>;
 }
 
+/// `impl Loss` for loss types that are their own kernel, driven through the block adapter
+/// `$adapter` (`Elementwise` or `Rows`).
+#[macro_export]
+macro_rules! loss_through {
+    ($adapter:path, $($ty:ty),* $(,)?) => {
+        $(impl<T: $crate::simd::Real> $crate::loss::Loss<T> for $ty {
+            fn run(
+                &self,
+                req: $crate::loss::Request<'_, T>,
+            ) -> Result<$crate::reduce::Partials, $crate::LossError> {
+                $crate::loss::drive::drive(&$adapter(*self), req)
+            }
+        })*
+    };
+}
+
 /// Runs `req` and finishes its reduction (NaN for `Reduction::None`).
 pub fn evaluate<T: Real, L: Loss<T>>(loss: &L, req: Request<'_, T>) -> Result<f64, LossError> {
     let reduction = req.reduction;

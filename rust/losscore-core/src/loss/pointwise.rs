@@ -68,14 +68,7 @@ pub trait Pointwise<T: Real>: Copy + Send + Sync {
 #[macro_export]
 macro_rules! elementwise_loss {
     ($($ty:ty),* $(,)?) => {
-        $(impl<T: $crate::simd::Real> $crate::loss::Loss<T> for $ty {
-            fn run(
-                &self,
-                req: $crate::loss::Request<'_, T>,
-            ) -> Result<$crate::reduce::Partials, $crate::LossError> {
-                $crate::loss::drive::drive(&$crate::loss::pointwise::Elementwise(*self), req)
-            }
-        })*
+        $crate::loss_through!($crate::loss::pointwise::Elementwise, $($ty),*);
     };
 }
 

@@ -434,13 +434,6 @@ pub fn exp_sum<T: Real>(x: &[T], m: T, store: Option<&mut [T]>) -> T {
 #[macro_export]
 macro_rules! row_loss {
     ($($ty:ty),* $(,)?) => {
-        $(impl<T: $crate::simd::Real> $crate::loss::Loss<T> for $ty {
-            fn run(
-                &self,
-                req: $crate::loss::Request<'_, T>,
-            ) -> Result<$crate::reduce::Partials, $crate::LossError> {
-                $crate::loss::drive::drive(&$crate::loss::rows::Rows(*self), req)
-            }
-        })*
+        $crate::loss_through!($crate::loss::rows::Rows, $($ty),*);
     };
 }
