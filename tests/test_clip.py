@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import losscore
+from losscore import errors, optim
 from losscore.errors import (
     DTypeError,
     NonFiniteError,
@@ -195,3 +196,47 @@ def test_grad_norm_bad_input():
     with pytest.raises(ParameterError, match="norm_type"):
         grad_norm([np.ones(2)], norm_type=-2.0)
     assert grad_norm([]) == 0.0
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9),
+        lambda ps: optim.AdamW(ps, lr=1e-2),
+        lambda ps: optim.RMSprop(ps, lr=1e-2, centered=True),
+        lambda ps: optim.NAdam(ps, lr=1e-2),
+        lambda ps: optim.Lion(ps, lr=1e-3),
+    ],
+)
+@pytest.mark.parametrize("max_norm", [0.5, 1e6])
+def test_step_with_max_grad_norm_equals_clip_then_step(make, max_norm):
+    """The fused clip-and-step: bitwise the same as clip_grad_norm followed by step, and the
+    gradients are left as they are."""
+    rng = np.random.default_rng(4)
+    shapes = [(7, 5), (33,), (2, 3, 4)]
+    start = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    a, b = [p.copy() for p in start], [p.copy() for p in start]
+    opt_a, opt_b = make(a), make(b)
+    for _ in range(3):
+        grads = [rng.standard_normal(s).astype(np.float32) * 3 for s in shapes]
+        kept = [g.copy() for g in grads]
+        clipped = [g.copy() for g in grads]
+        want_norm = optim.clip_grad_norm(clipped, max_norm)
+        opt_a.step(clipped)
+        norm = opt_b.step(grads, max_grad_norm=max_norm)
+        assert norm == want_norm
+        for g, k in zip(grads, kept, strict=True):
+            np.testing.assert_array_equal(g, k)
+        for x, y in zip(a, b, strict=True):
+            assert x.tobytes() == y.tobytes()
+
+
+def test_step_max_grad_norm_errors():
+    w = np.zeros(3)
+    opt = optim.SGD([w], lr=0.1)
+    with pytest.raises(errors.ParameterTypeError, match="max_grad_norm"):
+        opt.step([np.ones(3)], max_grad_norm="1")
+    with pytest.raises(errors.ParameterError, match="max_grad_norm"):
+        opt.step([np.ones(3)], max_grad_norm=-1.0)
+    np.testing.assert_array_equal(w, 0.0)
+    assert opt.step([np.ones(3)]) is None

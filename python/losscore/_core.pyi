@@ -308,18 +308,40 @@ _States = Sequence[Sequence[npt.NDArray[np.floating]]]
 _Groups = Sequence[dict[str, Any]]
 
 def sgd_step(
-    params: _Arrays, grads: _Arrays, states: _States, groups: _Groups, fresh: Sequence[bool]
+    params: _Arrays, grads: _Arrays, states: _States, groups: _Groups, fresh: Sequence[bool],
+    *,
+    grad_scale: float = 1.0,
 ) -> None: ...
 def adam_step(
-    params: _Arrays, grads: _Arrays, states: _States, groups: _Groups, steps: Sequence[int]
+    params: _Arrays, grads: _Arrays, states: _States, groups: _Groups, steps: Sequence[int],
+    *,
+    grad_scale: float = 1.0,
 ) -> None: ...
-def rmsprop_step(params: _Arrays, grads: _Arrays, states: _States, groups: _Groups) -> None: ...
+def rmsprop_step(
+    params: _Arrays,
+    grads: _Arrays,
+    states: _States,
+    groups: _Groups,
+    *,
+    grad_scale: float = 1.0,
+) -> None: ...
 def adagrad_step(
-    params: _Arrays, grads: _Arrays, states: _States, groups: _Groups, steps: Sequence[int]
+    params: _Arrays, grads: _Arrays, states: _States, groups: _Groups, steps: Sequence[int],
+    *,
+    grad_scale: float = 1.0,
 ) -> None: ...
-def adadelta_step(params: _Arrays, grads: _Arrays, states: _States, groups: _Groups) -> None: ...
+def adadelta_step(
+    params: _Arrays,
+    grads: _Arrays,
+    states: _States,
+    groups: _Groups,
+    *,
+    grad_scale: float = 1.0,
+) -> None: ...
 def adamax_step(
-    params: _Arrays, grads: _Arrays, states: _States, groups: _Groups, steps: Sequence[int]
+    params: _Arrays, grads: _Arrays, states: _States, groups: _Groups, steps: Sequence[int],
+    *,
+    grad_scale: float = 1.0,
 ) -> None: ...
 def nadam_step(
     params: _Arrays,
@@ -328,11 +350,22 @@ def nadam_step(
     groups: _Groups,
     steps: Sequence[int],
     mu_products: Sequence[float],
+    *,
+    grad_scale: float = 1.0,
 ) -> list[float]: ...
 def radam_step(
-    params: _Arrays, grads: _Arrays, states: _States, groups: _Groups, steps: Sequence[int]
+    params: _Arrays, grads: _Arrays, states: _States, groups: _Groups, steps: Sequence[int],
+    *,
+    grad_scale: float = 1.0,
 ) -> None: ...
-def lion_step(params: _Arrays, grads: _Arrays, states: _States, groups: _Groups) -> None: ...
+def lion_step(
+    params: _Arrays,
+    grads: _Arrays,
+    states: _States,
+    groups: _Groups,
+    *,
+    grad_scale: float = 1.0,
+) -> None: ...
 def optim_check_params(params: _Arrays) -> None: ...
 def clip_grad_norm(
     grads: _Arrays, max_norm: float, norm_type: float = 2.0, error_if_nonfinite: bool = False

@@ -16,13 +16,15 @@ parameters, there is no device to capture for, and no autograd graph to differen
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 import numpy as np
 
 from .. import _core
 from ..errors import DTypeError, ParameterError, ParameterTypeError, ShapeError
+from .clip import _number as _clip_number
 
 __all__ = ["Optimizer", "hyperparameter"]
 
@@ -138,6 +140,8 @@ class Optimizer:
 
     #: ``_core.<name>_step``.
     _kernel: ClassVar[Any]
+    #: The kernel's ``grad_scale`` while a clipped step runs (empty otherwise).
+    _scaling: Mapping[str, float] = MappingProxyType({})
 
     def _state_names(self, group: dict[str, Any]) -> tuple[str, ...]:
         """The buffers a group with these hyperparameters needs, in the kernel's order."""
@@ -157,7 +161,8 @@ class Optimizer:
     ) -> Any:
         """The one kernel call. The kernel reads each group dict as it is (hyperparameters by
         name, type-checked in Rust); this default passes the step each group is about to take."""
-        return self._kernel(params, grads, states, groups, [g["step"] + 1 for g in gstates])
+        steps = [g["step"] + 1 for g in gstates]
+        return self._kernel(params, grads, states, groups, steps, **self._scaling)
 
     def _after_step(self, result: Any) -> None:
         pass
@@ -272,9 +277,19 @@ class Optimizer:
         """Nothing to do: gradients are passed to :meth:`step` (kept for ``torch.optim``
         compatibility)."""
 
-    def step(self, grads: Sequence[np.ndarray]) -> None:
+    def step(
+        self, grads: Sequence[np.ndarray], *, max_grad_norm: float | None = None
+    ) -> float | None:
         """Update every parameter in place from its gradient (the order of all groups'
-        parameters, same shapes and dtypes). One call into Rust for all groups."""
+        parameters, same shapes and dtypes). One call into Rust for all groups.
+
+        With ``max_grad_norm``, the gradients are clipped to that global L2 norm as
+        :func:`losscore.optim.clip_grad_norm` does (``g * min(max_norm / (norm + 1e-6), 1)``),
+        fused into the update: one read pass for the norm, then the update pass reads ``g``
+        and scales it on the fly, bitwise equal to ``clip_grad_norm(grads, max_grad_norm)``
+        followed by ``step(grads)``, and the gradients are left as they are. Returns the
+        total norm (before clipping) then, else ``None``.
+        """
         params = self._params
         if not params:
             raise ParameterError(
@@ -299,7 +314,19 @@ class Optimizer:
             ]
         else:
             states = self._states_arg
-        result = self._call(params, grads, states, groups, self._group_state)
+        norm: float | None = None
+        if max_grad_norm is not None:
+            max_norm = _clip_number("max_grad_norm", max_grad_norm)
+            if not max_norm >= 0.0:
+                raise ParameterError(f"max_grad_norm: must be non-negative, got {max_norm}")
+            norm = _core.grad_norm(grads)
+            coef = max_norm / (norm + 1e-6)  # the coefficient of clip_grad_norm, in float64
+            if not coef >= 1.0:  # NaN too: clipping by a NaN norm gives NaN, as in torch
+                self._scaling = {"grad_scale": coef}
+        try:
+            result = self._call(params, grads, states, groups, self._group_state)
+        finally:
+            self.__dict__.pop("_scaling", None)
         # Only now: a failed call leaves no half-made state behind.
         if created:
             self._set_state(
@@ -311,6 +338,7 @@ class Optimizer:
             state["buffers"].update(names)
         self._step += 1
         self._after_step(result)
+        return norm
 
     def state_dict(self) -> dict[str, Any]:
         """The ``torch.optim`` layout, with copies of the state arrays.

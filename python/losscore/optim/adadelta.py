@@ -75,4 +75,4 @@ class Adadelta(Optimizer):
     _kernel = staticmethod(_core.adadelta_step)
 
     def _call(self, params, grads, states, groups, gstates) -> Any:  # type: ignore[no-untyped-def]
-        return self._kernel(params, grads, states, groups)
+        return self._kernel(params, grads, states, groups, **self._scaling)

@@ -69,4 +69,4 @@ class Lion(Optimizer):
     _kernel = staticmethod(_core.lion_step)
 
     def _call(self, params, grads, states, groups, gstates) -> Any:  # type: ignore[no-untyped-def]
-        return self._kernel(params, grads, states, groups)
+        return self._kernel(params, grads, states, groups, **self._scaling)

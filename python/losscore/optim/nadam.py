@@ -100,6 +100,5 @@ class NAdam(Optimizer):
 
     def _call(self, params, grads, states, groups, gstates) -> Any:  # type: ignore[no-untyped-def]
         steps = [g["step"] + 1 for g in gstates]
-        return self._kernel(
-            params, grads, states, groups, steps, [g["mu_product"] for g in gstates]
-        )
+        mu_products = [g["mu_product"] for g in gstates]
+        return self._kernel(params, grads, states, groups, steps, mu_products, **self._scaling)

@@ -89,4 +89,4 @@ class RMSprop(Optimizer):
         return tuple(names)
 
     def _call(self, params, grads, states, groups, gstates) -> Any:  # type: ignore[no-untyped-def]
-        return self._kernel(params, grads, states, groups)
+        return self._kernel(params, grads, states, groups, **self._scaling)

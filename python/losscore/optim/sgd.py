@@ -87,4 +87,4 @@ class SGD(Optimizer):
     def _call(self, params, grads, states, groups, gstates) -> Any:  # type: ignore[no-untyped-def]
         # torch: a momentum buffer starts as the first gradient it sees.
         fresh = ["momentum_buffer" not in g["buffers"] for g in gstates]
-        return self._kernel(params, grads, states, groups, fresh)
+        return self._kernel(params, grads, states, groups, fresh, **self._scaling)

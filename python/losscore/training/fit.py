@@ -140,6 +140,13 @@ def _default_groups(opt: Any, params: list[np.ndarray], weight_idx: list[int] | 
     return [{"params": weights}, {"params": others, "weight_decay": 0.0}]
 
 
+def _clips_in_step(opt: Any) -> bool:
+    """Whether ``opt.step(grads, max_grad_norm=...)`` is losscore's fused clip-and-step."""
+    from ..optim._base import Optimizer
+
+    return isinstance(opt, Optimizer)
+
+
 def _is_plateau(scheduler: Any) -> bool:
     """``losscore.optim.lr_scheduler.ReduceLROnPlateau``, or any class of that name."""
     if type(scheduler).__name__ == "ReduceLROnPlateau":
@@ -540,6 +547,8 @@ def fit(
     forward, backward, step = model.forward, objective.wrap_backward(model.backward), opt.step
     penalty = _core.penalty
     norm_of, clip_norm, clip_value = _core.grad_norm, _core.clip_grad_norm, _core.clip_grad_value
+    # losscore's optimizers clip inside the step (two passes over the gradients, not three).
+    fused_clip = max_norm is not None and max_value is None and _clips_in_step(opt)
     rng = np.random.default_rng(seed)
     bs = min(batch_size, n)
     n_batches = -(-n // bs)
@@ -578,6 +587,9 @@ def fit(
                     clip_value(grads, max_value)
                     if max_norm is not None:
                         clip_norm(grads, max_norm)
+                elif fused_clip:
+                    # The norm pass, then the update reading the gradients scaled on the fly.
+                    norm = step(grads, max_grad_norm=max_norm)
                 elif max_norm is not None:
                     norm = clip_norm(grads, max_norm)
                 else:
@@ -585,7 +597,8 @@ def fit(
                 norm_sum += norm
                 if norm > norm_max or math.isnan(norm):  # a NaN norm stays the maximum
                     norm_max = norm if not math.isnan(norm_max) else norm_max
-                step(grads)
+                if not fused_clip:
+                    step(grads)
                 total += value * (e - s)
                 if bar is not None:
                     bar.update(b + 1, total / e)

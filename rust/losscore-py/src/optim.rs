@@ -400,7 +400,13 @@ fn run_step<'py, U: Update>(
     params: Vec<Bound<'py, PyAny>>,
     grads: Vec<Bound<'py, PyAny>>,
     states: Vec<Vec<Bound<'py, PyAny>>>,
+    grad_scale: f64,
 ) -> PyResult<()> {
+    if !(grad_scale.is_finite() && grad_scale >= 0.0) {
+        return Err(ParameterError::new_err(format!(
+            "grad_scale: must be finite and non-negative, got {grad_scale}"
+        )));
+    }
     for (_, update) in &updates {
         update.validate().py_err(py)?;
     }
@@ -485,13 +491,14 @@ fn run_step<'py, U: Update>(
     let groups32 = grouped(&updates, &group_of, &i32s, b32.slots(py)?);
     let groups64 = grouped(&updates, &group_of, &i64s, b64.slots(py)?);
     py.detach(|| {
-        optim::apply_groups(groups32)?;
-        optim::apply_groups(groups64)
+        optim::apply_groups(groups32, grad_scale)?;
+        optim::apply_groups(groups64, grad_scale)
     })
     .py_err(py)
 }
 
 #[pyfunction]
+#[pyo3(signature = (params, grads, states, groups, fresh, *, grad_scale=1.0))]
 fn sgd_step<'py>(
     py: Python<'py>,
     params: Vec<Bound<'py, PyAny>>,
@@ -499,6 +506,7 @@ fn sgd_step<'py>(
     states: Vec<Vec<Bound<'py, PyAny>>>,
     groups: Vec<Bound<'py, PyDict>>,
     fresh: Vec<bool>,
+    grad_scale: f64,
 ) -> PyResult<()> {
     let updates = read_groups(py, groups, &[("fresh", fresh.len())], |g, i| {
         let hp = optim::SgdParams {
@@ -514,10 +522,11 @@ fn sgd_step<'py>(
             fresh_buffers: fresh[i],
         })
     })?;
-    run_step(py, updates, params, grads, states)
+    run_step(py, updates, params, grads, states, grad_scale)
 }
 
 #[pyfunction]
+#[pyo3(signature = (params, grads, states, groups, steps, *, grad_scale=1.0))]
 fn adam_step<'py>(
     py: Python<'py>,
     params: Vec<Bound<'py, PyAny>>,
@@ -525,6 +534,7 @@ fn adam_step<'py>(
     states: Vec<Vec<Bound<'py, PyAny>>>,
     groups: Vec<Bound<'py, PyDict>>,
     steps: Vec<u64>,
+    grad_scale: f64,
 ) -> PyResult<()> {
     let updates = read_groups(py, groups, &[("steps", steps.len())], |g, i| {
         let (beta1, beta2) = g.pair("betas")?;
@@ -540,16 +550,18 @@ fn adam_step<'py>(
         };
         Ok(optim::Adam { hp, step: steps[i] })
     })?;
-    run_step(py, updates, params, grads, states)
+    run_step(py, updates, params, grads, states, grad_scale)
 }
 
 #[pyfunction]
+#[pyo3(signature = (params, grads, states, groups, *, grad_scale=1.0))]
 fn rmsprop_step<'py>(
     py: Python<'py>,
     params: Vec<Bound<'py, PyAny>>,
     grads: Vec<Bound<'py, PyAny>>,
     states: Vec<Vec<Bound<'py, PyAny>>>,
     groups: Vec<Bound<'py, PyDict>>,
+    grad_scale: f64,
 ) -> PyResult<()> {
     let updates = read_groups(py, groups, &[], |g, _| {
         let hp = optim::RmsPropParams {
@@ -563,10 +575,11 @@ fn rmsprop_step<'py>(
         };
         Ok(optim::RmsProp { hp })
     })?;
-    run_step(py, updates, params, grads, states)
+    run_step(py, updates, params, grads, states, grad_scale)
 }
 
 #[pyfunction]
+#[pyo3(signature = (params, grads, states, groups, steps, *, grad_scale=1.0))]
 fn adagrad_step<'py>(
     py: Python<'py>,
     params: Vec<Bound<'py, PyAny>>,
@@ -574,6 +587,7 @@ fn adagrad_step<'py>(
     states: Vec<Vec<Bound<'py, PyAny>>>,
     groups: Vec<Bound<'py, PyDict>>,
     steps: Vec<u64>,
+    grad_scale: f64,
 ) -> PyResult<()> {
     let updates = read_groups(py, groups, &[("steps", steps.len())], |g, i| {
         let hp = optim::AdagradParams {
@@ -586,16 +600,18 @@ fn adagrad_step<'py>(
         };
         Ok(optim::Adagrad { hp, step: steps[i] })
     })?;
-    run_step(py, updates, params, grads, states)
+    run_step(py, updates, params, grads, states, grad_scale)
 }
 
 #[pyfunction]
+#[pyo3(signature = (params, grads, states, groups, *, grad_scale=1.0))]
 fn adadelta_step<'py>(
     py: Python<'py>,
     params: Vec<Bound<'py, PyAny>>,
     grads: Vec<Bound<'py, PyAny>>,
     states: Vec<Vec<Bound<'py, PyAny>>>,
     groups: Vec<Bound<'py, PyDict>>,
+    grad_scale: f64,
 ) -> PyResult<()> {
     let updates = read_groups(py, groups, &[], |g, _| {
         let hp = optim::AdadeltaParams {
@@ -607,10 +623,11 @@ fn adadelta_step<'py>(
         };
         Ok(optim::Adadelta { hp })
     })?;
-    run_step(py, updates, params, grads, states)
+    run_step(py, updates, params, grads, states, grad_scale)
 }
 
 #[pyfunction]
+#[pyo3(signature = (params, grads, states, groups, steps, *, grad_scale=1.0))]
 fn adamax_step<'py>(
     py: Python<'py>,
     params: Vec<Bound<'py, PyAny>>,
@@ -618,6 +635,7 @@ fn adamax_step<'py>(
     states: Vec<Vec<Bound<'py, PyAny>>>,
     groups: Vec<Bound<'py, PyDict>>,
     steps: Vec<u64>,
+    grad_scale: f64,
 ) -> PyResult<()> {
     let updates = read_groups(py, groups, &[("steps", steps.len())], |g, i| {
         let (beta1, beta2) = g.pair("betas")?;
@@ -631,11 +649,13 @@ fn adamax_step<'py>(
         };
         Ok(optim::Adamax { hp, step: steps[i] })
     })?;
-    run_step(py, updates, params, grads, states)
+    run_step(py, updates, params, grads, states, grad_scale)
 }
 
 /// Returns each group's `mu_product` to keep for its next step.
 #[pyfunction]
+#[pyo3(signature = (params, grads, states, groups, steps, mu_products, *, grad_scale=1.0))]
+#[allow(clippy::too_many_arguments)]
 fn nadam_step<'py>(
     py: Python<'py>,
     params: Vec<Bound<'py, PyAny>>,
@@ -644,6 +664,7 @@ fn nadam_step<'py>(
     groups: Vec<Bound<'py, PyDict>>,
     steps: Vec<u64>,
     mu_products: Vec<f64>,
+    grad_scale: f64,
 ) -> PyResult<Vec<f64>> {
     let updates = read_groups(
         py,
@@ -669,11 +690,12 @@ fn nadam_step<'py>(
         },
     )?;
     let next = updates.iter().map(|(_, u)| u.next_mu_product()).collect();
-    run_step(py, updates, params, grads, states)?;
+    run_step(py, updates, params, grads, states, grad_scale)?;
     Ok(next)
 }
 
 #[pyfunction]
+#[pyo3(signature = (params, grads, states, groups, steps, *, grad_scale=1.0))]
 fn radam_step<'py>(
     py: Python<'py>,
     params: Vec<Bound<'py, PyAny>>,
@@ -681,6 +703,7 @@ fn radam_step<'py>(
     states: Vec<Vec<Bound<'py, PyAny>>>,
     groups: Vec<Bound<'py, PyDict>>,
     steps: Vec<u64>,
+    grad_scale: f64,
 ) -> PyResult<()> {
     let updates = read_groups(py, groups, &[("steps", steps.len())], |g, i| {
         let (beta1, beta2) = g.pair("betas")?;
@@ -695,16 +718,18 @@ fn radam_step<'py>(
         };
         Ok(optim::RAdam { hp, step: steps[i] })
     })?;
-    run_step(py, updates, params, grads, states)
+    run_step(py, updates, params, grads, states, grad_scale)
 }
 
 #[pyfunction]
+#[pyo3(signature = (params, grads, states, groups, *, grad_scale=1.0))]
 fn lion_step<'py>(
     py: Python<'py>,
     params: Vec<Bound<'py, PyAny>>,
     grads: Vec<Bound<'py, PyAny>>,
     states: Vec<Vec<Bound<'py, PyAny>>>,
     groups: Vec<Bound<'py, PyDict>>,
+    grad_scale: f64,
 ) -> PyResult<()> {
     let updates = read_groups(py, groups, &[], |g, _| {
         let (beta1, beta2) = g.pair("betas")?;
@@ -716,7 +741,7 @@ fn lion_step<'py>(
         };
         Ok(optim::Lion { hp })
     })?;
-    run_step(py, updates, params, grads, states)
+    run_step(py, updates, params, grads, states, grad_scale)
 }
 
 /// In-place arrays (parameters, or gradients to clip), checked and borrowed for writing.

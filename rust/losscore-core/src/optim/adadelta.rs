@@ -8,7 +8,7 @@
 //! p = p - lr*d
 //! ```
 
-use super::driver::{run, Rule, Slot, Update, MAX_STATES};
+use super::driver::{run_scaled, Rule, Slot, Update, MAX_STATES};
 use super::{check_lr, check_nonneg, grad_sign};
 use crate::error::{invalid, LossError};
 use crate::simd::Real;
@@ -64,9 +64,13 @@ impl Update for Adadelta {
         self.hp.validate()
     }
 
-    fn apply<T: Real>(&self, slots: Vec<Slot<'_, T>>) -> Result<(), LossError> {
+    fn apply_scaled<T: Real>(
+        &self,
+        slots: Vec<Slot<'_, T>>,
+        grad_scale: f64,
+    ) -> Result<(), LossError> {
         self.validate()?;
-        run(AdadeltaRule::<T>::new(self), slots)
+        run_scaled(AdadeltaRule::<T>::new(self), slots, grad_scale)
     }
 }
 

@@ -8,7 +8,7 @@
 //! ```
 //! The accumulator starts at `initial_accumulator_value` (the caller fills the buffer).
 
-use super::driver::{run, Rule, Slot, Update, MAX_STATES};
+use super::driver::{run_scaled, Rule, Slot, Update, MAX_STATES};
 use super::{check_lr, check_nonneg, check_step, grad_sign};
 use crate::error::LossError;
 use crate::simd::Real;
@@ -64,9 +64,13 @@ impl Update for Adagrad {
         check_step(self.step)
     }
 
-    fn apply<T: Real>(&self, slots: Vec<Slot<'_, T>>) -> Result<(), LossError> {
+    fn apply_scaled<T: Real>(
+        &self,
+        slots: Vec<Slot<'_, T>>,
+        grad_scale: f64,
+    ) -> Result<(), LossError> {
         self.validate()?;
-        run(AdagradRule::<T>::new(self), slots)
+        run_scaled(AdagradRule::<T>::new(self), slots, grad_scale)
     }
 }
 

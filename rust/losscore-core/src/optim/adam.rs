@@ -12,7 +12,7 @@
 //! Bias corrections are computed in float64; the per-element rule multiplies by the precomputed
 //! `1/sqrt(1-b2^t)` instead of dividing, leaving one division per element.
 
-use super::driver::{run, Rule, Slot, Update, MAX_STATES};
+use super::driver::{run_scaled, Rule, Slot, Update, MAX_STATES};
 use super::{check_beta, check_lr, check_nonneg, check_step, grad_sign, nan_max};
 use crate::error::LossError;
 use crate::simd::Real;
@@ -82,12 +82,16 @@ impl Update for Adam {
         check_step(self.step)
     }
 
-    fn apply<T: Real>(&self, slots: Vec<Slot<'_, T>>) -> Result<(), LossError> {
+    fn apply_scaled<T: Real>(
+        &self,
+        slots: Vec<Slot<'_, T>>,
+        grad_scale: f64,
+    ) -> Result<(), LossError> {
         self.validate()?;
         if self.hp.amsgrad {
-            run(AdamRule::<T, true>::new(self), slots)
+            run_scaled(AdamRule::<T, true>::new(self), slots, grad_scale)
         } else {
-            run(AdamRule::<T, false>::new(self), slots)
+            run_scaled(AdamRule::<T, false>::new(self), slots, grad_scale)
         }
     }
 }

@@ -7,7 +7,7 @@
 //! p = p - lr/(1-b1^t) * m/u
 //! ```
 
-use super::driver::{run, Rule, Slot, Update, MAX_STATES};
+use super::driver::{run_scaled, Rule, Slot, Update, MAX_STATES};
 use super::{check_beta, check_lr, check_nonneg, check_step, grad_sign, nan_max};
 use crate::error::LossError;
 use crate::simd::Real;
@@ -63,9 +63,13 @@ impl Update for Adamax {
         check_step(self.step)
     }
 
-    fn apply<T: Real>(&self, slots: Vec<Slot<'_, T>>) -> Result<(), LossError> {
+    fn apply_scaled<T: Real>(
+        &self,
+        slots: Vec<Slot<'_, T>>,
+        grad_scale: f64,
+    ) -> Result<(), LossError> {
         self.validate()?;
-        run(AdamaxRule::<T>::new(self), slots)
+        run_scaled(AdamaxRule::<T>::new(self), slots, grad_scale)
     }
 }
 

@@ -72,8 +72,19 @@ pub trait Update: Copy + Send + Sync {
     fn uses(&self) -> [bool; MAX_STATES];
     /// Checks the hyperparameters.
     fn validate(&self) -> Result<(), LossError>;
-    /// Validates, then updates every slot in place. Nothing is written when an error is returned.
-    fn apply<T: Real>(&self, slots: Vec<Slot<'_, T>>) -> Result<(), LossError>;
+    /// Validates, then updates every slot in place from `grad * grad_scale` (the gradients
+    /// are only read; `grad_scale = 1` reads them as they are). Nothing is written when an
+    /// error is returned.
+    fn apply_scaled<T: Real>(
+        &self,
+        slots: Vec<Slot<'_, T>>,
+        grad_scale: f64,
+    ) -> Result<(), LossError>;
+
+    /// [`apply_scaled`](Update::apply_scaled) with the gradients as they are.
+    fn apply<T: Real>(&self, slots: Vec<Slot<'_, T>>) -> Result<(), LossError> {
+        self.apply_scaled(slots, 1.0)
+    }
 }
 
 /// One step over parameter groups: each group's update (its own hyperparameters and step
@@ -84,6 +95,7 @@ pub trait Update: Copy + Send + Sync {
 /// [`run`] does; updates are element-wise, so the result is independent of the thread count.
 pub fn apply_groups<'a, T: Real, U: Update>(
     groups: Vec<(U, Vec<Slot<'a, T>>)>,
+    grad_scale: f64,
 ) -> Result<(), LossError> {
     let mut groups = groups;
     for (update, slots) in groups.iter_mut() {
@@ -92,10 +104,42 @@ pub fn apply_groups<'a, T: Real, U: Update>(
     }
     for (update, slots) in groups {
         if !slots.is_empty() {
-            update.apply(slots)?;
+            update.apply_scaled(slots, grad_scale)?;
         }
     }
     Ok(())
+}
+
+/// A rule fed `g * coef` instead of `g`: gradient-norm clipping fused into the update pass.
+/// The product is the one `clip::scale` writes, so the step is bitwise the same as clipping
+/// the gradients in place and then stepping.
+#[derive(Debug, Clone, Copy)]
+struct ScaledGrad<R, T> {
+    rule: R,
+    coef: T,
+}
+
+impl<T: Real, R: Rule<T>> Rule<T> for ScaledGrad<R, T> {
+    const USES: [bool; MAX_STATES] = R::USES;
+
+    #[inline(always)]
+    fn update(&self, p: T, g: T, s: &mut [T; MAX_STATES]) -> T {
+        self.rule.update(p, g * self.coef, s)
+    }
+}
+
+/// [`run`] on the gradients times `grad_scale` (exactly 1: the plain rule, as `clip::scale`
+/// skips that case).
+pub fn run_scaled<T: Real, R: Rule<T>>(
+    rule: R,
+    slots: Vec<Slot<'_, T>>,
+    grad_scale: f64,
+) -> Result<(), LossError> {
+    if grad_scale == 1.0 {
+        return run(rule, slots);
+    }
+    let coef = T::from_f64(grad_scale);
+    run(ScaledGrad { rule, coef }, slots)
 }
 
 /// Runs `rule` over `slots` with the active ISA.
@@ -513,14 +557,14 @@ pub(crate) mod tests {
             },
             fresh_buffers: false,
         };
-        let err = apply_groups(vec![(good, a.slots()), (bad, b.slots())]).unwrap_err();
+        let err = apply_groups(vec![(good, a.slots()), (bad, b.slots())], 1.0).unwrap_err();
         assert!(err.to_string().starts_with("lr:"), "{err}");
         assert_eq!((a.clone(), b.clone()), (a0.clone(), b0.clone()));
         b.grads[0].pop();
-        assert!(apply_groups(vec![(good, a.slots()), (good, b.slots())]).is_err());
+        assert!(apply_groups(vec![(good, a.slots()), (good, b.slots())], 1.0).is_err());
         assert_eq!(a, a0);
         b.grads[0].push(0.5);
-        apply_groups(vec![(good, a.slots()), (other, b.slots())]).unwrap();
+        apply_groups(vec![(good, a.slots()), (other, b.slots())], 1.0).unwrap();
         for i in 0..5 {
             assert_eq!(a.params[0][i], a0.params[0][i] - 0.1 * a0.grads[0][i]);
         }
@@ -539,5 +583,38 @@ pub(crate) mod tests {
         assert_eq!(arrays, before);
         arrays.grads[0].pop();
         assert!(run(Probe, arrays.slots()).is_err());
+    }
+
+    #[test]
+    fn scaled_gradients_step_like_clipping_first() {
+        use crate::optim::{clip, Adam, AdamParams};
+        let n = 3 * LANES + 5;
+        let grads: Vec<f32> = (0..n).map(|i| (i as f32 * 0.37).sin() * 3.0).collect();
+        let hp = AdamParams {
+            lr: 1e-2,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.01,
+            decoupled_weight_decay: true,
+            amsgrad: false,
+            maximize: false,
+        };
+        let coef = clip::clip_coefficient(1.0, 7.5);
+        let start: Vec<f32> = (0..n).map(|i| i as f32 * 0.01).collect();
+        // Clip in place, then step.
+        let (mut p1, mut m1, mut v1) = (start.clone(), vec![0f32; n], vec![0f32; n]);
+        let mut clipped = grads.clone();
+        clip::scale(vec![&mut clipped[..]], coef);
+        let slot = Slot::new(&mut p1, &clipped, [&mut m1, &mut v1, &mut []]);
+        apply_groups(vec![(Adam { hp, step: 1 }, vec![slot])], 1.0).unwrap();
+        // The fused step reads the gradients as they are.
+        let (mut p2, mut m2, mut v2) = (start, vec![0f32; n], vec![0f32; n]);
+        let slot = Slot::new(&mut p2, &grads, [&mut m2, &mut v2, &mut []]);
+        apply_groups(vec![(Adam { hp, step: 1 }, vec![slot])], coef).unwrap();
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&p1), bits(&p2));
+        assert_eq!(bits(&m1), bits(&m2));
+        assert_eq!(bits(&v1), bits(&v2));
     }
 }

@@ -7,7 +7,7 @@
 //! m = b2*m + (1-b2)*g
 //! ```
 
-use super::driver::{run, Rule, Slot, Update, MAX_STATES};
+use super::driver::{run_scaled, Rule, Slot, Update, MAX_STATES};
 use super::{check_beta, check_lr, check_nonneg};
 use crate::error::LossError;
 use crate::simd::Real;
@@ -56,9 +56,13 @@ impl Update for Lion {
         self.hp.validate()
     }
 
-    fn apply<T: Real>(&self, slots: Vec<Slot<'_, T>>) -> Result<(), LossError> {
+    fn apply_scaled<T: Real>(
+        &self,
+        slots: Vec<Slot<'_, T>>,
+        grad_scale: f64,
+    ) -> Result<(), LossError> {
         self.validate()?;
-        run(LionRule::<T>::new(self), slots)
+        run_scaled(LionRule::<T>::new(self), slots, grad_scale)
     }
 }
 

@@ -10,7 +10,7 @@
 //! ```
 //! The running product `P` (`mu_product`) is a scalar the caller keeps between steps.
 
-use super::driver::{run, Rule, Slot, Update, MAX_STATES};
+use super::driver::{run_scaled, Rule, Slot, Update, MAX_STATES};
 use super::{check_beta, check_lr, check_nonneg, check_step, grad_sign};
 use crate::error::{invalid, LossError};
 use crate::simd::Real;
@@ -92,9 +92,13 @@ impl Update for NAdam {
         Ok(())
     }
 
-    fn apply<T: Real>(&self, slots: Vec<Slot<'_, T>>) -> Result<(), LossError> {
+    fn apply_scaled<T: Real>(
+        &self,
+        slots: Vec<Slot<'_, T>>,
+        grad_scale: f64,
+    ) -> Result<(), LossError> {
         self.validate()?;
-        run(NAdamRule::<T>::new(self), slots)
+        run_scaled(NAdamRule::<T>::new(self), slots, grad_scale)
     }
 }
 

@@ -10,7 +10,7 @@
 //! else:         p = p - lr * m/(1-b1^t)
 //! ```
 
-use super::driver::{run, Rule, Slot, Update, MAX_STATES};
+use super::driver::{run_scaled, Rule, Slot, Update, MAX_STATES};
 use super::{check_beta, check_lr, check_nonneg, check_step, grad_sign};
 use crate::error::LossError;
 use crate::simd::Real;
@@ -68,9 +68,13 @@ impl Update for RAdam {
         check_step(self.step)
     }
 
-    fn apply<T: Real>(&self, slots: Vec<Slot<'_, T>>) -> Result<(), LossError> {
+    fn apply_scaled<T: Real>(
+        &self,
+        slots: Vec<Slot<'_, T>>,
+        grad_scale: f64,
+    ) -> Result<(), LossError> {
         self.validate()?;
-        run(RAdamRule::<T>::new(self), slots)
+        run_scaled(RAdamRule::<T>::new(self), slots, grad_scale)
     }
 }
 

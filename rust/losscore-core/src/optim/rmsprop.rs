@@ -9,7 +9,7 @@
 //! else:            p = p - lr*g/d
 //! ```
 
-use super::driver::{run, Rule, Slot, Update, MAX_STATES};
+use super::driver::{run_scaled, Rule, Slot, Update, MAX_STATES};
 use super::{check_lr, check_nonneg, grad_sign};
 use crate::error::LossError;
 use crate::simd::Real;
@@ -65,13 +65,17 @@ impl Update for RmsProp {
         self.hp.validate()
     }
 
-    fn apply<T: Real>(&self, slots: Vec<Slot<'_, T>>) -> Result<(), LossError> {
+    fn apply_scaled<T: Real>(
+        &self,
+        slots: Vec<Slot<'_, T>>,
+        grad_scale: f64,
+    ) -> Result<(), LossError> {
         self.validate()?;
         match (self.hp.momentum > 0.0, self.hp.centered) {
-            (false, false) => run(RmsRule::<T, false, false>::new(self), slots),
-            (true, false) => run(RmsRule::<T, true, false>::new(self), slots),
-            (false, true) => run(RmsRule::<T, false, true>::new(self), slots),
-            (true, true) => run(RmsRule::<T, true, true>::new(self), slots),
+            (false, false) => run_scaled(RmsRule::<T, false, false>::new(self), slots, grad_scale),
+            (true, false) => run_scaled(RmsRule::<T, true, false>::new(self), slots, grad_scale),
+            (false, true) => run_scaled(RmsRule::<T, false, true>::new(self), slots, grad_scale),
+            (true, true) => run_scaled(RmsRule::<T, true, true>::new(self), slots, grad_scale),
         }
     }
 }

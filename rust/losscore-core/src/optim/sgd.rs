@@ -10,7 +10,7 @@
 //! p = p - lr*g
 //! ```
 
-use super::driver::{run, Rule, Slot, Update, MAX_STATES};
+use super::driver::{run_scaled, Rule, Slot, Update, MAX_STATES};
 use super::{check_lr, check_nonneg, grad_sign};
 use crate::error::{invalid, LossError};
 use crate::simd::Real;
@@ -81,12 +81,16 @@ impl Update for Sgd {
         self.hp.validate()
     }
 
-    fn apply<T: Real>(&self, slots: Vec<Slot<'_, T>>) -> Result<(), LossError> {
+    fn apply_scaled<T: Real>(
+        &self,
+        slots: Vec<Slot<'_, T>>,
+        grad_scale: f64,
+    ) -> Result<(), LossError> {
         self.validate()?;
         if self.hp.momentum != 0.0 {
-            run(SgdRule::<T, true>::new(self), slots)
+            run_scaled(SgdRule::<T, true>::new(self), slots, grad_scale)
         } else {
-            run(SgdRule::<T, false>::new(self), slots)
+            run_scaled(SgdRule::<T, false>::new(self), slots, grad_scale)
         }
     }
 }
