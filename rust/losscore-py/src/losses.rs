@@ -1,6 +1,8 @@
 //! The loss functions of `_core`: one `#[pyfunction]` per loss, all with the same convention,
 //! `f(first, target, *, <hyperparameters>, weight=None, reduction=..., out=None,
-//! with_grad=False, partials=False)`, defaults equal to the Python wrappers'. Each builds its
+//! with_grad=False, with_hess=False, hess_out=None, partials=False)`, defaults equal to the
+//! Python wrappers'. `with_hess=True` returns `(value, grad, hess)` (the gradient is implied):
+//! `out` receives the gradient, `hess_out` the Hessian diagonal. Each builds its
 //! checked core configuration and hands it to one of the two layouts of [`crate::pipeline`].
 
 use crate::arrays::{floats, Floats};
@@ -27,7 +29,8 @@ macro_rules! elementwise {
      [$($p:ident : $pt:ty = $def:expr),*], $($cols:ident)?, |$T:ident| $make:expr) => {
         #[pyfunction]
         #[pyo3(signature = ($first, target, *, $($cols = None,)? $($p = $def,)* weight = None,
-                            reduction = $red, out = None, with_grad = false, partials = false))]
+                            reduction = $red, out = None, with_grad = false, with_hess = false,
+                            hess_out = None, partials = false))]
         #[allow(clippy::too_many_arguments)]
         fn $name<'py>(
             py: Python<'py>,
@@ -39,11 +42,14 @@ macro_rules! elementwise {
             #[pyo3(from_py_with = arg::reduction)] reduction: &str,
             out: Option<&Bound<'py, PyAny>>,
             #[pyo3(from_py_with = arg::with_grad)] with_grad: bool,
+            #[pyo3(from_py_with = arg::with_hess)] with_hess: bool,
+            hess_out: Option<&Bound<'py, PyAny>>,
             #[pyo3(from_py_with = arg::partials)] partials: bool,
         ) -> PyResult<Bound<'py, PyAny>> {
             let reduction = parse_reduction(reduction, $batchmean)?;
             let call = Call {
-                py, first: stringify!($first), target, weight, reduction, out, with_grad, partials,
+                py, first: stringify!($first), target, weight, reduction, out, with_grad,
+                with_hess, hess_out, partials,
             };
             #[allow(unused_variables)]
             let cols: Option<&Bound<'py, PyAny>> = None;
@@ -163,7 +169,8 @@ macro_rules! rows {
     ($name:ident, $first:ident, [$($p:ident : $pt:ty = $def:expr),*], $options:expr, $check:expr) => {
         #[pyfunction]
         #[pyo3(signature = ($first, target, *, $($p = $def,)* class_weight = None, weight = None,
-                            reduction = "mean", out = None, with_grad = false, partials = false))]
+                            reduction = "mean", out = None, with_grad = false, with_hess = false,
+                            hess_out = None, partials = false))]
         #[allow(clippy::too_many_arguments)]
         fn $name<'py>(
             py: Python<'py>,
@@ -175,13 +182,16 @@ macro_rules! rows {
             #[pyo3(from_py_with = arg::reduction)] reduction: &str,
             out: Option<&Bound<'py, PyAny>>,
             #[pyo3(from_py_with = arg::with_grad)] with_grad: bool,
+            #[pyo3(from_py_with = arg::with_hess)] with_hess: bool,
+            hess_out: Option<&Bound<'py, PyAny>>,
             #[pyo3(from_py_with = arg::partials)] partials: bool,
         ) -> PyResult<Bound<'py, PyAny>> {
             let reduction = parse_reduction(reduction, false)?;
             let options = $options;
             $check.py_err(py)?;
             let call = Call {
-                py, first: stringify!($first), target, weight, reduction, out, with_grad, partials,
+                py, first: stringify!($first), target, weight, reduction, out, with_grad,
+                with_hess, hess_out, partials,
             };
             match floats($first, stringify!($first))? {
                 Floats::F32(x) => pipeline::rows::<f32, _>(call, x, class_weight, options),

@@ -24,16 +24,48 @@ pub struct Call<'a, 'py> {
     pub reduction: Reduction,
     pub out: Option<&'a Bound<'py, PyAny>>,
     pub with_grad: bool,
+    /// The Hessian diagonal too (implies the gradient); `hess_out` is its buffer.
+    pub with_hess: bool,
+    pub hess_out: Option<&'a Bound<'py, PyAny>>,
     pub partials: bool,
 }
 
-impl Call<'_, '_> {
+/// The derivative outputs of a call: the gradient and, with `with_hess`, the Hessian diagonal.
+type Derivatives<'py, T> = (
+    Option<Bound<'py, PyArrayDyn<T>>>,
+    Option<Bound<'py, PyArrayDyn<T>>>,
+);
+
+impl<'py> Call<'_, 'py> {
     /// The reduction the core runs: partials need no per-element output.
     fn run_reduction(&self) -> Reduction {
         match (self.partials, self.reduction) {
             (true, Reduction::None) => Reduction::Sum,
             (_, r) => r,
         }
+    }
+
+    /// The gradient and Hessian outputs of `shape` (the caller's `out` / `hess_out`, checked,
+    /// or new arrays); none for partials.
+    fn derivatives<T: Element>(&self, shape: &[usize]) -> PyResult<Derivatives<'py, T>> {
+        if self.hess_out.is_some() && !self.with_hess {
+            return Err(ParameterError::new_err(
+                "hess_out: only used with with_hess=True",
+            ));
+        }
+        let wanted = |on: bool| on && !self.partials;
+        let grad = wanted(self.with_grad || self.with_hess)
+            .then(|| output::<T>(self.py, self.out, shape, "out"))
+            .transpose()?;
+        let hess = wanted(self.with_hess)
+            .then(|| output::<T>(self.py, self.hess_out, shape, "hess_out"))
+            .transpose()?;
+        Ok((grad, hess))
+    }
+
+    /// Whether outputs are the caller's buffers (then targets are validated before writing).
+    fn caller_buffers(&self) -> bool {
+        self.out.is_some() || self.hess_out.is_some()
     }
 }
 
@@ -114,9 +146,7 @@ pub fn elementwise<'py, T: Element + Real, L: Loss<T> + Sync>(
         None => None,
     };
     let reduction = call.run_reduction();
-    let grad = (call.with_grad && !call.partials)
-        .then(|| output::<T>(py, call.out, &shape, "out"))
-        .transpose()?;
+    let (grad, hess) = call.derivatives::<T>(&shape)?;
     let per_element = (reduction == Reduction::None)
         .then(|| output::<T>(py, None, &shape, "loss"))
         .transpose()?;
@@ -125,6 +155,7 @@ pub fn elementwise<'py, T: Element + Real, L: Loss<T> + Sync>(
     let w_ro = borrow_ro(py, weight.as_ref(), "weight")?;
     let pw_ro = borrow_ro(py, pos_weight.as_ref(), "pos_weight")?;
     let mut g_rw = borrow_rw(py, grad.as_ref(), "out")?;
+    let mut h_rw = borrow_rw(py, hess.as_ref(), "hess_out")?;
     let mut l_rw = borrow_rw(py, per_element.as_ref(), "loss")?;
     let x_s = slice(&x_ro)?;
     let inputs = Inputs::elementwise(x_s, slice(&t_ro)?)
@@ -142,10 +173,15 @@ pub fn elementwise<'py, T: Element + Real, L: Loss<T> + Sync>(
                 .map(|g| g.as_slice_mut().map_err(|_| contiguous_err()))
                 .transpose()?,
         )
-        .prevalidate(call.out.is_some());
+        .hess_out(
+            h_rw.as_mut()
+                .map(|h| h.as_slice_mut().map_err(|_| contiguous_err()))
+                .transpose()?,
+        )
+        .prevalidate(call.caller_buffers());
     let partials = py.detach(|| loss.run(req)).map_err(to_pyerr)?;
-    drop((x_ro, t_ro, w_ro, pw_ro, g_rw, l_rw));
-    finish(py, &call, partials, per_element, grad)
+    drop((x_ro, t_ro, w_ro, pw_ro, g_rw, h_rw, l_rw));
+    finish(py, &call, partials, per_element, (grad, hess))
 }
 
 /// Rows layout: `x` is `(..., C)`; class-index targets `(...)` or probabilities `(..., C)`;
@@ -217,9 +253,7 @@ pub fn rows<'py, T: Element + Real, O: RowOptions<T> + Sync>(
         None => None,
     };
     let reduction = call.run_reduction();
-    let grad = (call.with_grad && !call.partials)
-        .then(|| output::<T>(py, call.out, &shape, "out"))
-        .transpose()?;
+    let (grad, hess) = call.derivatives::<T>(&shape)?;
     let per_sample = (reduction == Reduction::None)
         .then(|| output::<T>(py, None, sample_shape, "loss"))
         .transpose()?;
@@ -237,6 +271,7 @@ pub fn rows<'py, T: Element + Real, O: RowOptions<T> + Sync>(
     let w_ro = borrow_ro(py, weight.as_ref(), "weight")?;
     let cw_ro = borrow_ro(py, class_weight.as_ref(), "class_weight")?;
     let mut g_rw = borrow_rw(py, grad.as_ref(), "out")?;
+    let mut h_rw = borrow_rw(py, hess.as_ref(), "hess_out")?;
     let mut l_rw = borrow_rw(py, per_sample.as_ref(), "loss")?;
     let labels = match (&y_ro, &t_ro) {
         (Some(y), _) => Target::Index(y.as_slice().map_err(|_| contiguous_err())?),
@@ -257,22 +292,27 @@ pub fn rows<'py, T: Element + Real, O: RowOptions<T> + Sync>(
                 .map(|g| g.as_slice_mut().map_err(|_| contiguous_err()))
                 .transpose()?,
         )
-        .prevalidate(call.out.is_some());
+        .hess_out(
+            h_rw.as_mut()
+                .map(|h| h.as_slice_mut().map_err(|_| contiguous_err()))
+                .transpose()?,
+        )
+        .prevalidate(call.caller_buffers());
     let partials = py
         .detach(|| options.run(classes, cw, req))
         .map_err(to_pyerr)?;
-    drop((x_ro, y_ro, t_ro, w_ro, cw_ro, g_rw, l_rw));
-    finish(py, &call, partials, per_sample, grad)
+    drop((x_ro, y_ro, t_ro, w_ro, cw_ro, g_rw, h_rw, l_rw));
+    finish(py, &call, partials, per_sample, (grad, hess))
 }
 
 /// The Python result: `Partials`, or the value (a float, or the per-unit array with "none"),
-/// paired with the gradient when asked for.
+/// paired with the gradient (and the Hessian diagonal) when asked for.
 fn finish<'py, T: Element>(
     py: Python<'py>,
     call: &Call<'_, 'py>,
     partials: reduce::Partials,
     per_unit: Option<Bound<'py, PyArrayDyn<T>>>,
-    grad: Option<Bound<'py, PyArrayDyn<T>>>,
+    (grad, hess): Derivatives<'py, T>,
 ) -> PyResult<Bound<'py, PyAny>> {
     if call.partials {
         return Ok(Bound::new(py, Partials { inner: partials })?.into_any());
@@ -284,8 +324,9 @@ fn finish<'py, T: Element>(
             .into_pyobject(py)?
             .into_any(),
     };
-    match grad {
-        Some(g) => Ok(PyTuple::new(py, [value, g.into_any()])?.into_any()),
-        None => Ok(value),
+    match (grad, hess) {
+        (Some(g), Some(h)) => Ok(PyTuple::new(py, [value, g.into_any(), h.into_any()])?.into_any()),
+        (Some(g), None) => Ok(PyTuple::new(py, [value, g.into_any()])?.into_any()),
+        _ => Ok(value),
     }
 }

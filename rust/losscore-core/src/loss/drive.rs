@@ -87,6 +87,9 @@ pub struct Request<'a, T> {
     pub loss_out: Option<&'a mut [T]>,
     /// `d value / d x`, scaled like the reduction (with "none": each unit's own gradient).
     pub grad_out: Option<&'a mut [T]>,
+    /// The diagonal of `d^2 value / d x^2`, scaled like the gradient (row losses: the per-row
+    /// diagonal). Requires `grad_out`: both come from the same pass.
+    pub hess_out: Option<&'a mut [T]>,
     /// Validate targets before anything is written (the outputs are the caller's buffers).
     pub prevalidate: bool,
 }
@@ -99,6 +102,7 @@ impl<'a, T> Request<'a, T> {
             reduction,
             loss_out: None,
             grad_out: None,
+            hess_out: None,
             prevalidate: false,
         }
     }
@@ -109,6 +113,10 @@ impl<'a, T> Request<'a, T> {
 
     pub fn grad_out(self, grad_out: Option<&'a mut [T]>) -> Self {
         Request { grad_out, ..self }
+    }
+
+    pub fn hess_out(self, hess_out: Option<&'a mut [T]>) -> Self {
+        Request { hess_out, ..self }
     }
 
     pub fn prevalidate(self, prevalidate: bool) -> Self {
@@ -140,6 +148,8 @@ pub struct Block<'a, T> {
     pub weight: Option<&'a [T]>,
     pub loss_out: Option<&'a mut [T]>,
     pub grad: Option<&'a mut [T]>,
+    /// The Hessian diagonal (only with `grad`).
+    pub hess: Option<&'a mut [T]>,
     /// Column factors (empty unless the loss has columns).
     pub cols: &'a [T],
     /// Global index of the first unit (for column factors).
@@ -181,12 +191,14 @@ impl<'a, T: Copy> Block<'a, T> {
         };
         let (l0, l1) = split_opt(self.loss_out, units);
         let (g0, g1) = split_opt(self.grad, at);
+        let (h0, h1) = split_opt(self.hess, at);
         let head = Block {
             x: x0,
             target: t0,
             weight: w0,
             loss_out: l0,
             grad: g0,
+            hess: h0,
             cols: self.cols,
             unit0: self.unit0,
             scale: self.scale,
@@ -197,6 +209,7 @@ impl<'a, T: Copy> Block<'a, T> {
             weight: w1,
             loss_out: l1,
             grad: g1,
+            hess: h1,
             cols: self.cols,
             unit0: self.unit0 + units,
             scale: self.scale,
@@ -236,6 +249,7 @@ pub fn drive<T: Real, K: Blocks<T>>(k: &K, req: Request<'_, T>) -> Result<Partia
         reduction,
         loss_out,
         grad_out,
+        hess_out,
         prevalidate,
     } = req;
     let units = inputs.units;
@@ -253,6 +267,12 @@ pub fn drive<T: Real, K: Blocks<T>>(k: &K, req: Request<'_, T>) -> Result<Partia
     }
     if let Some(g) = grad_out.as_deref() {
         check_len("out", g.len(), values)?;
+    }
+    if let Some(h) = hess_out.as_deref() {
+        if grad_out.is_none() {
+            return Err(invalid("hess_out", "requires the gradient output (out)"));
+        }
+        check_len("hess_out", h.len(), values)?;
     }
     match (reduction, loss_out.as_deref()) {
         (Reduction::None, Some(l)) => check_len("loss_out", l.len(), units)?,
@@ -288,6 +308,7 @@ pub fn drive<T: Real, K: Blocks<T>>(k: &K, req: Request<'_, T>) -> Result<Partia
         weight: inputs.weight,
         loss_out,
         grad: grad_out,
+        hess: hess_out,
         cols: inputs.cols.unwrap_or(&[]),
         unit0: 0,
         scale: T::from_f64(scale),

@@ -32,7 +32,9 @@ pub trait RowLoss<T: Real>: Copy + Sync {
     /// Up to [`GROUP`] rows `x` with their `labels`: sets `loss[r]` (unweighted) and `live[r]`
     /// (false for an ignored row or an out-of-range label: the row counts 0), and, when `grad`
     /// is given, writes `k[r] * d l_r / d x` into its rows (zeros where not live). Returns
-    /// whether an out-of-range label was met. Must be `#[inline(always)]`.
+    /// whether an out-of-range label was met. When `hess` is given (always with `grad`), writes
+    /// `k[r] * d^2 l_r / d x_j^2` (the diagonal; zeros where not live). Must be
+    /// `#[inline(always)]`.
     fn group(&self, rows: GroupRows<'_, T>) -> bool;
 }
 
@@ -47,6 +49,8 @@ pub struct GroupRows<'a, T> {
     pub loss: &'a mut [T; GROUP],
     pub live: &'a mut [bool; GROUP],
     pub grad: Option<&'a mut [T]>,
+    /// The Hessian diagonal (only given with `grad`).
+    pub hess: Option<&'a mut [T]>,
 }
 
 /// Rows per reduction block for `classes` classes (a fixed function of `classes` only).
@@ -125,6 +129,7 @@ impl<T: Real, L: RowLoss<T>> Blocks<T> for Rows<L> {
             weight,
             mut loss_out,
             mut grad,
+            mut hess,
             scale,
             ..
         } = blk;
@@ -159,6 +164,9 @@ impl<T: Real, L: RowLoss<T>> Blocks<T> for Rows<L> {
                 grad: grad
                     .as_deref_mut()
                     .map(|g| &mut g[r0 * c_n..(r0 + nr) * c_n]),
+                hess: hess
+                    .as_deref_mut()
+                    .map(|h| &mut h[r0 * c_n..(r0 + nr) * c_n]),
             });
             for r in 0..nr {
                 let n = r0 + r;

@@ -10,8 +10,13 @@
 //! * probabilities `t`: with `u_c = w_c ((1 - eps) t_c + eps/C)`, `l = sum_c u_c ((m - x_c) + L)`
 //!   (terms with `u_c = 0` are 0, also at `x_c = -inf`), gradient `p_j sum_c u_c - u_j`.
 //!
+//! Second derivatives (the per-row diagonal): `d^2 l / d x_j^2 = S p_j (1 - p_j)` with `S` the
+//! row's target mass, `S = (1 - eps) w_y + eps/C W` (class index) or `S = sum_c u_c`
+//! (probabilities); times the row's gradient factor like the gradient. Ignored rows: 0.
+//!
 //! `-inf` logits (masked classes) are exact: their exponential is 0. A row whose logits are all
-//! `-inf` has loss `+inf` (every class has probability 0) and a zero gradient, never NaN.
+//! `-inf` has loss `+inf` (every class has probability 0) and a zero gradient and Hessian,
+//! never NaN.
 //!
 //! Few classes (`C <= 16`): 16 rows at a time are transposed into a small tile so that the max,
 //! the exponentials and the sums run across rows in SIMD lanes. Many classes: along the row,
@@ -136,6 +141,7 @@ impl<'a, T: Real> CrossEntropy<'a, T> {
             loss,
             live,
             mut grad,
+            mut hess,
             ..
         } = rows;
         let nr = y.len();
@@ -167,15 +173,21 @@ impl<'a, T: Real> CrossEntropy<'a, T> {
         for r in 0..nr {
             let span = r * c_n..(r + 1) * c_n;
             let g = grad.as_deref_mut().map(|g| &mut g[span.clone()]);
+            let h = hess.as_deref_mut().map(|h| &mut h[span.clone()]);
             if live[r] {
                 let stats = RowStats {
                     m: m[r],
                     s: s[r],
                     ln_s: ln_s[r],
                 };
-                loss[r] = self.finish_row(&x[span], y[r] as usize, stats, k[r], g);
-            } else if let Some(g) = g {
-                g.fill(T::ZERO);
+                loss[r] = self.finish_row(&x[span], y[r] as usize, stats, k[r], g, h);
+            } else {
+                if let Some(g) = g {
+                    g.fill(T::ZERO);
+                }
+                if let Some(h) = h {
+                    h.fill(T::ZERO);
+                }
             }
         }
         bad
@@ -208,13 +220,25 @@ impl<'a, T: Real> CrossEntropy<'a, T> {
     }
 
     /// The loss of one row (class `y`) from its statistics; turns the exponentials held in
-    /// `grad` into `k * d l / d x`. Returns the unweighted loss.
+    /// `grad` into `k * d l / d x` (and, with `hess`, writes the diagonal `k * d^2 l / d x^2`).
+    /// Returns the unweighted loss.
     #[inline(always)]
-    fn finish_row(&self, x: &[T], y: usize, st: RowStats<T>, k: T, grad: Option<&mut [T]>) -> T {
+    fn finish_row(
+        &self,
+        x: &[T],
+        y: usize,
+        st: RowStats<T>,
+        k: T,
+        grad: Option<&mut [T]>,
+        hess: Option<&mut [T]>,
+    ) -> T {
         let RowStats { m, s, ln_s } = st;
         if m == -T::INFINITY {
             if let Some(g) = grad {
                 g.fill(T::ZERO);
+            }
+            if let Some(h) = hess {
+                h.fill(T::ZERO);
             }
             return T::INFINITY;
         }
@@ -228,6 +252,9 @@ impl<'a, T: Real> CrossEntropy<'a, T> {
         let l = self.row_loss(wy, nll, smooth, ln_s);
         if let Some(g) = grad {
             let (pa, b) = self.grad_factors(k, wy, s);
+            if let Some(h) = hess {
+                softmax_hess(g, h, pa, s);
+            }
             if self.smoothing {
                 for (c, gj) in g.iter_mut().enumerate() {
                     *gj = *gj * pa - b * self.cw(c);
@@ -254,6 +281,7 @@ impl<'a, T: Real> CrossEntropy<'a, T> {
             loss,
             live,
             grad,
+            hess,
             ..
         } = rows;
         let nr = y.len();
@@ -316,6 +344,26 @@ impl<'a, T: Real> CrossEntropy<'a, T> {
             finite[r] = true;
             labels[r] = yi;
         }
+        if let Some(hs) = hess {
+            // k S p (1 - p) = (e pa) (1 - e / s), across rows in lanes.
+            let mut inv_s = [T::ZERO; R];
+            for r in 0..R {
+                inv_s[r] = T::ONE / s[r];
+            }
+            let mut ht = [[T::ZERO; R]; TILE_CLASSES];
+            for c in 0..c_n {
+                for r in 0..R {
+                    let e = et[c][r];
+                    let v = (e * pa[r]) * (T::ONE - e * inv_s[r]);
+                    ht[c][r] = T::select(finite[r], v, T::ZERO);
+                }
+            }
+            for r in 0..nr {
+                for c in 0..c_n {
+                    hs[r * c_n + c] = ht[c][r];
+                }
+            }
+        }
         if let Some(gs) = grad {
             let mut gt = [[T::ZERO; R]; TILE_CLASSES];
             for c in 0..c_n {
@@ -345,11 +393,21 @@ impl<'a, T: Real> CrossEntropy<'a, T> {
 
     /// One row with probability targets. Returns the unweighted loss.
     #[inline(always)]
-    fn prob_row(&self, x: &[T], t: &[T], k: T, grad: Option<&mut [T]>) -> T {
+    fn prob_row(
+        &self,
+        x: &[T],
+        t: &[T],
+        k: T,
+        grad: Option<&mut [T]>,
+        hess: Option<&mut [T]>,
+    ) -> T {
         let m = row_max(x);
         if m == -T::INFINITY {
             if let Some(g) = grad {
                 g.fill(T::ZERO);
+            }
+            if let Some(h) = hess {
+                h.fill(T::ZERO);
             }
             return T::INFINITY;
         }
@@ -368,12 +426,25 @@ impl<'a, T: Real> CrossEntropy<'a, T> {
         }
         if let Some(g) = g {
             let pa = k * lanes_sum(uacc) / s;
+            if let Some(h) = hess {
+                softmax_hess(g, h, pa, s);
+            }
             for (c, (gj, &tc)) in g.iter_mut().zip(t).enumerate() {
                 let u = self.cw(c) * (self.keep * tc + self.eps_c);
                 *gj = *gj * pa - k * u;
             }
         }
         lanes_sum(acc)
+    }
+}
+
+/// The Hessian diagonal `k S p_j (1 - p_j) = (e_j pa) (1 - e_j / s)` of a row from its
+/// exponentials `e` (still held in the gradient buffer) and `pa = k S / s`.
+#[inline(always)]
+fn softmax_hess<T: Real>(e: &[T], h: &mut [T], pa: T, s: T) {
+    let inv_s = T::ONE / s;
+    for (hj, &ej) in h.iter_mut().zip(e) {
+        *hj = (ej * pa) * (T::ONE - ej * inv_s);
     }
 }
 
@@ -407,13 +478,15 @@ impl<T: Real> RowLoss<T> for CrossEntropy<'_, T> {
                     loss,
                     live,
                     mut grad,
+                    mut hess,
                     ..
                 } = rows;
                 let nr = t.len().checked_div(c_n).unwrap_or(0);
                 for r in 0..nr {
                     let span = r * c_n..(r + 1) * c_n;
                     let g = grad.as_deref_mut().map(|g| &mut g[span.clone()]);
-                    loss[r] = self.prob_row(&x[span.clone()], &t[span], k[r], g);
+                    let h = hess.as_deref_mut().map(|h| &mut h[span.clone()]);
+                    loss[r] = self.prob_row(&x[span.clone()], &t[span], k[r], g, h);
                     live[r] = true;
                 }
                 false
