@@ -21,7 +21,7 @@ _ROW_LOSSES = frozenset({"cross_entropy", "nll_loss", "multi_margin"})
 _UNIT_FLOOR = frozenset({"mae", "pinball", "hinge", "kl_div", "nll_loss", "huber", "smooth_l1"})
 # Parameters of the adapters themselves (not forwarded to the loss).
 ADAPTER_PARAMS = ("hess_floor", "scale")
-DEFAULT_HESS_FLOOR = 1e-6
+DEFAULT_HESS_FLOOR = 1e-16  # the floor of XGBoost's own logistic and softmax objectives
 # Arguments of the kernels that the adapters set themselves.
 _CALL_ARGS = frozenset(
     {"weight", "reduction", "out", "with_grad", "with_hess", "hess_out", "partials"}
@@ -44,9 +44,7 @@ def _resolve(loss: Any) -> Loss:
     if callable(loss) and not isinstance(loss, str):
         name = getattr(loss, "__name__", "")
         if getattr(losscore, name, None) is not loss:
-            raise ParameterTypeError(
-                f"loss must be a losscore loss name or function, got {loss!r}"
-            )
+            raise ParameterTypeError(f"loss must be a losscore loss name or function, got {loss!r}")
     elif isinstance(loss, str):
         name = loss
     else:

@@ -83,7 +83,8 @@ def lightgbm_objective(loss: Any, **params: Any) -> LightGBMObjective:
         for losses whose second derivative is 0 on whole regions (``mae``, ``pinball``,
         ``hinge``, ``kl_div``, ``nll_loss``, ``multi_margin`` with ``p=1``: plain gradient
         steps; ``huber`` and ``smooth_l1``: 1 outside the quadratic zone, so ``huber`` has
-        LightGBM's constant Hessian 1), else 1e-6. 0 disables the floor.
+        LightGBM's constant Hessian 1), else 1e-16 (as XGBoost's logistic and softmax
+        objectives). 0 disables the floor.
     scale : float, default 1.0
         Multiplies gradient and Hessian (``scale=0.5`` turns ``mse`` into LightGBM's
         ``regression``, whose gradient is ``x - y``).

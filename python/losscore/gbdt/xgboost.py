@@ -32,9 +32,7 @@ class XGBoostObjective:
         self._obj = _common.make(loss, params)
         self.__name__ = self._obj.loss.name
 
-    def __call__(
-        self, a: Any, b: Any, sample_weight: Any = None
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def __call__(self, a: Any, b: Any, sample_weight: Any = None) -> tuple[np.ndarray, np.ndarray]:
         pred, label, weight = _split(a, b, sample_weight)
         n = np.shape(label)[0]
         x = _common.margins(self._obj, pred, n, "xgboost")
@@ -83,7 +81,8 @@ def xgboost_objective(loss: Any, **params: Any) -> XGBoostObjective:
         for losses whose second derivative is 0 on whole regions (``mae``, ``pinball``,
         ``hinge``, ``kl_div``, ``nll_loss``, ``multi_margin`` with ``p=1``: plain gradient
         steps; ``huber`` and ``smooth_l1``: 1 outside the quadratic zone, so ``huber`` has
-        LightGBM's constant Hessian 1), else 1e-6. 0 disables the floor.
+        LightGBM's constant Hessian 1), else 1e-16 (as XGBoost's logistic and softmax
+        objectives). 0 disables the floor.
     scale : float, default 1.0
         Multiplies gradient and Hessian (``scale=0.5`` turns ``mse``, ``(x - y)^2``, into
         XGBoost's ``reg:squarederror``, ``(x - y)^2 / 2``).
