@@ -162,7 +162,7 @@ def test_lightgbm_parity_multiclass(data):
 
 def test_xgboost_sklearn_convention_matches_builtin_and_native(data):
     X, y, w = data["X"], data["reg"], data["w"]
-    kw = {"n_estimators": 20, "max_depth": 3, "learning_rate": 0.3, "base_score": 0.0}
+    kw = {"n_estimators": 20, "max_depth": 3, "learning_rate": 0.3, "base_score": 0.0, "n_jobs": 1}
     ours = xgb.XGBRegressor(objective=gbdt.xgboost_objective("mse", scale=0.5), **kw)
     theirs = xgb.XGBRegressor(objective="reg:squarederror", **kw)
     ours.fit(X, y, sample_weight=w)
@@ -170,11 +170,13 @@ def test_xgboost_sklearn_convention_matches_builtin_and_native(data):
     assert_parity(ours.predict(X), theirs.predict(X))
     # Multi-class through XGBClassifier: the same model as the native interface.
     obj = gbdt.xgboost_objective("cross_entropy", label_smoothing=0.05)
-    clf = xgb.XGBClassifier(objective=obj, n_estimators=10, max_depth=3, learning_rate=0.3)
+    clf = xgb.XGBClassifier(
+        objective=obj, n_estimators=10, max_depth=3, learning_rate=0.3, n_jobs=1
+    )
     y_cls = data["cls"].astype(int)
     clf.fit(X, y_cls, sample_weight=w, base_margin=np.zeros((N, C)))
     native = xgb.train(
-        {"num_class": C, "max_depth": 3, "eta": 0.3},
+        {"num_class": C, "max_depth": 3, "eta": 0.3, "nthread": 1},
         xgb.DMatrix(X, label=y_cls, weight=w, base_margin=np.zeros((N, C))),
         10,
         obj=obj,
@@ -189,19 +191,22 @@ def test_xgboost_sklearn_convention_matches_builtin_and_native(data):
 def test_lightgbm_sklearn_convention_matches_native(data):
     X, w, y = data["X"], data["w"], data["cls"].astype(int)
     obj = gbdt.lightgbm_objective("cross_entropy", class_weight=np.array([1.0, 2.0, 0.5]))
-    clf = lgb.LGBMClassifier(objective=obj, n_estimators=10, learning_rate=0.3, verbose=-1)
+    clf = lgb.LGBMClassifier(
+        objective=obj, n_estimators=10, learning_rate=0.3, n_jobs=1, verbose=-1
+    )
     clf.fit(X, y, sample_weight=w)
-    params = {"objective": obj, "num_class": C, "learning_rate": 0.3, "verbose": -1}
+    params = {"objective": obj, "num_class": C, "learning_rate": 0.3, "num_threads": 1}
+    params["verbose"] = -1
     native = lgb.train(params, lgb.Dataset(X, label=y, weight=w), 10)
     np.testing.assert_allclose(
         clf.predict(X, raw_score=True), native.predict(X, raw_score=True), rtol=0, atol=1e-12
     )
     reg = lgb.LGBMRegressor(
-        objective=gbdt.lightgbm_objective("mse", scale=0.5), n_estimators=10, verbose=-1
+        objective=gbdt.lightgbm_objective("mse", scale=0.5), n_estimators=10, n_jobs=1, verbose=-1
     )
     reg.fit(X, data["reg"], sample_weight=w)
     builtin = lgb.LGBMRegressor(
-        objective="regression", boost_from_average=False, n_estimators=10, verbose=-1
+        objective="regression", boost_from_average=False, n_estimators=10, n_jobs=1, verbose=-1
     )
     builtin.fit(X, data["reg"], sample_weight=w)
     assert_parity(reg.predict(X), builtin.predict(X))
@@ -219,7 +224,7 @@ def test_xgboost_trains_sigmoid_focal_and_lowers_its_metric(data):
     d = xgb.DMatrix(X, label=y, base_margin=np.zeros(N))
     history = {}
     xgb.train(
-        {"max_depth": 3, "eta": 0.3, "disable_default_eval_metric": 1},
+        {"max_depth": 3, "eta": 0.3, "disable_default_eval_metric": 1, "nthread": 1},
         d,
         30,
         obj=gbdt.xgboost_objective("sigmoid_focal", alpha=0.75, gamma=2.0),
@@ -332,3 +337,24 @@ def test_adapter_calls_match_the_fused_kernel(rng):
     _, g0, h0 = _core.cross_entropy(x, y, weight=w, reduction="none", with_hess=True)
     np.testing.assert_array_equal(g, g0)
     np.testing.assert_array_equal(h, h0)
+
+
+@pytest.mark.parametrize("script", ["xgboost_focal.py", "lightgbm_huber.py"])
+def test_examples_run(script, tmp_path):
+    import os
+    import pathlib
+    import subprocess
+    import sys
+
+    root = pathlib.Path(__file__).resolve().parent.parent
+    # One OpenMP thread: on a busy 2-core runner spinning threads only contend.
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(
+        [sys.executable, "-W", "error", str(root / "examples" / script)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

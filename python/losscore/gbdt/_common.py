@@ -161,9 +161,13 @@ def grad_hess(
     obj: Objective, pred: np.ndarray, target: np.ndarray, weight: np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-sample gradient and Hessian diagonal of ``weight * loss`` in one fused pass, scaled
-    by ``obj.scale``, with the Hessian floored at ``hess_floor * weight``."""
+    by ``obj.scale``, with the Hessian floored at ``hess_floor * weight``.
+
+    The derivatives of ``reduction="sum"`` are exactly the unreduced per-sample ones of
+    ``reduction="none"`` (the sum's gradient factor is 1); "sum" skips writing the per-sample
+    losses nobody reads here."""
     _, g, h = obj.loss.kernel(
-        pred, target, weight=weight, reduction="none", with_hess=True, **obj.params
+        pred, target, weight=weight, reduction="sum", with_hess=True, **obj.params
     )
     if obj.scale != 1.0:
         g *= obj.scale

@@ -9,7 +9,8 @@
 //! What is written once here: the length checks, the weight validation and "mean" denominator
 //! partials, the piece cutting, the splitting of the optional input/output slices, the parallel
 //! run, and the gradient scale (`1/denominator`, known before the pass so value and gradient
-//! come from one pass over memory). A loss family implements [`Blocks`]: its per-block math.
+//! come from one pass over memory; the Hessian diagonal, when asked for, is scaled the same way
+//! and comes from the same pass). A loss family implements [`Blocks`]: its per-block math.
 
 use crate::error::{invalid, LossError};
 use crate::par;
