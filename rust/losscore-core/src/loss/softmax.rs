@@ -133,7 +133,7 @@ impl<'a, T: Real> CrossEntropy<'a, T> {
     /// one vector `ln`, finishing) so that the rows' dependency chains overlap instead of each
     /// row waiting for the previous row's `exp` and `ln` latency.
     #[inline(always)]
-    fn index_rows(&self, rows: GroupRows<'_, T>, y: &[i64]) -> bool {
+    fn index_rows<const H: bool>(&self, rows: GroupRows<'_, T>, y: &[i64]) -> bool {
         let c_n = self.classes;
         let GroupRows {
             x,
@@ -141,9 +141,11 @@ impl<'a, T: Real> CrossEntropy<'a, T> {
             loss,
             live,
             mut grad,
-            mut hess,
+            hess,
             ..
         } = rows;
+        // Without the Hessian (H = false) this is the value/gradient kernel as it was.
+        let mut hess = if H { hess } else { None };
         let nr = y.len();
         let mut bad = false;
         let mut m = [T::ZERO; GROUP];
@@ -180,7 +182,18 @@ impl<'a, T: Real> CrossEntropy<'a, T> {
                     s: s[r],
                     ln_s: ln_s[r],
                 };
-                loss[r] = self.finish_row(&x[span], y[r] as usize, stats, k[r], g, h);
+                let yi = y[r] as usize;
+                // From the exponentials still held in the gradient, before finish_row turns
+                // them into the gradient.
+                if let (Some(g), Some(h)) = (g.as_deref(), h) {
+                    if m[r] == -T::INFINITY {
+                        h.fill(T::ZERO);
+                    } else {
+                        let (pa, _) = self.grad_factors(k[r], self.cw(yi), s[r]);
+                        softmax_hess(g, h, pa, s[r]);
+                    }
+                }
+                loss[r] = self.finish_row(&x[span], yi, stats, k[r], g);
             } else {
                 if let Some(g) = g {
                     g.fill(T::ZERO);
@@ -220,25 +233,13 @@ impl<'a, T: Real> CrossEntropy<'a, T> {
     }
 
     /// The loss of one row (class `y`) from its statistics; turns the exponentials held in
-    /// `grad` into `k * d l / d x` (and, with `hess`, writes the diagonal `k * d^2 l / d x^2`).
-    /// Returns the unweighted loss.
+    /// `grad` into `k * d l / d x`. Returns the unweighted loss.
     #[inline(always)]
-    fn finish_row(
-        &self,
-        x: &[T],
-        y: usize,
-        st: RowStats<T>,
-        k: T,
-        grad: Option<&mut [T]>,
-        hess: Option<&mut [T]>,
-    ) -> T {
+    fn finish_row(&self, x: &[T], y: usize, st: RowStats<T>, k: T, grad: Option<&mut [T]>) -> T {
         let RowStats { m, s, ln_s } = st;
         if m == -T::INFINITY {
             if let Some(g) = grad {
                 g.fill(T::ZERO);
-            }
-            if let Some(h) = hess {
-                h.fill(T::ZERO);
             }
             return T::INFINITY;
         }
@@ -252,9 +253,6 @@ impl<'a, T: Real> CrossEntropy<'a, T> {
         let l = self.row_loss(wy, nll, smooth, ln_s);
         if let Some(g) = grad {
             let (pa, b) = self.grad_factors(k, wy, s);
-            if let Some(h) = hess {
-                softmax_hess(g, h, pa, s);
-            }
             if self.smoothing {
                 for (c, gj) in g.iter_mut().enumerate() {
                     *gj = *gj * pa - b * self.cw(c);
@@ -272,7 +270,7 @@ impl<'a, T: Real> CrossEntropy<'a, T> {
     /// Rows with class indices, transposed into a tile (`C <= 16`) so that the max, the
     /// exponentials and the sums run across rows in SIMD lanes.
     #[inline(always)]
-    fn index_tiles(&self, rows: GroupRows<'_, T>, y: &[i64]) -> bool {
+    fn index_tiles<const H: bool>(&self, rows: GroupRows<'_, T>, y: &[i64]) -> bool {
         const R: usize = GROUP;
         let c_n = self.classes;
         let GroupRows {
@@ -284,6 +282,7 @@ impl<'a, T: Real> CrossEntropy<'a, T> {
             hess,
             ..
         } = rows;
+        let hess = if H { hess } else { None };
         let nr = y.len();
         let mut bad = false;
         let mut xt = [[T::ZERO; R]; TILE_CLASSES];
@@ -393,7 +392,7 @@ impl<'a, T: Real> CrossEntropy<'a, T> {
 
     /// One row with probability targets. Returns the unweighted loss.
     #[inline(always)]
-    fn prob_row(
+    fn prob_row<const H: bool>(
         &self,
         x: &[T],
         t: &[T],
@@ -401,6 +400,7 @@ impl<'a, T: Real> CrossEntropy<'a, T> {
         grad: Option<&mut [T]>,
         hess: Option<&mut [T]>,
     ) -> T {
+        let hess = if H { hess } else { None };
         let m = row_max(x);
         if m == -T::INFINITY {
             if let Some(g) = grad {
@@ -468,9 +468,18 @@ impl<T: Real> RowLoss<T> for CrossEntropy<'_, T> {
     #[inline(always)]
     fn group(&self, rows: GroupRows<'_, T>) -> bool {
         let c_n = self.classes;
+        // One instance with the Hessian and one without, so the value and gradient paths are
+        // not burdened by it.
+        let with_hess = rows.hess.is_some();
         match rows.labels {
-            Target::Index(y) if c_n > 0 && c_n <= TILE_CLASSES => self.index_tiles(rows, y),
-            Target::Index(y) => self.index_rows(rows, y),
+            Target::Index(y) if c_n > 0 && c_n <= TILE_CLASSES => match with_hess {
+                true => self.index_tiles::<true>(rows, y),
+                false => self.index_tiles::<false>(rows, y),
+            },
+            Target::Index(y) => match with_hess {
+                true => self.index_rows::<true>(rows, y),
+                false => self.index_rows::<false>(rows, y),
+            },
             Target::Values(t) => {
                 let GroupRows {
                     x,
@@ -486,7 +495,11 @@ impl<T: Real> RowLoss<T> for CrossEntropy<'_, T> {
                     let span = r * c_n..(r + 1) * c_n;
                     let g = grad.as_deref_mut().map(|g| &mut g[span.clone()]);
                     let h = hess.as_deref_mut().map(|h| &mut h[span.clone()]);
-                    loss[r] = self.prob_row(&x[span.clone()], &t[span], k[r], g, h);
+                    let (xs, ts) = (&x[span.clone()], &t[span]);
+                    loss[r] = match with_hess {
+                        true => self.prob_row::<true>(xs, ts, k[r], g, h),
+                        false => self.prob_row::<false>(xs, ts, k[r], g, h),
+                    };
                     live[r] = true;
                 }
                 false
