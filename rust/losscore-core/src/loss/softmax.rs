@@ -254,8 +254,18 @@ impl<'a, T: Real> CrossEntropy<'a, T> {
         if let Some(g) = grad {
             let (pa, b) = self.grad_factors(k, wy, s);
             if self.smoothing {
-                for (c, gj) in g.iter_mut().enumerate() {
-                    *gj = *gj * pa - b * self.cw(c);
+                // Unswitched by hand (`b * 1 == b`: the same bits as `b * cw(c)`).
+                match self.class_weight {
+                    Some(w) => {
+                        for (gj, &wc) in g.iter_mut().zip(w) {
+                            *gj = *gj * pa - b * wc;
+                        }
+                    }
+                    None => {
+                        for gj in g.iter_mut() {
+                            *gj = *gj * pa - b;
+                        }
+                    }
                 }
             } else {
                 for gj in g.iter_mut() {
