@@ -19,8 +19,6 @@ _ROW_LOSSES = frozenset({"cross_entropy", "nll_loss", "multi_margin"})
 # samples without curvature is bounded only by the leaf regularizer; with the floor they take
 # unit-curvature (gradient) steps, and huber gets LightGBM's constant Hessian 1.
 _UNIT_FLOOR = frozenset({"mae", "pinball", "hinge", "kl_div", "nll_loss", "huber", "smooth_l1"})
-# Parameters of the adapters themselves (not forwarded to the loss).
-ADAPTER_PARAMS = ("hess_floor", "scale")
 DEFAULT_HESS_FLOOR = 1e-16  # the floor of XGBoost's own logistic and softmax objectives
 # Arguments of the kernels that the adapters set themselves.
 _CALL_ARGS = frozenset(

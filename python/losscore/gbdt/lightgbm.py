@@ -64,7 +64,8 @@ def lightgbm_objective(loss: Any, **params: Any) -> LightGBMObjective:
     Works as ``lgb.train({"objective": ...}, dataset)`` (called with ``(preds, dataset)``) and
     as ``LGBMRegressor(objective=...)`` / ``LGBMClassifier(objective=...)`` (called with
     ``(y_true, y_pred, weight)``). Labels and sample weights come from the framework. Each call
-    is one fused pass of the loss with ``reduction="none"`` on the raw scores ``x``: per sample
+    is one fused pass of the loss giving its unreduced (``reduction="none"``) derivatives on
+    the raw scores ``x``: per sample
     ``g_i = w_i * dl/dx_i`` and ``h_i = max(w_i * d^2l/dx_i^2, hess_floor * w_i)`` (times
     ``scale``).
 

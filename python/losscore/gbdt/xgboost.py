@@ -62,7 +62,8 @@ def xgboost_objective(loss: Any, **params: Any) -> XGBoostObjective:
     Works as ``xgb.train(params, dtrain, obj=...)`` (called with ``(predt, dmatrix)``) and as
     ``XGBRegressor(objective=...)`` / ``XGBClassifier(objective=...)`` (called with
     ``(y_true, y_pred, sample_weight=...)``). Labels and sample weights come from the framework.
-    Each call is one fused pass of the loss with ``reduction="none"``: per sample,
+    Each call is one fused pass of the loss giving its unreduced (``reduction="none"``)
+    derivatives: per sample,
     ``g_i = w_i * dl/dx_i`` and ``h_i = max(w_i * d^2l/dx_i^2, hess_floor * w_i)`` (times
     ``scale``) on the raw margins ``x``; float32 margins stay float32.
 
