@@ -1,10 +1,11 @@
 //! The loss functions of `_core`: one `#[pyfunction]` per loss, all with the same convention,
 //! `f(first, target, <hyperparameters>, weight=None, reduction=..., out=None, with_grad=False,
-//! *, partials=False, offset=0)`: the wrapper's parameters in the wrapper's order and with its
-//! defaults (the wrappers pass them positionally: keyword parsing costs ~45 ns an argument),
-//! then the switches. With
-//! `partials=True` the result is the `Partials` of a chunk whose first row along the leading axis
-//! is row `offset` of the whole array. Each builds its
+//! *, with_hess=False, hess_out=None, partials=False, offset=0)`: the wrapper's parameters in
+//! the wrapper's order and with its defaults (the wrappers pass them positionally: keyword
+//! parsing costs ~45 ns an argument), then the switches. `with_hess=True` returns
+//! `(value, grad, hess)` (the gradient is implied): `out` receives the gradient, `hess_out` the
+//! Hessian diagonal. With `partials=True` the result is the `Partials` of a chunk whose first
+//! row along the leading axis is row `offset` of the whole array. Each builds its
 //! checked core configuration and hands it to one of the two layouts of [`crate::pipeline`].
 
 use crate::arrays::{floats, Floats};
@@ -31,7 +32,8 @@ macro_rules! elementwise {
      [$($p:ident : $pt:ty = $def:tt),*], $(cols = $cols:ident,)? |$T:ident| $make:expr) => {
         #[pyfunction]
         #[pyo3(signature = ($first, target, $($p = $def,)* weight = None, reduction = $red,
-                            out = None, with_grad = false, *, partials = false, offset = 0))]
+                            out = None, with_grad = false, *, with_hess = false,
+                            hess_out = None, partials = false, offset = 0))]
         #[allow(clippy::too_many_arguments)]
         fn $name<'py>(
             py: Python<'py>,
@@ -42,13 +44,15 @@ macro_rules! elementwise {
             #[pyo3(from_py_with = arg::reduction)] reduction: &str,
             out: Option<&Bound<'py, PyAny>>,
             #[pyo3(from_py_with = arg::with_grad)] with_grad: bool,
+            #[pyo3(from_py_with = arg::with_hess)] with_hess: bool,
+            hess_out: Option<&Bound<'py, PyAny>>,
             #[pyo3(from_py_with = arg::partials)] partials: bool,
             #[pyo3(from_py_with = arg::offset)] offset: usize,
         ) -> PyResult<Bound<'py, PyAny>> {
             let reduction = parse_reduction(reduction, $batchmean)?;
             let call = Call {
                 py, first: stringify!($first), target, weight, reduction, out, with_grad,
-                partials: partials.then_some(offset),
+                with_hess, hess_out, partials: partials.then_some(offset),
             };
             // The column factors (`pos_weight`), where the loss has them.
             #[allow(unused_variables)]
@@ -167,7 +171,8 @@ macro_rules! rows {
      $check:expr) => {
         #[pyfunction]
         #[pyo3(signature = ($first, target, $($p = $def,)* weight = None, reduction = "mean",
-                            out = None, with_grad = false, *, partials = false, offset = 0))]
+                            out = None, with_grad = false, *, with_hess = false,
+                            hess_out = None, partials = false, offset = 0))]
         #[allow(clippy::too_many_arguments)]
         fn $name<'py>(
             py: Python<'py>,
@@ -178,6 +183,8 @@ macro_rules! rows {
             #[pyo3(from_py_with = arg::reduction)] reduction: &str,
             out: Option<&Bound<'py, PyAny>>,
             #[pyo3(from_py_with = arg::with_grad)] with_grad: bool,
+            #[pyo3(from_py_with = arg::with_hess)] with_hess: bool,
+            hess_out: Option<&Bound<'py, PyAny>>,
             #[pyo3(from_py_with = arg::partials)] partials: bool,
             #[pyo3(from_py_with = arg::offset)] offset: usize,
         ) -> PyResult<Bound<'py, PyAny>> {
@@ -186,7 +193,7 @@ macro_rules! rows {
             $check.py_err(py)?;
             let call = Call {
                 py, first: stringify!($first), target, weight, reduction, out, with_grad,
-                partials: partials.then_some(offset),
+                with_hess, hess_out, partials: partials.then_some(offset),
             };
             match floats($first, stringify!($first))? {
                 Floats::F32(x) => pipeline::rows::<f32, _>(call, x, $cw.as_ref(), options),

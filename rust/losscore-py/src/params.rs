@@ -151,6 +151,7 @@ pub mod arg {
         full: bool,
         log_target: bool,
         with_grad: bool,
+        with_hess: bool,
         partials: bool,
     );
 

@@ -27,6 +27,9 @@ pub struct Call<'a, 'py> {
     pub reduction: Reduction,
     pub out: Option<&'a Bound<'py, PyAny>>,
     pub with_grad: bool,
+    /// The Hessian diagonal too (implies the gradient); `hess_out` is its buffer.
+    pub with_hess: bool,
+    pub hess_out: Option<&'a Bound<'py, PyAny>>,
     /// `Some(offset)`: return the `Partials` of a chunk whose first row along the leading axis
     /// is row `offset` of the whole array.
     pub partials: Option<usize>,
@@ -45,13 +48,58 @@ fn chunk_start(offset: Option<usize>, units: usize, leading: usize) -> PyResult<
         .ok_or_else(|| ParameterError::new_err(format!("offset: {offset} rows is out of range")))
 }
 
-impl Call<'_, '_> {
+/// The derivative outputs of a call: the gradient and, with `with_hess`, the Hessian diagonal.
+type Derivatives<'py, T> = (
+    Option<Bound<'py, PyArrayDyn<T>>>,
+    Option<Bound<'py, PyArrayDyn<T>>>,
+);
+
+impl<'py> Call<'_, 'py> {
     /// The reduction the core runs: partials need no per-element output.
     fn run_reduction(&self) -> Reduction {
         match (self.partials, self.reduction) {
             (Some(_), Reduction::None) => Reduction::Sum,
             (_, r) => r,
         }
+    }
+
+    /// The gradient and Hessian outputs of `shape` (the caller's `out` / `hess_out`, checked,
+    /// or new arrays); none for partials.
+    fn derivatives<T: Element>(&self, shape: &[usize]) -> PyResult<Derivatives<'py, T>> {
+        if self.hess_out.is_some() && !self.with_hess {
+            return Err(ParameterError::new_err(
+                "hess_out: only used with with_hess=True",
+            ));
+        }
+        let wanted = |on: bool| on && self.partials.is_none();
+        let grad = wanted(self.with_grad || self.with_hess)
+            .then(|| output::<T>(self.py, self.out, shape, "out"))
+            .transpose()?;
+        let hess = wanted(self.with_hess)
+            .then(|| output::<T>(self.py, self.hess_out, shape, "hess_out"))
+            .transpose()?;
+        Ok((grad, hess))
+    }
+
+    /// Whether outputs are the caller's buffers (then targets are validated before writing).
+    fn caller_buffers(&self) -> bool {
+        self.out.is_some() || self.hess_out.is_some()
+    }
+
+    /// Fails when a caller's derivative buffer overlaps an input in memory.
+    fn check_disjoint<T: Element>(
+        &self,
+        grad: &Option<Bound<'py, PyArrayDyn<T>>>,
+        hess: &Option<Bound<'py, PyArrayDyn<T>>>,
+        inputs: &[(&str, Option<std::ops::Range<usize>>)],
+    ) -> PyResult<()> {
+        if let (Some(g), Some(_)) = (grad, self.out) {
+            check_disjoint(g, "out", inputs)?;
+        }
+        if let (Some(h), Some(_)) = (hess, self.hess_out) {
+            check_disjoint(h, "hess_out", inputs)?;
+        }
+        Ok(())
     }
 }
 
@@ -132,21 +180,14 @@ pub fn elementwise<'py, T: Element + Real, L: Loss<T> + Sync>(
         None => None,
     };
     let reduction = call.run_reduction();
-    let grad = (call.with_grad && call.partials.is_none())
-        .then(|| output::<T>(py, call.out, &shape, "out"))
-        .transpose()?;
-    if let (Some(g), Some(_)) = (&grad, call.out) {
-        check_disjoint(
-            g,
-            "out",
-            &[
-                (first, range_of(Some(&x))),
-                ("target", range_of(Some(&target))),
-                ("weight", range_of(weight.as_ref())),
-                ("pos_weight", range_of(pos_weight.as_ref())),
-            ],
-        )?;
-    }
+    let (grad, hess) = call.derivatives::<T>(&shape)?;
+    let inputs_at = [
+        (first, range_of(Some(&x))),
+        ("target", range_of(Some(&target))),
+        ("weight", range_of(weight.as_ref())),
+        ("pos_weight", range_of(pos_weight.as_ref())),
+    ];
+    call.check_disjoint(&grad, &hess, &inputs_at)?;
     let per_element = (reduction == Reduction::None)
         .then(|| output::<T>(py, None, &shape, "loss"))
         .transpose()?;
@@ -155,6 +196,7 @@ pub fn elementwise<'py, T: Element + Real, L: Loss<T> + Sync>(
     let w_ro = borrow_ro(py, weight.as_ref(), "weight")?;
     let pw_ro = borrow_ro(py, pos_weight.as_ref(), "pos_weight")?;
     let mut g_rw = borrow_rw(py, grad.as_ref(), "out")?;
+    let mut h_rw = borrow_rw(py, hess.as_ref(), "hess_out")?;
     let mut l_rw = borrow_rw(py, per_element.as_ref(), "loss")?;
     let x_s = slice(&x_ro)?;
     let inputs = Inputs::elementwise(x_s, slice(&t_ro)?)
@@ -162,18 +204,11 @@ pub fn elementwise<'py, T: Element + Real, L: Loss<T> + Sync>(
         .cols(pw_ro.as_ref().map(slice).transpose()?)
         .batch(shape.first().copied().unwrap_or(1));
     let leading = shape.first().copied().unwrap_or(1);
-    let req = request(
-        &call,
-        inputs,
-        reduction,
-        &mut l_rw,
-        &mut g_rw,
-        x_s.len(),
-        leading,
-    )?;
+    let outputs = (&mut l_rw, &mut g_rw, &mut h_rw);
+    let req = request(&call, inputs, reduction, outputs, x_s.len(), leading)?;
     let partials = py.detach(|| loss.run(req)).map_err(to_pyerr)?;
-    drop((x_ro, t_ro, w_ro, pw_ro, g_rw, l_rw));
-    finish(py, &call, partials, per_element, grad)
+    drop((x_ro, t_ro, w_ro, pw_ro, g_rw, h_rw, l_rw));
+    finish(py, &call, partials, per_element, (grad, hess))
 }
 
 /// Rows layout: `x` is `(..., C)`; class-index targets `(...)` or probabilities `(..., C)`;
@@ -259,25 +294,18 @@ pub fn rows<'py, T: Element + Real, O: RowOptions<T> + Sync>(
         None => None,
     };
     let reduction = call.run_reduction();
-    let grad = (call.with_grad && call.partials.is_none())
-        .then(|| output::<T>(py, call.out, &shape, "out"))
-        .transpose()?;
-    if let (Some(g), Some(_)) = (&grad, call.out) {
-        let target_range = match &target {
-            ClassTarget::Index(y) => range_of(Some(y)),
-            ClassTarget::Prob(t) => range_of(Some(t)),
-        };
-        check_disjoint(
-            g,
-            "out",
-            &[
-                (first, range_of(Some(&x))),
-                ("target", target_range),
-                ("weight", range_of(weight.as_ref())),
-                ("class_weight", range_of(class_weight.as_ref())),
-            ],
-        )?;
-    }
+    let (grad, hess) = call.derivatives::<T>(&shape)?;
+    let target_range = match &target {
+        ClassTarget::Index(y) => range_of(Some(y)),
+        ClassTarget::Prob(t) => range_of(Some(t)),
+    };
+    let inputs_at = [
+        (first, range_of(Some(&x))),
+        ("target", target_range),
+        ("weight", range_of(weight.as_ref())),
+        ("class_weight", range_of(class_weight.as_ref())),
+    ];
+    call.check_disjoint(&grad, &hess, &inputs_at)?;
     let per_sample = (reduction == Reduction::None)
         .then(|| output::<T>(py, None, sample_shape, "loss"))
         .transpose()?;
@@ -295,6 +323,7 @@ pub fn rows<'py, T: Element + Real, O: RowOptions<T> + Sync>(
     let w_ro = borrow_ro(py, weight.as_ref(), "weight")?;
     let cw_ro = borrow_ro(py, class_weight.as_ref(), "class_weight")?;
     let mut g_rw = borrow_rw(py, grad.as_ref(), "out")?;
+    let mut h_rw = borrow_rw(py, hess.as_ref(), "hess_out")?;
     let mut l_rw = borrow_rw(py, per_sample.as_ref(), "loss")?;
     let labels = match (&y_ro, &t_ro) {
         (Some(y), _) => Target::Index(y.as_slice().map_err(|_| contiguous_err())?),
@@ -305,45 +334,52 @@ pub fn rows<'py, T: Element + Real, O: RowOptions<T> + Sync>(
     let inputs =
         Inputs::rows(slice(&x_ro)?, rows, labels).weight(w_ro.as_ref().map(slice).transpose()?);
     let leading = sample_shape.first().copied().unwrap_or(1);
-    let req = request(
-        &call, inputs, reduction, &mut l_rw, &mut g_rw, rows, leading,
-    )?;
+    let outputs = (&mut l_rw, &mut g_rw, &mut h_rw);
+    let req = request(&call, inputs, reduction, outputs, rows, leading)?;
     let partials = py
         .detach(|| options.run(classes, cw, req))
         .map_err(to_pyerr)?;
-    drop((x_ro, y_ro, t_ro, w_ro, cw_ro, g_rw, l_rw));
-    finish(py, &call, partials, per_sample, grad)
+    drop((x_ro, y_ro, t_ro, w_ro, cw_ro, g_rw, h_rw, l_rw));
+    finish(py, &call, partials, per_sample, (grad, hess))
 }
 
 /// The core request: the borrowed outputs, validation before writing into the caller's `out`,
 /// and the chunk's first unit (`units` over `leading` rows of the leading axis).
-fn request<'a, T: Element>(
+fn request<'a, 'b, T: Element>(
     call: &Call<'_, '_>,
     inputs: Inputs<'a, T>,
     reduction: Reduction,
-    loss_out: &'a mut Option<numpy::PyReadwriteArrayDyn<'_, T>>,
-    grad_out: &'a mut Option<numpy::PyReadwriteArrayDyn<'_, T>>,
+    outputs: Outputs<'a, 'b, T>,
     units: usize,
     leading: usize,
 ) -> PyResult<Request<'a, T>> {
-    let slice_mut = |a: &'a mut numpy::PyReadwriteArrayDyn<'_, T>| {
+    let slice_mut = |a: &'a mut numpy::PyReadwriteArrayDyn<'b, T>| {
         a.as_slice_mut().map_err(|_| contiguous_err())
     };
+    let (loss_out, grad_out, hess_out) = outputs;
     Ok(Request::value(inputs, reduction)
         .loss_out(loss_out.as_mut().map(slice_mut).transpose()?)
         .grad_out(grad_out.as_mut().map(slice_mut).transpose()?)
-        .prevalidate(call.out.is_some())
+        .hess_out(hess_out.as_mut().map(slice_mut).transpose()?)
+        .prevalidate(call.caller_buffers())
         .chunk_at(chunk_start(call.partials, units, leading)?))
 }
 
+/// The borrowed per-unit loss, gradient and Hessian outputs of a call.
+type Outputs<'a, 'b, T> = (
+    &'a mut Option<numpy::PyReadwriteArrayDyn<'b, T>>,
+    &'a mut Option<numpy::PyReadwriteArrayDyn<'b, T>>,
+    &'a mut Option<numpy::PyReadwriteArrayDyn<'b, T>>,
+);
+
 /// The Python result: `Partials`, or the value (a float, or the per-unit array with "none"),
-/// paired with the gradient when asked for.
+/// paired with the gradient (and the Hessian diagonal) when asked for.
 fn finish<'py, T: Element>(
     py: Python<'py>,
     call: &Call<'_, 'py>,
     partials: reduce::Partials,
     per_unit: Option<Bound<'py, PyArrayDyn<T>>>,
-    grad: Option<Bound<'py, PyArrayDyn<T>>>,
+    (grad, hess): Derivatives<'py, T>,
 ) -> PyResult<Bound<'py, PyAny>> {
     if call.partials.is_some() {
         return Ok(Bound::new(py, Partials { inner: partials })?.into_any());
@@ -355,8 +391,9 @@ fn finish<'py, T: Element>(
             .into_pyobject(py)?
             .into_any(),
     };
-    match grad {
-        Some(g) => Ok(PyTuple::new(py, [value, g.into_any()])?.into_any()),
-        None => Ok(value),
+    match (grad, hess) {
+        (Some(g), Some(h)) => Ok(PyTuple::new(py, [value, g.into_any(), h.into_any()])?.into_any()),
+        (Some(g), None) => Ok(PyTuple::new(py, [value, g.into_any()])?.into_any()),
+        _ => Ok(value),
     }
 }

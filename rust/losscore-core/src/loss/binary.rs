@@ -4,16 +4,22 @@
 //! `sp(x) = max(x, 0) + ln_1p(e)` and `s = sigmoid(x)`, `sc = 1 - s` both taken from `e` without
 //! cancellation (`1/(1+e)` and `e/(1+e)` picked by the sign of `x`):
 //!
-//! | loss | `l(x, t)` | `dl/dx` |
-//! |---|---|---|
-//! | [`Bce`] | `-(t max(ln x, -100) + (1-t) max(ln(1-x), -100))` | `(x - t) / max(x (1-x), 1e-12)` |
-//! | [`BceLogits`] | `(1-t) sp(x) + t sp(-x)` | `(1-t) s - t sc` |
-//! | [`BceLogitsPosWeight`] | `(1-t) sp(x) + pw t sp(-x)` | `(1-t) s - pw t sc` |
-//! | [`SigmoidFocal`] | `a_t ce q^g`, `q = (1-t) s + t sc` | `a_t q^g (dce + g ce dq/q)` |
-//! | [`SoftMargin`] | `sp(-t x)` | `-t sigmoid(-t x)` |
-//! | [`Hinge`] | `max(0, m - t x)` | `-t` where `m - t x > 0` |
-//! | [`SquaredHinge`] | `max(0, m - t x)^2` | `-2 t max(0, m - t x)` |
-//! | [`KlDiv`] | `t (ln t - x)` (`exp(t) (t - x)` with log targets), 0 where `t = 0` | `-t` / `-exp(t)` |
+//! | loss | `l(x, t)` | `dl/dx` | `d^2l/dx^2` |
+//! |---|---|---|---|
+//! | [`Bce`] | `-(t max(ln x, -100) + (1-t) max(ln(1-x), -100))` | `(x - t) / max(x (1-x), 1e-12)` | `((x-t)^2 + t(1-t)) / (x(1-x))^2` (`1e12` where floored) |
+//! | [`BceLogits`] | `(1-t) sp(x) + t sp(-x)` | `(1-t) s - t sc` | `s sc` |
+//! | [`BceLogitsPosWeight`] | `(1-t) sp(x) + pw t sp(-x)` | `(1-t) s - pw t sc` | `((1-t) + pw t) s sc` |
+//! | [`SigmoidFocal`] | `a_t ce q^g`, `q = (1-t) s + t sc` | `a_t q^g (dce + g ce dq/q)` | see [`SigmoidFocal`] |
+//! | [`SoftMargin`] | `sp(-t x)` | `-t sigmoid(-t x)` | `t^2 s sc` at `-t x` |
+//! | [`Hinge`] | `max(0, m - t x)` | `-t` where `m - t x > 0` | `0` |
+//! | [`SquaredHinge`] | `max(0, m - t x)^2` | `-2 t max(0, m - t x)` | `2 t^2` where `m - t x > 0` |
+//! | [`KlDiv`] | `t (ln t - x)` (`exp(t) (t - x)` with log targets), 0 where `t = 0` | `-t` / `-exp(t)` | `0` |
+//!
+//! Second derivatives: `hinge` is piecewise linear (0 wherever defined; the kink `t x = m` is
+//! reported as 0) and `kl_div` is linear in `x` (exactly 0). `squared_hinge` jumps from `2 t^2`
+//! to 0 at `t x = m`; the outside value (0) is reported there, as its gradient is 0 there.
+//! `binary_cross_entropy`'s second derivative is that of its gradient, `1e12` where the
+//! gradient's floor `x (1-x) >= 1e-12` is active.
 //!
 //! `(1-t) sp(x) + t sp(-x)` equals PyTorch's `max(x,0) - x t + ln_1p(e)` but each product is
 //! skipped (taken as 0) when its coefficient is exactly 0, so `x = +-inf` gives the limit (0 or
@@ -21,6 +27,7 @@
 
 use super::drive::{drive, Loss, Request};
 use super::pointwise::{Elementwise, Pointwise};
+use super::regression::nan_or_zero;
 use crate::error::{invalid, LossError};
 use crate::reduce::Partials;
 use crate::simd::Real;
@@ -90,6 +97,20 @@ impl<T: Real> Pointwise<T> for Bce {
         (self.value(p, t), (p - t) / den)
     }
     #[inline(always)]
+    fn value_grad_hess(&self, p: T, t: T) -> (T, T, T) {
+        let floor = T::from_f64(1e-12);
+        let pq = p * (T::ONE - p);
+        let den = pq.max_nan(floor);
+        let d = p - t;
+        // d/dp of (p - t)/(p (1-p)) = ((p-t)^2 + t(1-t)) / (p(1-p))^2; 1/floor where floored.
+        let h = T::select(
+            pq < floor,
+            T::ONE / floor,
+            (d * d + t * (T::ONE - t)) / (den * den),
+        );
+        (self.value(p, t), d / den, h)
+    }
+    #[inline(always)]
     fn target_ok(&self, t: T) -> bool {
         unit(t)
     }
@@ -129,6 +150,13 @@ impl<T: Real> Pointwise<T> for BceLogits {
         // sigmoid(x) - t without cancellation when t is 0 or 1.
         (l, a * s - t * sc)
     }
+    #[inline(always)]
+    fn value_grad_hess(&self, x: T, t: T) -> (T, T, T) {
+        let (_, lp, s, sc) = logistic(x);
+        let a = T::ONE - t;
+        let l = times(a, x.max_nan(T::ZERO)) + times(t, (-x).max_nan(T::ZERO)) + lp;
+        (l, a * s - t * sc, s * sc)
+    }
 }
 
 /// With `pos_weight` (column factors in the inputs) the loss runs as [`BceLogitsPosWeight`].
@@ -158,6 +186,10 @@ impl<T: Real> Pointwise<T> for BceLogitsPosWeight {
         self.value_grad_col(x, t, T::ONE)
     }
     #[inline(always)]
+    fn value_grad_hess(&self, x: T, t: T) -> (T, T, T) {
+        self.value_grad_hess_col(x, t, T::ONE)
+    }
+    #[inline(always)]
     fn value_col(&self, x: T, t: T, pw: T) -> T {
         let lp = (-x.abs()).exp().ln_1p();
         let a = T::ONE - t;
@@ -171,11 +203,23 @@ impl<T: Real> Pointwise<T> for BceLogitsPosWeight {
         let l = times(a, x.max_nan(T::ZERO) + lp) + times(pt, (-x).max_nan(T::ZERO) + lp);
         (l, a * s - pt * sc)
     }
+    #[inline(always)]
+    fn value_grad_hess_col(&self, x: T, t: T, pw: T) -> (T, T, T) {
+        let (_, lp, s, sc) = logistic(x);
+        let a = T::ONE - t;
+        let pt = pw * t;
+        let l = times(a, x.max_nan(T::ZERO) + lp) + times(pt, (-x).max_nan(T::ZERO) + lp);
+        (l, a * s - pt * sc, (a + pt) * (s * sc))
+    }
 }
 
 /// torchvision's `sigmoid_focal_loss`: BCE with logits times `(1 - p_t)^gamma`, times `alpha_t`
 /// when `alpha >= 0`. `SQUARE` is the common `gamma = 2` with `q^2 = q * q` (no `ln`/`exp`, no
 /// division by `q`); the general path uses `q^gamma = exp(gamma ln q)`.
+///
+/// Second derivative, with `ce' = s - t`, `ce'' = s sc`, `dq = (1-2t) s sc`, `dq' = dq (sc - s)`
+/// and `r = dq/q`: `a_t q^g (s sc + 2 g ce' r + g ce r (sc - s) + g (g-1) ce r^2)`; for
+/// `g = 2`, `a_t (q (q s sc + 4 dq ce' + 2 ce dq (sc - s)) + 2 ce dq^2)` (no division).
 #[derive(Debug, Clone, Copy)]
 pub struct SigmoidFocal<T, const SQUARE: bool = false> {
     alpha: T,
@@ -259,6 +303,27 @@ impl<T: Real, const SQUARE: bool> Pointwise<T> for SigmoidFocal<T, SQUARE> {
         let cr = times(r, ce);
         (l, at * (qg * (dce + self.gamma * cr)))
     }
+    #[inline(always)]
+    fn value_grad_hess(&self, x: T, t: T) -> (T, T, T) {
+        let [l, qg, ce, at, q, s, sc] = self.parts(x, t);
+        let a = T::ONE - t;
+        let dce = a * s - t * sc;
+        let one_two_t = T::ONE - T::TWO * t;
+        let ssc = s * sc;
+        if SQUARE {
+            let dq = one_two_t * ssc;
+            let cdq = times(dq, ce);
+            let g = at * (q * (q * dce + T::TWO * cdq));
+            let inner = q * (q * ssc + T::from_f64(4.0) * (dq * dce) + T::TWO * (cdq * (sc - s)));
+            return (l, g, at * (inner + T::TWO * (cdq * dq)));
+        }
+        let r = T::select(q > T::ZERO, one_two_t * (ssc / q), one_two_t);
+        let cr = times(r, ce);
+        let g = at * (qg * (dce + self.gamma * cr));
+        let gm = self.gamma;
+        let inner = ssc + T::TWO * gm * (dce * r) + gm * (cr * ((sc - s) + (gm - T::ONE) * r));
+        (l, g, at * (qg * inner))
+    }
 }
 
 /// `gamma = 2` (the default) runs the squared form: no `ln`/`exp` for the power.
@@ -293,6 +358,12 @@ impl<T: Real> Pointwise<T> for SoftMargin {
         let z = -(t * x);
         let (_, lp, s, _) = logistic(z);
         (z.max_nan(T::ZERO) + lp, -(t * s))
+    }
+    #[inline(always)]
+    fn value_grad_hess(&self, x: T, t: T) -> (T, T, T) {
+        let z = -(t * x);
+        let (_, lp, s, sc) = logistic(z);
+        (z.max_nan(T::ZERO) + lp, -(t * s), (t * t) * (s * sc))
     }
 }
 
@@ -329,6 +400,11 @@ impl<T: Real> Pointwise<T> for Hinge<T> {
         let z = self.margin - t * x;
         let g = T::select(z > T::ZERO, -t, T::ZERO);
         (z.max_nan(T::ZERO), T::select(z.is_nan(), z, g))
+    }
+    #[inline(always)]
+    fn value_grad_hess(&self, x: T, t: T) -> (T, T, T) {
+        let (l, g) = self.value_grad(x, t);
+        (l, g, nan_or_zero(self.margin - t * x))
     }
     #[inline(always)]
     fn target_ok(&self, t: T) -> bool {
@@ -368,6 +444,13 @@ impl<T: Real> Pointwise<T> for SquaredHinge<T> {
         (h * h, -(T::TWO * t) * h)
     }
     #[inline(always)]
+    fn value_grad_hess(&self, x: T, t: T) -> (T, T, T) {
+        let z = self.margin - t * x;
+        let h = z.max_nan(T::ZERO);
+        let d2 = T::select(z > T::ZERO, T::TWO * (t * t), nan_or_zero(z));
+        (h * h, -(T::TWO * t) * h, d2)
+    }
+    #[inline(always)]
     fn target_ok(&self, t: T) -> bool {
         sign_label(t)
     }
@@ -399,6 +482,11 @@ impl<T: Real> Pointwise<T> for KlDiv {
         } else {
             (times(t, t.ln() - x), -t)
         }
+    }
+    #[inline(always)]
+    fn value_grad_hess(&self, x: T, t: T) -> (T, T, T) {
+        let (l, g) = self.value_grad(x, t);
+        (l, g, nan_or_zero(x - t))
     }
 }
 

@@ -6,10 +6,14 @@
 //! * Row losses ([`rows`](super::rows) driver): `cross_entropy` ([`softmax`](super::softmax)),
 //!   and here [`Nll`] and [`MultiMargin`].
 //!
-//! | loss | `l_n` for row `x`, class `y` | `d l_n / d x_j` |
-//! |---|---|---|
-//! | [`Nll`] | `-w_y x_y` (0 if ignored) | `-w_y [j = y]` |
-//! | [`MultiMargin`] | `w_y / C sum_{i != y} max(0, margin - x_y + x_i)^p` | `w_y / C h'(z_j)`, minus their sum at `y` |
+//! | loss | `l_n` for row `x`, class `y` | `d l_n / d x_j` | `d^2 l_n / d x_j^2` |
+//! |---|---|---|---|
+//! | [`Nll`] | `-w_y x_y` (0 if ignored) | `-w_y [j = y]` | `0` |
+//! | [`MultiMargin`] | `w_y / C sum_{i != y} max(0, margin - x_y + x_i)^p` | `w_y / C h'(z_j)`, minus their sum at `y` | `p = 1`: `0`; `p = 2`: `2 w_y / C [z_j > 0]`, their sum at `y` |
+//!
+//! Second derivatives (the per-row diagonal): `nll_loss` is linear in its input (exactly 0);
+//! `multi_margin` with `p = 1` is piecewise linear (0 wherever defined, 0 reported at the kinks
+//! `z_j = 0`); with `p = 2` the diagonal jumps at `z_j = 0`, where the outside value is reported.
 //!
 //! "mean": `nll_loss` divides by `sum_n w_n class_weight[y_n]` over rows not ignored;
 //! `multi_margin` by `sum_n w_n` (the number of rows unweighted), as PyTorch does.
@@ -76,12 +80,17 @@ impl<T: Real> RowLoss<T> for Nll<'_, T> {
             loss,
             live,
             mut grad,
+            hess,
         } = rows;
         let Target::Index(y) = labels else {
             return false;
         };
         if let Some(g) = grad.as_deref_mut() {
             g.fill(T::ZERO);
+        }
+        // Linear in x: the second derivative is exactly 0.
+        if let Some(h) = hess {
+            h.fill(T::ZERO);
         }
         let mut bad = false;
         for (r, &label) in y.iter().enumerate() {
@@ -137,6 +146,28 @@ impl<'a, T: Real> MultiMargin<'a, T> {
     }
 }
 
+impl<T: Real> MultiMargin<'_, T> {
+    /// The Hessian diagonal of one row with label `yi` and factor `kr = k w_y / C`:
+    /// `p = 1`: 0; `p = 2`: `2 kr [z_i > 0]` off the label, their sum at the label.
+    #[inline(always)]
+    fn hess_row(&self, row: &[T], yi: usize, kr: T, h: &mut [T]) {
+        if !self.squared {
+            h.fill(T::ZERO);
+            return;
+        }
+        let xy = row[yi];
+        let two_kr = T::TWO * kr;
+        let mut hy = T::ZERO;
+        for (i, (&xi, hi)) in row.iter().zip(h.iter_mut()).enumerate() {
+            let z = self.margin - xy + xi;
+            let v = T::select(z > T::ZERO && i != yi, two_kr, T::ZERO);
+            *hi = v;
+            hy = hy + v;
+        }
+        h[yi] = hy;
+    }
+}
+
 impl<T: Real> RowLoss<T> for MultiMargin<'_, T> {
     const CLASS_WEIGHTED_MEAN: bool = false;
     const NAME: &'static str = "multi_margin";
@@ -164,6 +195,7 @@ impl<T: Real> RowLoss<T> for MultiMargin<'_, T> {
             loss,
             live,
             mut grad,
+            mut hess,
         } = rows;
         let Target::Index(y) = labels else {
             return false;
@@ -172,10 +204,14 @@ impl<T: Real> RowLoss<T> for MultiMargin<'_, T> {
         for (r, &label) in y.iter().enumerate() {
             let row = &x[r * c_n..(r + 1) * c_n];
             let mut g = grad.as_deref_mut().map(|g| &mut g[r * c_n..(r + 1) * c_n]);
+            let h = hess.as_deref_mut().map(|h| &mut h[r * c_n..(r + 1) * c_n]);
             if !in_range(label, c_n) {
                 bad = true;
                 if let Some(g) = g {
                     g.fill(T::ZERO);
+                }
+                if let Some(h) = h {
+                    h.fill(T::ZERO);
                 }
                 continue;
             }
@@ -203,6 +239,9 @@ impl<T: Real> RowLoss<T> for MultiMargin<'_, T> {
             }
             if let Some(g) = g {
                 g[yi] = -gy;
+            }
+            if let Some(h) = h {
+                self.hess_row(row, yi, kr, h);
             }
             loss[r] = wy * (super::rows::lanes_sum(lanes) * self.inv_c);
             live[r] = true;

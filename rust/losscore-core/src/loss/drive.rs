@@ -9,7 +9,8 @@
 //! What is written once here: the length checks, the weight validation and "mean" denominator
 //! partials, the piece cutting, the splitting of the optional input/output slices, the parallel
 //! run, and the gradient scale (`1/denominator`, known before the pass so value and gradient
-//! come from one pass over memory). A loss family implements [`Blocks`]: its per-block math.
+//! come from one pass over memory; the Hessian diagonal, when asked for, is scaled the same way
+//! and comes from the same pass). A loss family implements [`Blocks`]: its per-block math.
 
 use crate::error::{invalid, LossError};
 use crate::par;
@@ -107,6 +108,9 @@ pub struct Request<'a, T> {
     pub loss_out: Option<&'a mut [T]>,
     /// `d value / d x`, scaled like the reduction (with "none": each unit's own gradient).
     pub grad_out: Option<&'a mut [T]>,
+    /// The diagonal of `d^2 value / d x^2`, scaled like the gradient (row losses: the per-row
+    /// diagonal). Requires `grad_out`: both come from the same pass.
+    pub hess_out: Option<&'a mut [T]>,
     /// Validate targets before anything is written (the outputs are the caller's buffers).
     pub prevalidate: bool,
     /// `Some(g)`: these units are one chunk of a longer stream, starting at global unit `g`;
@@ -122,6 +126,7 @@ impl<'a, T> Request<'a, T> {
             reduction,
             loss_out: None,
             grad_out: None,
+            hess_out: None,
             prevalidate: false,
             chunk_at: None,
         }
@@ -133,6 +138,10 @@ impl<'a, T> Request<'a, T> {
 
     pub fn grad_out(self, grad_out: Option<&'a mut [T]>) -> Self {
         Request { grad_out, ..self }
+    }
+
+    pub fn hess_out(self, hess_out: Option<&'a mut [T]>) -> Self {
+        Request { hess_out, ..self }
     }
 
     pub fn prevalidate(self, prevalidate: bool) -> Self {
@@ -184,6 +193,8 @@ pub struct Block<'a, T> {
     pub weight: Option<&'a [T]>,
     pub loss_out: Option<&'a mut [T]>,
     pub grad: Option<&'a mut [T]>,
+    /// The Hessian diagonal (only with `grad`).
+    pub hess: Option<&'a mut [T]>,
     /// Column factors (empty unless the loss has columns).
     pub cols: &'a [T],
     /// Global index of the first unit (for column factors).
@@ -225,12 +236,14 @@ impl<'a, T: Copy> Block<'a, T> {
         };
         let (l0, l1) = split_opt(self.loss_out, units);
         let (g0, g1) = split_opt(self.grad, at);
+        let (h0, h1) = split_opt(self.hess, at);
         let head = Block {
             x: x0,
             target: t0,
             weight: w0,
             loss_out: l0,
             grad: g0,
+            hess: h0,
             cols: self.cols,
             unit0: self.unit0,
             scale: self.scale,
@@ -241,6 +254,7 @@ impl<'a, T: Copy> Block<'a, T> {
             weight: w1,
             loss_out: l1,
             grad: g1,
+            hess: h1,
             cols: self.cols,
             unit0: self.unit0 + units,
             scale: self.scale,
@@ -284,7 +298,9 @@ pub trait Blocks<T: Real>: Sync {
 pub fn drive<T: Real, K: Blocks<T>>(k: &K, req: Request<'_, T>) -> Result<Partials, LossError> {
     check(k, &req)?;
     match req.chunk_at {
-        Some(offset) if req.loss_out.is_none() && req.grad_out.is_none() => {
+        Some(offset)
+            if req.loss_out.is_none() && req.grad_out.is_none() && req.hess_out.is_none() =>
+        {
             chunk(k, req.inputs, req.reduction, offset)
         }
         Some(_) => Err(invalid(
@@ -312,6 +328,12 @@ fn check<T: Real, K: Blocks<T>>(k: &K, req: &Request<'_, T>) -> Result<(), LossE
     }
     if let Some(g) = req.grad_out.as_deref() {
         check_len("out", g.len(), values)?;
+    }
+    if let Some(h) = req.hess_out.as_deref() {
+        if req.grad_out.is_none() {
+            return Err(invalid("hess_out", "requires the gradient output (out)"));
+        }
+        check_len("hess_out", h.len(), values)?;
     }
     match (req.reduction, req.loss_out.as_deref()) {
         (Reduction::None, Some(l)) => check_len("loss_out", l.len(), units)?,
@@ -382,6 +404,7 @@ fn run_checked<T: Real, K: Blocks<T>>(k: &K, req: Request<'_, T>) -> Result<Part
         reduction,
         loss_out,
         grad_out,
+        hess_out,
         prevalidate,
         ..
     } = req;
@@ -414,6 +437,7 @@ fn run_checked<T: Real, K: Blocks<T>>(k: &K, req: Request<'_, T>) -> Result<Part
         weight: inputs.weight,
         loss_out,
         grad: grad_out,
+        hess: hess_out,
         cols: inputs.cols.unwrap_or(&[]),
         unit0: inputs.unit0,
         scale: T::from_f64(scale),

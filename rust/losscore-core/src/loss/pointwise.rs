@@ -1,7 +1,10 @@
 //! Element-wise losses: `l_i = l(pred_i, target_i)`, run by the shared [`drive`](super::drive).
 //!
-//! One pass over `pred`, `target` (and `weight`) computes the per-element loss, its derivative
-//! with respect to `pred`, and the block partials of the reduction. A loss implements
+//! One pass over `pred`, `target` (and `weight`) computes the per-element loss, its first (and,
+//! when asked, second) derivative with respect to `pred`, and the block partials of the
+//! reduction. The second derivative is scaled like the gradient (`w * scale`). Where a loss is
+//! piecewise linear its second derivative is 0 wherever it is defined; at a kink (a point where
+//! the gradient jumps) it is reported as 0 as well. A loss implements
 //! [`Pointwise`] (its per-element math) and [`Loss`] through [`elementwise_loss!`] (or by hand,
 //! when it picks one kernel type per option combination).
 
@@ -23,6 +26,10 @@ pub trait Pointwise<T: Real>: Copy + Send + Sync {
     fn value(&self, p: T, t: T) -> T;
     /// The loss and `d loss / d p` of one element, from shared intermediates.
     fn value_grad(&self, p: T, t: T) -> (T, T);
+    /// The loss, `d loss / d p` and `d^2 loss / d p^2` of one element (the closed form; 0 where
+    /// the loss is linear in `p`), from shared intermediates. The value and gradient must be
+    /// bitwise those of [`Pointwise::value_grad`].
+    fn value_grad_hess(&self, p: T, t: T) -> (T, T, T);
     /// Whether a target value is allowed (only called when `CHECKS_TARGET`).
     #[inline(always)]
     fn target_ok(&self, _t: T) -> bool {
@@ -61,6 +68,11 @@ pub trait Pointwise<T: Real>: Copy + Send + Sync {
     #[inline(always)]
     fn value_grad_col(&self, p: T, t: T, _c: T) -> (T, T) {
         self.value_grad(p, t)
+    }
+    /// The loss and first and second derivatives of one element with its column factor.
+    #[inline(always)]
+    fn value_grad_hess_col(&self, p: T, t: T, _c: T) -> (T, T, T) {
+        self.value_grad_hess(p, t)
     }
 }
 
@@ -172,19 +184,27 @@ impl<T: Real, L: Pointwise<T>> Blocks<T> for Elementwise<L> {
     #[inline(always)]
     fn block(&self, blk: Block<'_, T>) -> (f64, bool) {
         // Monomorphize the hot loop for each combination so no option is tested per element.
+        // The Hessian comes only with the gradient (checked by the driver).
         match (
             blk.weight.is_some(),
             blk.grad.is_some(),
+            blk.hess.is_some(),
             blk.loss_out.is_some(),
         ) {
-            (false, false, false) => block_of::<T, L, false, false, false>(&self.0, blk),
-            (false, false, true) => block_of::<T, L, false, false, true>(&self.0, blk),
-            (false, true, false) => block_of::<T, L, false, true, false>(&self.0, blk),
-            (false, true, true) => block_of::<T, L, false, true, true>(&self.0, blk),
-            (true, false, false) => block_of::<T, L, true, false, false>(&self.0, blk),
-            (true, false, true) => block_of::<T, L, true, false, true>(&self.0, blk),
-            (true, true, false) => block_of::<T, L, true, true, false>(&self.0, blk),
-            (true, true, true) => block_of::<T, L, true, true, true>(&self.0, blk),
+            (false, false, _, false) => block_of::<T, L, false, false, false, false>(&self.0, blk),
+            (false, false, _, true) => block_of::<T, L, false, false, false, true>(&self.0, blk),
+            (false, true, false, false) => {
+                block_of::<T, L, false, true, false, false>(&self.0, blk)
+            }
+            (false, true, false, true) => block_of::<T, L, false, true, false, true>(&self.0, blk),
+            (false, true, true, false) => block_of::<T, L, false, true, true, false>(&self.0, blk),
+            (false, true, true, true) => block_of::<T, L, false, true, true, true>(&self.0, blk),
+            (true, false, _, false) => block_of::<T, L, true, false, false, false>(&self.0, blk),
+            (true, false, _, true) => block_of::<T, L, true, false, false, true>(&self.0, blk),
+            (true, true, false, false) => block_of::<T, L, true, true, false, false>(&self.0, blk),
+            (true, true, false, true) => block_of::<T, L, true, true, false, true>(&self.0, blk),
+            (true, true, true, false) => block_of::<T, L, true, true, true, false>(&self.0, blk),
+            (true, true, true, true) => block_of::<T, L, true, true, true, true>(&self.0, blk),
         }
     }
 }
@@ -216,7 +236,14 @@ fn check_targets<T: Real, L: Pointwise<T>>(
 
 /// One block with its options fixed at compile time.
 #[inline(always)]
-fn block_of<T: Real, L: Pointwise<T>, const W: bool, const G: bool, const E: bool>(
+fn block_of<
+    T: Real,
+    L: Pointwise<T>,
+    const W: bool,
+    const G: bool,
+    const H: bool,
+    const E: bool,
+>(
     loss: &L,
     blk: Block<'_, T>,
 ) -> (f64, bool) {
@@ -226,6 +253,7 @@ fn block_of<T: Real, L: Pointwise<T>, const W: bool, const G: bool, const E: boo
         weight,
         loss_out,
         grad,
+        hess,
         cols,
         unit0,
         scale,
@@ -236,11 +264,24 @@ fn block_of<T: Real, L: Pointwise<T>, const W: bool, const G: bool, const E: boo
     let w = weight.unwrap_or(&[]);
     let l_out = loss_out.unwrap_or(&mut []);
     let g_out = grad.unwrap_or(&mut []);
+    let h_out = hess.unwrap_or(&mut []);
+    let outs = Outs {
+        loss: l_out,
+        grad: g_out,
+        hess: h_out,
+    };
     if L::COLUMNS {
         let col0 = unit0 % cols.len().max(1);
-        return block_cols::<T, L, W, G, E>(loss, x, t, cols, col0, w, l_out, g_out, scale);
+        return block_cols::<T, L, W, G, H, E>(loss, x, t, cols, col0, w, outs, scale);
     }
-    block::<T, L, W, G, E>(loss, x, t, w, l_out, g_out, scale)
+    block::<T, L, W, G, H, E>(loss, x, t, w, outs, scale)
+}
+
+/// The per-element outputs of a block (empty when not asked for).
+struct Outs<'a, T> {
+    loss: &'a mut [T],
+    grad: &'a mut [T],
+    hess: &'a mut [T],
 }
 
 /// Elements per sub-chunk: the element loop writes their `w*l` terms to an L1-resident buffer.
@@ -252,15 +293,19 @@ const SUB: usize = 256;
 /// (transcendentals, outputs) works in `T` only, so LLVM vectorizes it at full width; the lane
 /// loop then widens the buffered `w*l` terms into the f64 lanes.
 #[inline(always)]
-fn block<T: Real, L: Pointwise<T>, const W: bool, const G: bool, const E: bool>(
+fn block<T: Real, L: Pointwise<T>, const W: bool, const G: bool, const H: bool, const E: bool>(
     loss: &L,
     p: &[T],
     t: &[T],
     w: &[T],
-    l_out: &mut [T],
-    g_out: &mut [T],
+    outs: Outs<'_, T>,
     scale: T,
 ) -> (f64, bool) {
+    let Outs {
+        loss: l_out,
+        grad: g_out,
+        hess: h_out,
+    } = outs;
     // A local copy: its fields are then plain values LLVM can hoist and unswitch on, where a
     // reference would be re-read after every store to the outputs.
     let loss = *loss;
@@ -285,10 +330,15 @@ fn block<T: Real, L: Pointwise<T>, const W: bool, const G: bool, const E: bool>(
         } else {
             &mut []
         };
+        let hs: &mut [T] = if H {
+            &mut h_out[start..start + m]
+        } else {
+            &mut []
+        };
         let terms = &mut terms[..m];
         for i in 0..m {
             let wi = if W { ws[i] } else { T::ONE };
-            let (l, g, b) = element::<T, L, W, G>(loss, ps[i], ts[i], wi, scale);
+            let (l, g, h, b) = element::<T, L, W, G, H>(loss, ps[i], ts[i], wi, scale);
             if E {
                 ls[i] = l;
             } else {
@@ -296,6 +346,9 @@ fn block<T: Real, L: Pointwise<T>, const W: bool, const G: bool, const E: bool>(
             }
             if G {
                 gs[i] = g;
+            }
+            if H {
+                hs[i] = h;
             }
             bad |= b;
         }
@@ -316,26 +369,30 @@ fn block<T: Real, L: Pointwise<T>, const W: bool, const G: bool, const E: bool>(
     (reduce::sum_lanes(&acc), bad)
 }
 
-/// One element: (`w*l`, `w*g*scale`, bad target or prediction).
+/// One element: (`w*l`, `w*g*scale`, `w*h*scale`, bad target or prediction).
 #[inline(always)]
-fn element<T: Real, L: Pointwise<T>, const W: bool, const G: bool>(
+fn element<T: Real, L: Pointwise<T>, const W: bool, const G: bool, const H: bool>(
     loss: &L,
     p: T,
     t: T,
     w: T,
     scale: T,
-) -> (T, T, bool) {
-    let (l, d) = if G {
-        loss.value_grad(p, t)
+) -> (T, T, T, bool) {
+    let (l, d, d2) = if H {
+        loss.value_grad_hess(p, t)
+    } else if G {
+        let (l, d) = loss.value_grad(p, t);
+        (l, d, T::ZERO)
     } else {
-        (loss.value(p, t), T::ZERO)
+        (loss.value(p, t), T::ZERO, T::ZERO)
     };
     let bad = (L::CHECKS_TARGET && !loss.target_ok(t)) | (L::CHECKS_PRED && !loss.pred_ok(p));
     if W {
         // w * scale first: w * d can overflow where the scaled weight cannot.
-        (w * l, d * (w * scale), bad)
+        let k = w * scale;
+        (w * l, d * k, d2 * k, bad)
     } else {
-        (l, d * scale, bad)
+        (l, d * scale, d2 * scale, bad)
     }
 }
 
@@ -343,17 +400,28 @@ fn element<T: Real, L: Pointwise<T>, const W: bool, const G: bool>(
 /// and goes to lane `k % LANES`. A plain loop (the column counter defeats vectorization).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn block_cols<T: Real, L: Pointwise<T>, const W: bool, const G: bool, const E: bool>(
+fn block_cols<
+    T: Real,
+    L: Pointwise<T>,
+    const W: bool,
+    const G: bool,
+    const H: bool,
+    const E: bool,
+>(
     loss: &L,
     p: &[T],
     t: &[T],
     cols: &[T],
     col0: usize,
     w: &[T],
-    l_out: &mut [T],
-    g_out: &mut [T],
+    outs: Outs<'_, T>,
     scale: T,
 ) -> (f64, bool) {
+    let Outs {
+        loss: l_out,
+        grad: g_out,
+        hess: h_out,
+    } = outs;
     let mut acc = [0.0f64; LANES];
     let mut bad = false;
     let mut col = col0;
@@ -363,10 +431,13 @@ fn block_cols<T: Real, L: Pointwise<T>, const W: bool, const G: bool, const E: b
         if col == cols.len() {
             col = 0;
         }
-        let (l, d) = if G {
-            loss.value_grad_col(p[k], t[k], c)
+        let (l, d, d2) = if H {
+            loss.value_grad_hess_col(p[k], t[k], c)
+        } else if G {
+            let (l, d) = loss.value_grad_col(p[k], t[k], c);
+            (l, d, T::ZERO)
         } else {
-            (loss.value_col(p[k], t[k], c), T::ZERO)
+            (loss.value_col(p[k], t[k], c), T::ZERO, T::ZERO)
         };
         let wk = if W { w[k] } else { T::ONE };
         let l = if W { wk * l } else { l };
@@ -375,8 +446,12 @@ fn block_cols<T: Real, L: Pointwise<T>, const W: bool, const G: bool, const E: b
         } else {
             acc[k % LANES] += l.to_f64();
         }
+        let f = if W { wk * scale } else { scale };
         if G {
-            g_out[k] = if W { d * (wk * scale) } else { d * scale };
+            g_out[k] = d * f;
+        }
+        if H {
+            h_out[k] = d2 * f;
         }
         if L::CHECKS_TARGET {
             bad |= !loss.target_ok(t[k]);

@@ -1,20 +1,33 @@
 //! Regression losses: element-wise `l(p, t)` and `dl/dp`, PyTorch semantics.
 //!
-//! | loss | `l(p, t)` with `d = p - t` | `dl/dp` |
-//! |---|---|---|
-//! | [`Mse`] | `d^2` | `2d` |
-//! | [`Mae`] | `\|d\|` | `sign(d)` (0 at 0) |
-//! | [`Huber`] | `d^2/2` if `\|d\| < delta` else `delta (\|d\| - delta/2)` | `clamp(d, -delta, delta)` |
-//! | [`SmoothL1`] | `d^2/(2 beta)` if `\|d\| < beta` else `\|d\| - beta/2` | `d/beta` or `sign(d)` |
-//! | [`LogCosh`] | `\|d\| + log1p(exp(-2\|d\|)) - ln 2` | `tanh(d)` |
-//! | [`Pinball`] | `q max(-d, 0) + (1-q) max(d, 0)` | `-q`, `1-q` (0 at 0) |
-//! | [`PoissonNll`] | `exp(p) - t p` (log input) or `p - t ln(p + eps)` | `exp(p) - t` or `1 - t/(p + eps)` |
+//! | loss | `l(p, t)` with `d = p - t` | `dl/dp` | `d^2l/dp^2` |
+//! |---|---|---|---|
+//! | [`Mse`] | `d^2` | `2d` | `2` |
+//! | [`Mae`] | `\|d\|` | `sign(d)` (0 at 0) | `0` |
+//! | [`Huber`] | `d^2/2` if `\|d\| < delta` else `delta (\|d\| - delta/2)` | `clamp(d, -delta, delta)` | `1` if `\|d\| < delta` else `0` |
+//! | [`SmoothL1`] | `d^2/(2 beta)` if `\|d\| < beta` else `\|d\| - beta/2` | `d/beta` or `sign(d)` | `1/beta` or `0` |
+//! | [`LogCosh`] | `\|d\| + log1p(exp(-2\|d\|)) - ln 2` | `tanh(d)` | `4e/(1+e)^2`, `e = exp(-2\|d\|)` |
+//! | [`Pinball`] | `q max(-d, 0) + (1-q) max(d, 0)` | `-q`, `1-q` (0 at 0) | `0` |
+//! | [`PoissonNll`] | `exp(p) - t p` (log input) or `p - t ln(p + eps)` | `exp(p) - t` or `1 - t/(p + eps)` | `exp(p)` or `t/(p + eps)^2` |
+//!
+//! Second derivatives: `mae`, `pinball` and `smooth_l1` with `beta = 0` are piecewise linear:
+//! their second derivative is 0 wherever it exists; at the kink `d = 0` (where the gradient
+//! jumps) it is reported as 0 too. `huber` and `smooth_l1` have a curvature jump at
+//! `|d| = delta` (`beta`): the linear side's value (0) is reported there, matching the
+//! gradient's branch. `log_cosh`'s `sech^2 d = 4e/(1+e)^2` has no cancellation for any `d`.
+//! NaN inputs give NaN second derivatives.
 
 use super::drive::{drive, Loss, Request};
 use super::pointwise::{Elementwise, Pointwise};
 use crate::error::{invalid, LossError};
 use crate::reduce::Partials;
 use crate::simd::Real;
+
+/// 0, or NaN where `d` is NaN (the second derivative of a linear piece).
+#[inline(always)]
+pub(crate) fn nan_or_zero<T: Real>(d: T) -> T {
+    T::select(d.is_nan(), d, T::ZERO)
+}
 
 fn finite(name: &'static str, v: f64) -> Result<(), LossError> {
     if v.is_finite() {
@@ -39,6 +52,12 @@ impl<T: Real> Pointwise<T> for Mse {
         let d = p - t;
         (d * d, d + d)
     }
+    #[inline(always)]
+    fn value_grad_hess(&self, p: T, t: T) -> (T, T, T) {
+        let d = p - t;
+        // 2, or NaN with the residual.
+        (d * d, d + d, T::select(d.is_nan(), d, T::TWO))
+    }
 }
 
 /// Mean absolute error (`l1_loss`).
@@ -54,6 +73,11 @@ impl<T: Real> Pointwise<T> for Mae {
     fn value_grad(&self, p: T, t: T) -> (T, T) {
         let d = p - t;
         (d.abs(), d.signum0())
+    }
+    #[inline(always)]
+    fn value_grad_hess(&self, p: T, t: T) -> (T, T, T) {
+        let d = p - t;
+        (d.abs(), d.signum0(), nan_or_zero(d))
     }
 }
 
@@ -97,6 +121,13 @@ impl<T: Real> Pointwise<T> for Huber<T> {
         // clamp(d, -delta, delta), NaN-propagating.
         let g = d.max_nan(-self.delta).min_nan(self.delta);
         (l, g)
+    }
+    #[inline(always)]
+    fn value_grad_hess(&self, p: T, t: T) -> (T, T, T) {
+        let (l, g) = self.value_grad(p, t);
+        let d = p - t;
+        let h = T::select(d.abs() < self.delta, T::ONE, nan_or_zero(d));
+        (l, g, h)
     }
 }
 
@@ -142,6 +173,13 @@ impl<T: Real> Pointwise<T> for SmoothL1<T> {
         let l = T::select(inside, T::HALF * d * r, a - self.half_beta);
         let g = T::select(inside, r, d.signum0());
         (l, g)
+    }
+    #[inline(always)]
+    fn value_grad_hess(&self, p: T, t: T) -> (T, T, T) {
+        let (l, g) = self.value_grad(p, t);
+        let d = p - t;
+        let h = T::select(d.abs() < self.beta, T::ONE / self.beta, nan_or_zero(d));
+        (l, g, h)
     }
 }
 
@@ -226,6 +264,14 @@ impl<T: Real> Pointwise<T> for LogCosh {
         let g = T::select(a.is_nan(), d, g);
         (value, g)
     }
+    #[inline(always)]
+    fn value_grad_hess(&self, p: T, t: T) -> (T, T, T) {
+        let (value, g) = self.value_grad(p, t);
+        // sech^2 d = 4e/(1+e)^2 with e = exp(-2|d|): no cancellation, 0 at |d| = inf.
+        let e = (-((p - t).abs() * T::TWO)).exp();
+        let one_e = T::ONE + e;
+        (value, g, (e + e + e + e) / (one_e * one_e))
+    }
 }
 
 /// Pinball (quantile) loss, scikit-learn's `mean_pinball_loss` per element.
@@ -269,6 +315,11 @@ impl<T: Real> Pointwise<T> for Pinball<T> {
         // Keep NaN visible in the gradient too.
         let g = T::select(r.is_nan(), r, g);
         (l, g)
+    }
+    #[inline(always)]
+    fn value_grad_hess(&self, p: T, t: T) -> (T, T, T) {
+        let (l, g) = self.value_grad(p, t);
+        (l, g, nan_or_zero(t - p))
     }
 }
 
@@ -348,6 +399,19 @@ impl<T: Real, const LOG_INPUT: bool, const FULL: bool> Pointwise<T>
         };
         let l = if FULL { l + Self::stirling(t) } else { l };
         (l, g)
+    }
+    #[inline(always)]
+    fn value_grad_hess(&self, p: T, t: T) -> (T, T, T) {
+        let (l, g, h) = if LOG_INPUT {
+            let e = p.exp();
+            (e - t * p, e - t, e)
+        } else {
+            let q = p + self.eps;
+            let r = t / q;
+            (p - t * q.ln(), T::ONE - r, r / q)
+        };
+        let l = if FULL { l + Self::stirling(t) } else { l };
+        (l, g, h)
     }
 }
 

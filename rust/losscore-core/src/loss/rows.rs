@@ -32,7 +32,9 @@ pub trait RowLoss<T: Real>: Copy + Sync {
     /// Up to [`GROUP`] rows `x` with their `labels`: sets `loss[r]` (unweighted) and `live[r]`
     /// (false for an ignored row or an out-of-range label: the row counts 0), and, when `grad`
     /// is given, writes `k[r] * d l_r / d x` into its rows (zeros where not live). Returns
-    /// whether an out-of-range label was met. Must be `#[inline(always)]`.
+    /// whether an out-of-range label was met. When `hess` is given (always with `grad`), writes
+    /// `k[r] * d^2 l_r / d x_j^2` (the diagonal; zeros where not live). Must be
+    /// `#[inline(always)]`.
     fn group(&self, rows: GroupRows<'_, T>) -> bool;
 }
 
@@ -47,6 +49,8 @@ pub struct GroupRows<'a, T> {
     pub loss: &'a mut [T; GROUP],
     pub live: &'a mut [bool; GROUP],
     pub grad: Option<&'a mut [T]>,
+    /// The Hessian diagonal (only given with `grad`).
+    pub hess: Option<&'a mut [T]>,
 }
 
 /// Rows per reduction block for `classes` classes (a fixed function of `classes` only).
@@ -147,64 +151,81 @@ impl<T: Real, L: RowLoss<T>> Blocks<T> for Rows<L> {
 
     #[inline(always)]
     fn block(&self, blk: Block<'_, T>) -> (f64, bool) {
-        let Block {
-            x,
-            target,
-            weight,
-            mut loss_out,
-            mut grad,
-            scale,
-            ..
-        } = blk;
-        let c_n = self.0.classes();
-        let rows = match target {
-            Target::Index(y) => y.len(),
-            Target::Values(t) => t.len().checked_div(c_n).unwrap_or(0),
-        };
-        let mut acc = [0.0f64; LANES];
-        let mut bad = false;
-        let mut r0 = 0;
-        while r0 < rows {
-            let nr = (rows - r0).min(GROUP);
-            let mut k = [scale; GROUP];
-            if let Some(w) = weight {
-                for r in 0..nr {
-                    k[r] = scale * w[r0 + r];
-                }
-            }
-            let mut loss = [T::ZERO; GROUP];
-            let mut live = [false; GROUP];
-            let labels = match target {
-                Target::Index(y) => Target::Index(&y[r0..r0 + nr]),
-                Target::Values(t) => Target::Values(&t[r0 * c_n..(r0 + nr) * c_n]),
-            };
-            bad |= self.0.group(GroupRows {
-                x: &x[r0 * c_n..(r0 + nr) * c_n],
-                labels,
-                k: &k,
-                loss: &mut loss,
-                live: &mut live,
-                grad: grad
-                    .as_deref_mut()
-                    .map(|g| &mut g[r0 * c_n..(r0 + nr) * c_n]),
-            });
-            for r in 0..nr {
-                let n = r0 + r;
-                let wl = match (live[r], weight) {
-                    (false, _) => T::ZERO,
-                    (true, Some(w)) => w[n] * loss[r],
-                    (true, None) => loss[r],
-                };
-                match loss_out.as_deref_mut() {
-                    Some(lo) => lo[n] = wl,
-                    // r0 is a multiple of GROUP = LANES: row n goes to lane n % LANES.
-                    None => acc[r] += wl.to_f64(),
-                }
-            }
-            r0 += nr;
+        // One instance with the Hessian and one without: the value and gradient paths stay
+        // as they are without it.
+        if blk.hess.is_some() {
+            block_rows::<T, L, true>(&self.0, blk)
+        } else {
+            block_rows::<T, L, false>(&self.0, blk)
         }
-        (reduce::sum_lanes(&acc), bad)
     }
+}
+
+/// One block of rows; `H`: whether the Hessian diagonal is written.
+#[inline(always)]
+fn block_rows<T: Real, L: RowLoss<T>, const H: bool>(kernel: &L, blk: Block<'_, T>) -> (f64, bool) {
+    let Block {
+        x,
+        target,
+        weight,
+        mut loss_out,
+        mut grad,
+        hess,
+        scale,
+        ..
+    } = blk;
+    let mut hess = if H { hess } else { None };
+    let c_n = kernel.classes();
+    let rows = match target {
+        Target::Index(y) => y.len(),
+        Target::Values(t) => t.len().checked_div(c_n).unwrap_or(0),
+    };
+    let mut acc = [0.0f64; LANES];
+    let mut bad = false;
+    let mut r0 = 0;
+    while r0 < rows {
+        let nr = (rows - r0).min(GROUP);
+        let mut k = [scale; GROUP];
+        if let Some(w) = weight {
+            for r in 0..nr {
+                k[r] = scale * w[r0 + r];
+            }
+        }
+        let mut loss = [T::ZERO; GROUP];
+        let mut live = [false; GROUP];
+        let labels = match target {
+            Target::Index(y) => Target::Index(&y[r0..r0 + nr]),
+            Target::Values(t) => Target::Values(&t[r0 * c_n..(r0 + nr) * c_n]),
+        };
+        bad |= kernel.group(GroupRows {
+            x: &x[r0 * c_n..(r0 + nr) * c_n],
+            labels,
+            k: &k,
+            loss: &mut loss,
+            live: &mut live,
+            grad: grad
+                .as_deref_mut()
+                .map(|g| &mut g[r0 * c_n..(r0 + nr) * c_n]),
+            hess: hess
+                .as_deref_mut()
+                .map(|h| &mut h[r0 * c_n..(r0 + nr) * c_n]),
+        });
+        for r in 0..nr {
+            let n = r0 + r;
+            let wl = match (live[r], weight) {
+                (false, _) => T::ZERO,
+                (true, Some(w)) => w[n] * loss[r],
+                (true, None) => loss[r],
+            };
+            match loss_out.as_deref_mut() {
+                Some(lo) => lo[n] = wl,
+                // r0 is a multiple of GROUP = LANES: row n goes to lane n % LANES.
+                None => acc[r] += wl.to_f64(),
+            }
+        }
+        r0 += nr;
+    }
+    (reduce::sum_lanes(&acc), bad)
 }
 
 /// Convenience for Rust callers and tests: [`drive::evaluate`] of a row loss.

@@ -10,8 +10,13 @@
 //! * probabilities `t`: with `u_c = w_c ((1 - eps) t_c + eps/C)`, `l = sum_c u_c ((m - x_c) + L)`
 //!   (terms with `u_c = 0` are 0, also at `x_c = -inf`), gradient `p_j sum_c u_c - u_j`.
 //!
+//! Second derivatives (the per-row diagonal): `d^2 l / d x_j^2 = S p_j (1 - p_j)` with `S` the
+//! row's target mass, `S = (1 - eps) w_y + eps/C W` (class index) or `S = sum_c u_c`
+//! (probabilities); times the row's gradient factor like the gradient. Ignored rows: 0.
+//!
 //! `-inf` logits (masked classes) are exact: their exponential is 0. A row whose logits are all
-//! `-inf` has loss `+inf` (every class has probability 0) and a zero gradient, never NaN.
+//! `-inf` has loss `+inf` (every class has probability 0) and a zero gradient and Hessian,
+//! never NaN.
 //!
 //! Few classes (`C <= 16`): 16 rows at a time are transposed into a small tile so that the max,
 //! the exponentials and the sums run across rows in SIMD lanes. Many classes: along the row,
@@ -135,7 +140,7 @@ impl<'a, T: Real> CrossEntropy<'a, T> {
     /// one vector `ln`, finishing) so that the rows' dependency chains overlap instead of each
     /// row waiting for the previous row's `exp` and `ln` latency.
     #[inline(always)]
-    fn index_rows(&self, rows: GroupRows<'_, T>, y: &[i64]) -> bool {
+    fn index_rows<const H: bool>(&self, rows: GroupRows<'_, T>, y: &[i64]) -> bool {
         let c_n = self.classes;
         let GroupRows {
             x,
@@ -143,8 +148,11 @@ impl<'a, T: Real> CrossEntropy<'a, T> {
             loss,
             live,
             mut grad,
+            hess,
             ..
         } = rows;
+        // Without the Hessian (H = false) this is the value/gradient kernel as it was.
+        let mut hess = if H { hess } else { None };
         let nr = y.len();
         let mut bad = false;
         let mut m = [T::ZERO; GROUP];
@@ -174,17 +182,34 @@ impl<'a, T: Real> CrossEntropy<'a, T> {
         for r in 0..nr {
             let span = r * c_n..(r + 1) * c_n;
             let g = grad.as_deref_mut().map(|g| &mut g[span.clone()]);
+            let h = hess.as_deref_mut().map(|h| &mut h[span.clone()]);
             if live[r] && m[r] == T::INFINITY {
-                loss[r] = self.inf_row(&x[span], RowTarget::Index(y[r] as usize), k[r], g);
+                loss[r] = self.inf_row(&x[span], RowTarget::Index(y[r] as usize), k[r], g, h);
             } else if live[r] {
                 let stats = RowStats {
                     m: m[r],
                     s: s[r],
                     ln_s: ln_s[r],
                 };
-                loss[r] = self.finish_row(&x[span], y[r] as usize, stats, k[r], g);
-            } else if let Some(g) = g {
-                g.fill(T::ZERO);
+                let yi = y[r] as usize;
+                // From the exponentials still held in the gradient, before finish_row turns
+                // them into the gradient.
+                if let (Some(g), Some(h)) = (g.as_deref(), h) {
+                    if m[r] == -T::INFINITY {
+                        h.fill(T::ZERO);
+                    } else {
+                        let (pa, _) = self.grad_factors(k[r], self.cw(yi), s[r]);
+                        softmax_hess(g, h, pa, s[r]);
+                    }
+                }
+                loss[r] = self.finish_row(&x[span], yi, stats, k[r], g);
+            } else {
+                if let Some(g) = g {
+                    g.fill(T::ZERO);
+                }
+                if let Some(h) = h {
+                    h.fill(T::ZERO);
+                }
             }
         }
         bad
@@ -196,12 +221,22 @@ impl<'a, T: Real> CrossEntropy<'a, T> {
     /// target mass is an infinite one). Rare: a plain scalar loop, the same on every ISA.
     #[cold]
     #[inline(never)]
-    fn inf_row(&self, x: &[T], target: RowTarget<'_, T>, k: T, grad: Option<&mut [T]>) -> T {
+    fn inf_row(
+        &self,
+        x: &[T],
+        target: RowTarget<'_, T>,
+        k: T,
+        grad: Option<&mut [T]>,
+        hess: Option<&mut [T]>,
+    ) -> T {
         #[allow(clippy::eq_op)]
         if x.iter().any(|&v| v != v) {
             // NaN propagates, as in the finite case.
             if let Some(g) = grad {
                 g.fill(T::NAN);
+            }
+            if let Some(h) = hess {
+                h.fill(T::NAN);
             }
             return T::NAN;
         }
@@ -221,8 +256,13 @@ impl<'a, T: Real> CrossEntropy<'a, T> {
                     }
                 }
                 let l = self.row_loss(wy, gap(y), smooth, T::ZERO);
+                let (pa, b) = self.grad_factors(k, wy, T::ONE);
+                if let Some(h) = hess {
+                    for (c, hj) in h.iter_mut().enumerate() {
+                        *hj = (p(c) * pa) * (T::ONE - p(c));
+                    }
+                }
                 if let Some(g) = grad {
-                    let (pa, b) = self.grad_factors(k, wy, T::ONE);
                     for (c, gj) in g.iter_mut().enumerate() {
                         *gj = p(c) * pa - b * self.cw(c);
                     }
@@ -237,6 +277,11 @@ impl<'a, T: Real> CrossEntropy<'a, T> {
                 for c in 0..x.len() {
                     l = l + weighted(u(c), c);
                     mass = mass + u(c);
+                }
+                if let Some(h) = hess {
+                    for (c, hj) in h.iter_mut().enumerate() {
+                        *hj = (p(c) * (k * mass)) * (T::ONE - p(c));
+                    }
                 }
                 if let Some(g) = grad {
                     for (c, gj) in g.iter_mut().enumerate() {
@@ -296,8 +341,18 @@ impl<'a, T: Real> CrossEntropy<'a, T> {
         if let Some(g) = grad {
             let (pa, b) = self.grad_factors(k, wy, s);
             if self.smoothing {
-                for (c, gj) in g.iter_mut().enumerate() {
-                    *gj = *gj * pa - b * self.cw(c);
+                // Unswitched by hand (`b * 1 == b`: the same bits as `b * cw(c)`).
+                match self.class_weight {
+                    Some(w) => {
+                        for (gj, &wc) in g.iter_mut().zip(w) {
+                            *gj = *gj * pa - b * wc;
+                        }
+                    }
+                    None => {
+                        for gj in g.iter_mut() {
+                            *gj = *gj * pa - b;
+                        }
+                    }
                 }
             } else {
                 for gj in g.iter_mut() {
@@ -312,7 +367,7 @@ impl<'a, T: Real> CrossEntropy<'a, T> {
     /// Rows with class indices, transposed into a tile (`C <= 16`) so that the max, the
     /// exponentials and the sums run across rows in SIMD lanes.
     #[inline(always)]
-    fn index_tiles(&self, rows: GroupRows<'_, T>, y: &[i64]) -> bool {
+    fn index_tiles<const H: bool>(&self, rows: GroupRows<'_, T>, y: &[i64]) -> bool {
         const R: usize = GROUP;
         let c_n = self.classes;
         let GroupRows {
@@ -321,8 +376,10 @@ impl<'a, T: Real> CrossEntropy<'a, T> {
             loss,
             live,
             grad,
+            hess,
             ..
         } = rows;
+        let hess = if H { hess } else { None };
         let nr = y.len();
         let mut bad = false;
         let mut xt = [[T::ZERO; R]; TILE_CLASSES];
@@ -387,6 +444,27 @@ impl<'a, T: Real> CrossEntropy<'a, T> {
             finite[r] = true;
             labels[r] = yi;
         }
+        let mut hess = hess;
+        if let Some(hs) = hess.as_deref_mut() {
+            // k S p (1 - p) = (e pa) (1 - e / s), across rows in lanes.
+            let mut inv_s = [T::ZERO; R];
+            for r in 0..R {
+                inv_s[r] = T::ONE / s[r];
+            }
+            let mut ht = [[T::ZERO; R]; TILE_CLASSES];
+            for c in 0..c_n {
+                for r in 0..R {
+                    let e = et[c][r];
+                    let v = (e * pa[r]) * (T::ONE - e * inv_s[r]);
+                    ht[c][r] = T::select(finite[r], v, T::ZERO);
+                }
+            }
+            for r in 0..nr {
+                for c in 0..c_n {
+                    hs[r * c_n + c] = ht[c][r];
+                }
+            }
+        }
         let mut grad = grad;
         if let Some(gs) = grad.as_deref_mut() {
             let mut gt = [[T::ZERO; R]; TILE_CLASSES];
@@ -416,7 +494,8 @@ impl<'a, T: Real> CrossEntropy<'a, T> {
             if live[r] && m[r] == T::INFINITY {
                 let span = r * c_n..(r + 1) * c_n;
                 let g = grad.as_deref_mut().map(|g| &mut g[span.clone()]);
-                loss[r] = self.inf_row(&x[span], RowTarget::Index(y[r] as usize), k[r], g);
+                let h = hess.as_deref_mut().map(|h| &mut h[span.clone()]);
+                loss[r] = self.inf_row(&x[span], RowTarget::Index(y[r] as usize), k[r], g, h);
             }
         }
         bad
@@ -424,14 +503,25 @@ impl<'a, T: Real> CrossEntropy<'a, T> {
 
     /// One row with probability targets. Returns the unweighted loss.
     #[inline(always)]
-    fn prob_row(&self, x: &[T], t: &[T], k: T, grad: Option<&mut [T]>) -> T {
+    fn prob_row<const H: bool>(
+        &self,
+        x: &[T],
+        t: &[T],
+        k: T,
+        grad: Option<&mut [T]>,
+        hess: Option<&mut [T]>,
+    ) -> T {
+        let hess = if H { hess } else { None };
         let m = row_max(x);
         if m == T::INFINITY {
-            return self.inf_row(x, RowTarget::Prob(t), k, grad);
+            return self.inf_row(x, RowTarget::Prob(t), k, grad, hess);
         }
         if m == -T::INFINITY {
             if let Some(g) = grad {
                 g.fill(T::ZERO);
+            }
+            if let Some(h) = hess {
+                h.fill(T::ZERO);
             }
             return T::INFINITY;
         }
@@ -450,12 +540,25 @@ impl<'a, T: Real> CrossEntropy<'a, T> {
         }
         if let Some(g) = g {
             let pa = k * lanes_sum(uacc) / s;
+            if let Some(h) = hess {
+                softmax_hess(g, h, pa, s);
+            }
             for (c, (gj, &tc)) in g.iter_mut().zip(t).enumerate() {
                 let u = self.cw(c) * (self.keep * tc + self.eps_c);
                 *gj = *gj * pa - k * u;
             }
         }
         lanes_sum(acc)
+    }
+}
+
+/// The Hessian diagonal `k S p_j (1 - p_j) = (e_j pa) (1 - e_j / s)` of a row from its
+/// exponentials `e` (still held in the gradient buffer) and `pa = k S / s`.
+#[inline(always)]
+fn softmax_hess<T: Real>(e: &[T], h: &mut [T], pa: T, s: T) {
+    let inv_s = T::ONE / s;
+    for (hj, &ej) in h.iter_mut().zip(e) {
+        *hj = (ej * pa) * (T::ONE - ej * inv_s);
     }
 }
 
@@ -479,9 +582,18 @@ impl<T: Real> RowLoss<T> for CrossEntropy<'_, T> {
     #[inline(always)]
     fn group(&self, rows: GroupRows<'_, T>) -> bool {
         let c_n = self.classes;
+        // One instance with the Hessian and one without, so the value and gradient paths are
+        // not burdened by it.
+        let with_hess = rows.hess.is_some();
         match rows.labels {
-            Target::Index(y) if c_n > 0 && c_n <= TILE_CLASSES => self.index_tiles(rows, y),
-            Target::Index(y) => self.index_rows(rows, y),
+            Target::Index(y) if c_n > 0 && c_n <= TILE_CLASSES => match with_hess {
+                true => self.index_tiles::<true>(rows, y),
+                false => self.index_tiles::<false>(rows, y),
+            },
+            Target::Index(y) => match with_hess {
+                true => self.index_rows::<true>(rows, y),
+                false => self.index_rows::<false>(rows, y),
+            },
             Target::Values(t) => {
                 let GroupRows {
                     x,
@@ -489,13 +601,19 @@ impl<T: Real> RowLoss<T> for CrossEntropy<'_, T> {
                     loss,
                     live,
                     mut grad,
+                    mut hess,
                     ..
                 } = rows;
                 let nr = t.len().checked_div(c_n).unwrap_or(0);
                 for r in 0..nr {
                     let span = r * c_n..(r + 1) * c_n;
                     let g = grad.as_deref_mut().map(|g| &mut g[span.clone()]);
-                    loss[r] = self.prob_row(&x[span.clone()], &t[span], k[r], g);
+                    let h = hess.as_deref_mut().map(|h| &mut h[span.clone()]);
+                    let (xs, ts) = (&x[span.clone()], &t[span]);
+                    loss[r] = match with_hess {
+                        true => self.prob_row::<true>(xs, ts, k[r], g, h),
+                        false => self.prob_row::<false>(xs, ts, k[r], g, h),
+                    };
                     live[r] = true;
                 }
                 false

@@ -1,0 +1,185 @@
+"""What the XGBoost and LightGBM adapters share: loss lookup, label checks, the per-sample fused
+kernel call and the Hessian floor."""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .. import _core
+from ..errors import ParameterError, ParameterTypeError, ShapeError, TargetError
+
+# Losses over a class axis: margins (n, C), one class index per sample.
+_ROW_LOSSES = frozenset({"cross_entropy", "nll_loss", "multi_margin"})
+# Losses whose second derivative is 0 on whole regions (piecewise linear, linear in the margin,
+# or linear outside a quadratic zone): their default Hessian floor is 1. A Newton step on
+# samples without curvature is bounded only by the leaf regularizer; with the floor they take
+# unit-curvature (gradient) steps, and huber gets LightGBM's constant Hessian 1.
+_UNIT_FLOOR = frozenset({"mae", "pinball", "hinge", "kl_div", "nll_loss", "huber", "smooth_l1"})
+DEFAULT_HESS_FLOOR = 1e-16  # the floor of XGBoost's own logistic and softmax objectives
+# Arguments of the kernels that the adapters set themselves.
+_CALL_ARGS = frozenset(
+    {"weight", "reduction", "out", "with_grad", "with_hess", "hess_out", "partials"}
+)
+
+
+@dataclass(frozen=True)
+class Loss:
+    """A resolved loss: its name, its fused kernel and its layout."""
+
+    name: str
+    kernel: Any
+    rows: bool
+
+
+def _resolve(loss: Any) -> Loss:
+    """The loss named ``loss`` (or the losscore loss function ``loss`` itself)."""
+    import losscore
+
+    if callable(loss) and not isinstance(loss, str):
+        name = getattr(loss, "__name__", "")
+        if getattr(losscore, name, None) is not loss:
+            raise ParameterTypeError(f"loss must be a losscore loss name or function, got {loss!r}")
+    elif isinstance(loss, str):
+        name = loss
+    else:
+        raise ParameterTypeError(
+            f"loss must be a losscore loss name or function, got {type(loss).__name__}"
+        )
+    kernel = getattr(_core, name, None)
+    if name.startswith("_") or not callable(getattr(losscore, name, None)) or kernel is None:
+        raise ParameterError(f"loss: unknown losscore loss {name!r}")
+    if "with_hess" not in (getattr(kernel, "__text_signature__", None) or ""):
+        error = ParameterTypeError if callable(loss) else ParameterError
+        raise error(f"loss: {name!r} is not a losscore loss with a second derivative (Hessian)")
+    return Loss(name=name, kernel=kernel, rows=name in _ROW_LOSSES)
+
+
+@dataclass(frozen=True)
+class Objective:
+    """A loss with its hyperparameters and the adapter's settings, checked once."""
+
+    loss: Loss
+    params: dict[str, Any]
+    hess_floor: float
+    scale: float
+
+
+def make(loss: Any, params: dict[str, Any]) -> Objective:
+    """Resolves ``loss`` and splits the adapter's own parameters from the loss's."""
+    spec = _resolve(loss)
+    params = dict(params)
+    floor = params.pop("hess_floor", None)
+    scale = params.pop("scale", 1.0)
+    if floor is None:
+        zero = spec.name in _UNIT_FLOOR
+        zero |= spec.name == "multi_margin" and params.get("p", 1) == 1
+        floor = 1.0 if zero else DEFAULT_HESS_FLOOR
+    for name, value in (("hess_floor", floor), ("scale", scale)):
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)):
+            raise ParameterTypeError(f"{name} must be a real number, got {type(value).__name__}")
+    if not (np.isfinite(floor) and floor >= 0):
+        raise ParameterError(f"hess_floor: must be finite and non-negative, got {floor}")
+    if not (np.isfinite(scale) and scale > 0):
+        raise ParameterError(f"scale: must be finite and positive, got {scale}")
+    known = inspect.signature(spec.kernel).parameters
+    for key in params:
+        if key in _CALL_ARGS:
+            raise ParameterError(f"{key}: set by the adapter, not a parameter of the objective")
+        if key not in known or known[key].kind is not inspect.Parameter.KEYWORD_ONLY:
+            raise ParameterTypeError(f"{spec.name}() got an unexpected parameter {key!r}")
+    # Check the scalar hyperparameters now rather than in the first boosting round.
+    scalars = {k: v for k, v in params.items() if np.ndim(v) == 0}
+    probe_x = np.zeros((1, 2) if spec.rows else 1)
+    probe_t = np.zeros(1, dtype=np.int64) if spec.rows else np.ones(1)
+    spec.kernel(probe_x, probe_t, reduction="sum", **scalars)
+    return Objective(loss=spec, params=params, hess_floor=float(floor), scale=float(scale))
+
+
+def margins(obj: Objective, pred: Any, n: int, framework: str) -> np.ndarray:
+    """The framework's raw margins as a C-contiguous array (float32/float64 kept), checked
+    against the loss's layout: ``(n,)`` for element-wise losses, ``(n, C)`` for class losses."""
+    arr = np.asarray(pred)
+    if arr.dtype not in (np.float32, np.float64):
+        arr = arr.astype(np.float64)
+    name = obj.loss.name
+    if obj.loss.rows:
+        if arr.ndim != 2 or arr.shape[0] != n:
+            raise ShapeError(
+                f"{name} needs one margin per class, shape ({n}, C); got {arr.shape} from "
+                f"{framework} (train a multi-class model: num_class / objective for C classes)"
+            )
+    else:
+        if arr.ndim == 2 and arr.shape[1] == 1:
+            arr = arr[:, 0]
+        if arr.shape != (n,):
+            raise ShapeError(
+                f"{name} takes one margin per sample, shape ({n},); got {arr.shape} from "
+                f"{framework}: class labels with several margins per sample need a class loss "
+                "such as cross_entropy"
+            )
+    return np.ascontiguousarray(arr)
+
+
+def labels(obj: Objective, y: Any, n_classes: int | None) -> np.ndarray:
+    """Labels for the loss: class indices (int64, checked) for class losses, values otherwise."""
+    y = np.asarray(y)
+    if not obj.loss.rows:
+        return y
+    if y.dtype.kind == "f":
+        bad = np.flatnonzero(y != np.round(y))
+        if bad.size:
+            i = int(bad[0])
+            raise TargetError(
+                f"label: {obj.loss.name} takes class indices, got {y[i]!r} at index {i}"
+            )
+    idx = y.astype(np.int64)
+    if n_classes is not None and idx.size:
+        bad = np.flatnonzero((idx < 0) | (idx >= n_classes))
+        if bad.size:
+            i = int(bad[0])
+            raise TargetError(
+                f"label: class index {idx[i]} at index {i} is outside [0, {n_classes})"
+            )
+    return idx
+
+
+def weights(w: Any) -> np.ndarray | None:
+    """Sample weights as the frameworks report them (``None`` or empty: unweighted)."""
+    if w is None:
+        return None
+    w = np.asarray(w)
+    return w if w.size else None
+
+
+def grad_hess(
+    obj: Objective, pred: np.ndarray, target: np.ndarray, weight: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-sample gradient and Hessian diagonal of ``weight * loss`` in one fused pass, scaled
+    by ``obj.scale``, with the Hessian floored at ``hess_floor * weight``.
+
+    The derivatives of ``reduction="sum"`` are exactly the unreduced per-sample ones of
+    ``reduction="none"`` (the sum's gradient factor is 1); "sum" skips writing the per-sample
+    losses nobody reads here."""
+    _, g, h = obj.loss.kernel(
+        pred, target, weight=weight, reduction="sum", with_hess=True, **obj.params
+    )
+    if obj.scale != 1.0:
+        g *= obj.scale
+        h *= obj.scale
+    if obj.hess_floor > 0:
+        if weight is None:
+            np.maximum(h, obj.hess_floor, out=h)
+        else:
+            w = weight.astype(h.dtype, copy=False)
+            floor = obj.hess_floor * (w[:, None] if h.ndim == 2 else w)
+            np.maximum(h, floor, out=h)
+    return g, h
+
+
+def value(obj: Objective, pred: np.ndarray, target: np.ndarray, weight: np.ndarray | None) -> float:
+    """The loss's "mean" over the samples (weighted by the sample weights)."""
+    return float(obj.loss.kernel(pred, target, weight=weight, reduction="mean", **obj.params))
