@@ -112,7 +112,10 @@ pub fn partials<T: Real, L: Loss<T>>(
     loss.run(Request::value(inputs, Reduction::Sum))
 }
 
-/// Blocks per parallel piece below which threads do not pay (measured with `losscore bench`).
+/// Blocks per parallel piece below which threads do not pay. `benchmarks/parallel_threshold.py`
+/// on a busy 2-core AMD EPYC (Zen 4, load 6-11) found no crossover below 2^18 elements for any
+/// family, but splitting early cost at most 4% there (the caller claims the helpers' pieces when
+/// they wake late), so the grains stay at the idle-machine values.
 const GRAIN_LIGHT: usize = 4; // 32 Ki elements: memory-bound kernels
 const GRAIN_HEAVY: usize = 1; // 8 Ki elements: exp/log kernels
 

@@ -223,9 +223,10 @@ impl LogCosh {
     #[inline(always)]
     fn parts<T: Real>(d: T) -> (T, T, T) {
         let a = d.abs();
-        // Closed form for |d| >= 1/2.
+        // Closed form for |d| >= 1/2. e is in [0, 1] unless `a` is NaN; then `a` itself is the
+        // result (a sum of two NaNs would give either one, depending on the ISA's operand order).
         let e = (-(a + a)).exp();
-        let large_value = a + e.ln_1p() - T::LN_2;
+        let large_value = T::select(a.is_nan(), a, a + e.ln_1p_unit() - T::LN_2);
         let large_tanh = (T::ONE - e) / (T::ONE + e);
         // Series for |d| < 1/2, Horner in z = d^2: value = z P(z), tanh = |d| Q(z).
         let z = a * a;

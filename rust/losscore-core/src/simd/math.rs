@@ -9,6 +9,8 @@
 //! named next to them, rounded to the target precision. Measured max error (see the tests):
 //! exp_f32 0.77, ln_f32 0.85, ln_1p_f32 0.88 ulp over all 2^32 inputs; exp_f64 0.79, ln_f64 0.86,
 //! ln_1p_f64 0.81 ulp on millions of random inputs against a double-double reference.
+//! `ln_1p_unit_*` are `ln_1p_*` restricted to [0, 1] (the `ln(1 + exp(-a))` of softplus-like
+//! losses): bitwise the same results there, without the special-value selects.
 
 use std::f32::consts::LOG2_E as LOG2_E_32;
 use std::f64::consts::LOG2_E as LOG2_E_64;
@@ -219,6 +221,28 @@ pub fn ln_1p_f32(x: f32) -> f32 {
     } else {
         res
     }
+}
+
+/// ln(1 + x) for `x` in [0, 1] (e.g. `x = exp(-a)`, `a >= 0`), bitwise equal to
+/// [`ln_1p_f32`] there: the same evaluation without the special-value selects and the `x >= 1`
+/// branch of the correction, which that range never needs. Outside [0, 1] (NaN included) the
+/// result is unspecified (finite or NaN); callers mask it.
+#[inline(always)]
+pub fn ln_1p_unit_f32(x: f32) -> f32 {
+    let u = 1.0 + x;
+    let (kf, f) = split_f32(u.to_bits());
+    // x <= 1: u - 1 is exact (Sterbenz), and at x = 1 both forms of the correction give 0.
+    let c = x - (u - 1.0);
+    log_reconstruct_f32(kf, f, c / u)
+}
+
+/// ln(1 + x) for `x` in [0, 1], bitwise equal to [`ln_1p_f64`] there; see [`ln_1p_unit_f32`].
+#[inline(always)]
+pub fn ln_1p_unit_f64(x: f64) -> f64 {
+    let u = 1.0 + x;
+    let (kf, f) = split_f64(u.to_bits());
+    let c = x - (u - 1.0);
+    log_reconstruct_f64(kf, f, c / u)
 }
 
 /// ln(1 + x) for f64; see [`ln_1p_f32`].
@@ -647,6 +671,35 @@ mod tests {
         report("ln_1p_f64", sample64(err_ln1p64, 1_000_000, &gens), 1.0);
     }
 
+    #[test]
+    fn ln_1p_unit_equals_ln_1p_on_the_unit_interval() {
+        // Every f32 in [0, 1] (about 2^30 patterns, strided without LOSSCORE_MATH_EXHAUSTIVE).
+        let stride = stride32() as u32;
+        let one = 1.0f32.to_bits();
+        let mut i = 0u32;
+        while i <= one {
+            let x = f32::from_bits(i);
+            let (a, b) = (ln_1p_unit_f32(black_box(x)), ln_1p_f32(black_box(x)));
+            assert_eq!(a.to_bits(), b.to_bits(), "ln_1p_unit_f32({x:e})");
+            i += stride.min(one - i).max(1);
+        }
+        let mut r = Rng(11);
+        for k in 0..2_000_000u64 {
+            let x = match k % 3 {
+                0 => r.unif(0.0, 1.0),
+                1 => f64::from_bits(r.next() % 0x3FF0_0000_0000_0000),
+                _ => (-r.unif(0.0, 745.0)).exp(),
+            };
+            let (a, b) = (ln_1p_unit_f64(black_box(x)), ln_1p_f64(black_box(x)));
+            assert_eq!(a.to_bits(), b.to_bits(), "ln_1p_unit_f64({x:e})");
+        }
+        for x in [0.0f64, 1.0, f64::from_bits(1), f64::MIN_POSITIVE] {
+            assert_eq!(ln_1p_unit_f64(x).to_bits(), ln_1p_f64(x).to_bits(), "{x:e}");
+            let y = x as f32;
+            assert_eq!(ln_1p_unit_f32(y).to_bits(), ln_1p_f32(y).to_bits(), "{y:e}");
+        }
+    }
+
     // ---------- special values ----------
 
     type Case32 = (fn(f32) -> f32, f32, f32);
@@ -800,6 +853,7 @@ mod tests {
     isa_loops! {
         v_exp32: exp_f32, f32; v_ln32: ln_f32, f32; v_ln1p32: ln_1p_f32, f32;
         v_exp64: exp_f64, f64; v_ln64: ln_f64, f64; v_ln1p64: ln_1p_f64, f64;
+        v_ln1pu32: ln_1p_unit_f32, f32; v_ln1pu64: ln_1p_unit_f64, f64;
     }
 
     macro_rules! check_isa {
@@ -851,5 +905,7 @@ mod tests {
         check_isa!(v_exp64, inputs64());
         check_isa!(v_ln64, inputs64());
         check_isa!(v_ln1p64, inputs64());
+        check_isa!(v_ln1pu32, inputs32());
+        check_isa!(v_ln1pu64, inputs64());
     }
 }

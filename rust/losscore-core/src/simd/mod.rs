@@ -11,7 +11,9 @@
 mod math;
 mod real;
 
-pub use math::{exp_f32, exp_f64, ln_1p_f32, ln_1p_f64, ln_f32, ln_f64};
+pub use math::{
+    exp_f32, exp_f64, ln_1p_f32, ln_1p_f64, ln_1p_unit_f32, ln_1p_unit_f64, ln_f32, ln_f64,
+};
 pub use real::Real;
 
 use crate::error::LossError;

@@ -42,6 +42,9 @@ pub trait Real:
     fn ln(self) -> Self;
     /// Vectorizable ln(1 + x).
     fn ln_1p(self) -> Self;
+    /// ln(1 + x) for x in [0, 1], bitwise equal to [`Real::ln_1p`] there and cheaper (no
+    /// special-value handling); unspecified outside (NaN included), so callers mask that case.
+    fn ln_1p_unit(self) -> Self;
     /// -1, 0 or +1 (0 for ±0; NaN for NaN).
     fn signum0(self) -> Self;
     fn is_nan(self) -> bool;
@@ -76,7 +79,7 @@ pub trait Real:
 }
 
 macro_rules! impl_real {
-    ($t:ty, $name:literal, $exp:path, $ln:path, $ln1p:path, $ln2:expr) => {
+    ($t:ty, $name:literal, $exp:path, $ln:path, $ln1p:path, $ln1pu:path, $ln2:expr) => {
         impl Real for $t {
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
@@ -117,6 +120,10 @@ macro_rules! impl_real {
                 $ln1p(self)
             }
             #[inline(always)]
+            fn ln_1p_unit(self) -> Self {
+                $ln1pu(self)
+            }
+            #[inline(always)]
             fn is_nan(self) -> bool {
                 <$t>::is_nan(self)
             }
@@ -141,6 +148,7 @@ impl_real!(
     math::exp_f32,
     math::ln_f32,
     math::ln_1p_f32,
+    math::ln_1p_unit_f32,
     std::f32::consts::LN_2
 );
 impl_real!(
@@ -149,5 +157,6 @@ impl_real!(
     math::exp_f64,
     math::ln_f64,
     math::ln_1p_f64,
+    math::ln_1p_unit_f64,
     std::f64::consts::LN_2
 );
