@@ -97,8 +97,9 @@ def test_chunked_losses_evaluate_like_the_in_memory_call(name):
 @pytest.mark.parametrize("name", sorted(PUBLIC_LOSSES))
 def test_fused_is_value_and_grad_and_agrees_with_finite_differences(name):
     spec = registry[name]
-    assert spec.grad and not spec.hess
+    assert spec.grad and spec.hess
     assert losscore.value_and_grad(spec.function) is spec.fused
+    assert losscore.value_grad_hess(spec.function) is spec.fused_hess
     first, target = _inputs(name)
     value, g = spec.fused(first, target, reduction="sum")
     assert value == spec.function(first, target, reduction="sum")
@@ -110,6 +111,29 @@ def test_fused_is_value_and_grad_and_agrees_with_finite_differences(name):
         slope = (spec.function(up, target, reduction="sum")
                  - spec.function(down, target, reduction="sum")) / (2 * h)
         assert g[index] == pytest.approx(slope, rel=1e-5, abs=1e-6)
+
+
+@pytest.mark.parametrize("name", sorted(PUBLIC_LOSSES))
+def test_fused_hess_adds_the_diagonal_to_the_same_value_and_gradient(name):
+    spec = registry[name]
+    first, target = _inputs(name)
+    value, g = spec.fused(first, target, reduction="sum")
+    value_h, g_h, hess = spec.fused_hess(first, target, reduction="sum")
+    assert value_h == value
+    np.testing.assert_array_equal(g_h, g)
+    assert hess.shape == first.shape and hess.dtype == first.dtype
+    # The diagonal against central differences of the fused gradient itself.
+    h = 1e-5
+    for index in [(0, 0), (ROWS - 1, CLASSES - 1)]:
+        up, down = first.copy(), first.copy()
+        up[index] += h
+        down[index] -= h
+        slope = (spec.fused(up, target, reduction="sum")[1][index]
+                 - spec.fused(down, target, reduction="sum")[1][index]) / (2 * h)
+        assert hess[index] == pytest.approx(slope, rel=1e-4, abs=1e-5)
+    g2, h2 = losscore.grad_hess(spec.function)(first, target, reduction="sum")
+    np.testing.assert_array_equal(g2, g)
+    np.testing.assert_array_equal(h2, hess)
 
 
 def test_resolve_loss_by_name_or_function():

@@ -73,4 +73,6 @@ def test_each_kernel_stub_is_its_wrapper_plus_the_switches(name):
     ]
     expected += [("out", "None"), ("with_grad", "False")]
     assert positional == expected
-    assert keyword == [("partials", "False"), ("offset", "0")]
+    assert keyword == [
+        ("with_hess", "False"), ("hess_out", "None"), ("partials", "False"), ("offset", "0")
+    ]

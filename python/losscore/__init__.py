@@ -10,11 +10,11 @@ identical for any thread count.
 
 from __future__ import annotations
 
-from . import errors, losses, models, optim
+from . import errors, gbdt, losses, models, optim
 from ._core import __version__
 from .accumulator import Accumulator
 from .evaluation import evaluate
-from .gradients import grad, value_and_grad
+from .gradients import grad, grad_hess, value_and_grad, value_grad_hess
 
 # The loss functions: each family module's __all__ lists its losses.
 from .losses.binary import *  # noqa: F403
@@ -41,14 +41,17 @@ __all__ = [
     "errors",
     "evaluate",
     "fit",
+    "gbdt",
     "get_num_threads",
     "grad",
+    "grad_hess",
     "isa",
     "losses",
     "models",
     "optim",
     "set_num_threads",
     "value_and_grad",
+    "value_grad_hess",
 ]
 __all__ += losses.binary.__all__
 __all__ += losses.classification.__all__

@@ -95,6 +95,8 @@ def mse(
     out: _Array | None = None,
     with_grad: bool = False,
     *,
+    with_hess: bool = False,
+    hess_out: _Array | None = None,
     partials: bool = False,
     offset: int = 0,
 ) -> Any: ...
@@ -106,6 +108,8 @@ def mae(
     out: _Array | None = None,
     with_grad: bool = False,
     *,
+    with_hess: bool = False,
+    hess_out: _Array | None = None,
     partials: bool = False,
     offset: int = 0,
 ) -> Any: ...
@@ -118,6 +122,8 @@ def huber(
     out: _Array | None = None,
     with_grad: bool = False,
     *,
+    with_hess: bool = False,
+    hess_out: _Array | None = None,
     partials: bool = False,
     offset: int = 0,
 ) -> Any: ...
@@ -130,6 +136,8 @@ def smooth_l1(
     out: _Array | None = None,
     with_grad: bool = False,
     *,
+    with_hess: bool = False,
+    hess_out: _Array | None = None,
     partials: bool = False,
     offset: int = 0,
 ) -> Any: ...
@@ -141,6 +149,8 @@ def log_cosh(
     out: _Array | None = None,
     with_grad: bool = False,
     *,
+    with_hess: bool = False,
+    hess_out: _Array | None = None,
     partials: bool = False,
     offset: int = 0,
 ) -> Any: ...
@@ -153,6 +163,8 @@ def pinball(
     out: _Array | None = None,
     with_grad: bool = False,
     *,
+    with_hess: bool = False,
+    hess_out: _Array | None = None,
     partials: bool = False,
     offset: int = 0,
 ) -> Any: ...
@@ -167,6 +179,8 @@ def poisson_nll(
     out: _Array | None = None,
     with_grad: bool = False,
     *,
+    with_hess: bool = False,
+    hess_out: _Array | None = None,
     partials: bool = False,
     offset: int = 0,
 ) -> Any: ...
@@ -180,6 +194,8 @@ def binary_cross_entropy(
     out: _Array | None = None,
     with_grad: bool = False,
     *,
+    with_hess: bool = False,
+    hess_out: _Array | None = None,
     partials: bool = False,
     offset: int = 0,
 ) -> Any: ...
@@ -192,6 +208,8 @@ def binary_cross_entropy_with_logits(
     out: _Array | None = None,
     with_grad: bool = False,
     *,
+    with_hess: bool = False,
+    hess_out: _Array | None = None,
     partials: bool = False,
     offset: int = 0,
 ) -> Any: ...
@@ -205,6 +223,8 @@ def sigmoid_focal(
     out: _Array | None = None,
     with_grad: bool = False,
     *,
+    with_hess: bool = False,
+    hess_out: _Array | None = None,
     partials: bool = False,
     offset: int = 0,
 ) -> Any: ...
@@ -216,6 +236,8 @@ def soft_margin(
     out: _Array | None = None,
     with_grad: bool = False,
     *,
+    with_hess: bool = False,
+    hess_out: _Array | None = None,
     partials: bool = False,
     offset: int = 0,
 ) -> Any: ...
@@ -228,6 +250,8 @@ def hinge(
     out: _Array | None = None,
     with_grad: bool = False,
     *,
+    with_hess: bool = False,
+    hess_out: _Array | None = None,
     partials: bool = False,
     offset: int = 0,
 ) -> Any: ...
@@ -240,6 +264,8 @@ def squared_hinge(
     out: _Array | None = None,
     with_grad: bool = False,
     *,
+    with_hess: bool = False,
+    hess_out: _Array | None = None,
     partials: bool = False,
     offset: int = 0,
 ) -> Any: ...
@@ -252,6 +278,8 @@ def kl_div(
     out: _Array | None = None,
     with_grad: bool = False,
     *,
+    with_hess: bool = False,
+    hess_out: _Array | None = None,
     partials: bool = False,
     offset: int = 0,
 ) -> Any: ...
@@ -268,6 +296,8 @@ def cross_entropy(
     out: _Array | None = None,
     with_grad: bool = False,
     *,
+    with_hess: bool = False,
+    hess_out: _Array | None = None,
     partials: bool = False,
     offset: int = 0,
 ) -> Any: ...
@@ -281,6 +311,8 @@ def nll_loss(
     out: _Array | None = None,
     with_grad: bool = False,
     *,
+    with_hess: bool = False,
+    hess_out: _Array | None = None,
     partials: bool = False,
     offset: int = 0,
 ) -> Any: ...
@@ -295,6 +327,8 @@ def multi_margin(
     out: _Array | None = None,
     with_grad: bool = False,
     *,
+    with_hess: bool = False,
+    hess_out: _Array | None = None,
     partials: bool = False,
     offset: int = 0,
 ) -> Any: ...

@@ -14,9 +14,9 @@ import functools
 from collections.abc import Callable
 from typing import Any, ParamSpec
 
-from .losses._registry import FloatArray, Loss, LossValue, fused_of
+from .losses._registry import FloatArray, Loss, LossValue, fused_hess_of, fused_of
 
-__all__ = ["grad", "value_and_grad"]
+__all__ = ["grad", "grad_hess", "value_and_grad", "value_grad_hess"]
 
 K = ParamSpec("K")
 
@@ -74,3 +74,58 @@ def grad(fn: Loss[Any, K]) -> Callable[K, FloatArray]:
     gradient.__name__ = f"grad({getattr(fn, '__name__', 'loss')})"
     gradient.__qualname__ = gradient.__name__
     return gradient
+
+
+def value_grad_hess(
+    fn: Loss[Any, K],
+) -> Callable[..., tuple[LossValue, FloatArray, FloatArray]]:
+    """Return a function computing ``(value, gradient, hessian)`` of a loss in one fused pass.
+
+    ``hessian`` is the diagonal of the Hessian of the (reduced) value with respect to the first
+    argument, of its shape and dtype, scaled like the gradient (divided by the "mean"
+    denominator, times the weights). For losses over a class axis it is the per-row diagonal,
+    e.g. ``s * p_k * (1 - p_k)`` for ``cross_entropy`` with ``s`` the row's target mass. Where a
+    loss is piecewise linear (``mae``, ``pinball``, ``hinge``, the linear side of ``huber``) the
+    second derivative is 0 where it is defined (at a kink the one-sided value is reported).
+
+    The returned callable takes ``fn``'s arguments plus ``out=`` (gradient buffer) and
+    ``hess_out=`` (Hessian buffer), preallocated C-contiguous arrays of the first argument's
+    shape and dtype.
+
+    Raises
+    ------
+    TypeError
+        If ``fn`` is not a losscore loss.
+
+    Examples
+    --------
+    >>> import numpy as np, losscore
+    >>> pred, target = np.array([0.5, 3.0]), np.zeros(2)
+    >>> value, g, h = losscore.value_grad_hess(losscore.huber)(pred, target, reduction="sum")
+    >>> value, g.tolist(), h.tolist()
+    (2.625, [0.5, 1.0], [1.0, 0.0])
+    """
+    return fused_hess_of(fn)
+
+
+def grad_hess(fn: Loss[Any, K]) -> Callable[..., tuple[FloatArray, FloatArray]]:
+    """Return a function computing ``(gradient, hessian)`` of a loss (see
+    :func:`value_grad_hess`).
+
+    Examples
+    --------
+    >>> import numpy as np, losscore
+    >>> g, h = losscore.grad_hess(losscore.cross_entropy)(np.zeros((1, 2)), np.array([0]))
+    >>> g.tolist(), h.tolist()
+    ([[-0.5, 0.5]], [[0.25, 0.25]])
+    """
+    fused = fused_hess_of(fn)
+
+    @functools.wraps(fused)
+    def gradient_hessian(*args: Any, **kwargs: Any) -> Any:
+        _, g, h = fused(*args, **kwargs)
+        return g, h
+
+    gradient_hessian.__name__ = f"grad_hess({getattr(fn, '__name__', 'loss')})"
+    gradient_hessian.__qualname__ = gradient_hessian.__name__
+    return gradient_hessian

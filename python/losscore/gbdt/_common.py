@@ -3,17 +3,14 @@ kernel call and the Hessian floor."""
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from .. import _core
 from ..errors import ParameterError, ParameterTypeError, ShapeError, TargetError
 
 # Losses over a class axis: margins (n, C), one class index per sample.
-_ROW_LOSSES = frozenset({"cross_entropy", "nll_loss", "multi_margin"})
 # Losses whose second derivative is 0 on whole regions (piecewise linear, linear in the margin,
 # or linear outside a quadratic zone): their default Hessian floor is 1. A Newton step on
 # samples without curvature is bounded only by the leaf regularizer; with the floor they take
@@ -22,7 +19,7 @@ _UNIT_FLOOR = frozenset({"mae", "pinball", "hinge", "kl_div", "nll_loss", "huber
 DEFAULT_HESS_FLOOR = 1e-16  # the floor of XGBoost's own logistic and softmax objectives
 # Arguments of the kernels that the adapters set themselves.
 _CALL_ARGS = frozenset(
-    {"weight", "reduction", "out", "with_grad", "with_hess", "hess_out", "partials"}
+    {"weight", "reduction", "out", "with_grad", "with_hess", "hess_out", "partials", "offset"}
 )
 
 
@@ -33,29 +30,41 @@ class Loss:
     name: str
     kernel: Any
     rows: bool
+    #: The loss's own keyword parameters (``delta``, ``class_weight``, ...).
+    hyperparameters: tuple[str, ...]
 
 
 def _resolve(loss: Any) -> Loss:
-    """The loss named ``loss`` (or the losscore loss function ``loss`` itself)."""
-    import losscore
+    """The loss named ``loss`` (or the losscore loss function ``loss`` itself), from the
+    registry."""
+    from ..losses import registry
 
-    if callable(loss) and not isinstance(loss, str):
-        name = getattr(loss, "__name__", "")
-        if getattr(losscore, name, None) is not loss:
+    if isinstance(loss, str):
+        spec = registry.get(loss)
+        if spec is None:
+            import losscore
+
+            if callable(getattr(losscore, loss, None)):  # a losscore function, not a loss
+                raise ParameterError(
+                    f"loss: {loss!r} is not a losscore loss with a second derivative (Hessian)"
+                )
+            raise ParameterError(f"loss: unknown losscore loss {loss!r}")
+    elif callable(loss):
+        spec = next((s for s in registry.values() if s.function is loss), None)
+        if spec is None:
             raise ParameterTypeError(f"loss must be a losscore loss name or function, got {loss!r}")
-    elif isinstance(loss, str):
-        name = loss
     else:
         raise ParameterTypeError(
             f"loss must be a losscore loss name or function, got {type(loss).__name__}"
         )
-    kernel = getattr(_core, name, None)
-    if name.startswith("_") or not callable(getattr(losscore, name, None)) or kernel is None:
-        raise ParameterError(f"loss: unknown losscore loss {name!r}")
-    if "with_hess" not in (getattr(kernel, "__text_signature__", None) or ""):
-        error = ParameterTypeError if callable(loss) else ParameterError
-        raise error(f"loss: {name!r} is not a losscore loss with a second derivative (Hessian)")
-    return Loss(name=name, kernel=kernel, rows=name in _ROW_LOSSES)
+    if not spec.hess:
+        raise ParameterError(f"loss: {spec.name!r} has no second derivative (Hessian)")
+    return Loss(
+        name=spec.name,
+        kernel=spec.kernel,
+        rows=spec.kind == "rows",
+        hyperparameters=spec.hyperparameters,
+    )
 
 
 @dataclass(frozen=True)
@@ -85,11 +94,11 @@ def make(loss: Any, params: dict[str, Any]) -> Objective:
         raise ParameterError(f"hess_floor: must be finite and non-negative, got {floor}")
     if not (np.isfinite(scale) and scale > 0):
         raise ParameterError(f"scale: must be finite and positive, got {scale}")
-    known = inspect.signature(spec.kernel).parameters
+    known = spec.hyperparameters
     for key in params:
         if key in _CALL_ARGS:
             raise ParameterError(f"{key}: set by the adapter, not a parameter of the objective")
-        if key not in known or known[key].kind is not inspect.Parameter.KEYWORD_ONLY:
+        if key not in known:
             raise ParameterTypeError(f"{spec.name}() got an unexpected parameter {key!r}")
     # Check the scalar hyperparameters now rather than in the first boosting round.
     scalars = {k: v for k, v in params.items() if np.ndim(v) == 0}

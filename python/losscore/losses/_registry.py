@@ -42,6 +42,7 @@ __all__ = [
     "LossSpec",
     "LossValue",
     "Reduction",
+    "fused_hess_of",
     "fused_of",
     "register",
     "registry",
@@ -99,6 +100,8 @@ class LossSpec:
         (:func:`losscore.evaluate`).
     fused : callable
         ``value_and_grad(function)``.
+    fused_hess : callable
+        ``value_grad_hess(function)``.
     """
 
     name: str
@@ -112,6 +115,7 @@ class LossSpec:
     hess: bool
     chunked: bool
     fused: Callable[..., Any]
+    fused_hess: Callable[..., Any]
 
     @property
     def hyperparameters(self) -> tuple[str, ...]:
@@ -122,33 +126,40 @@ class LossSpec:
 _BY_NAME: dict[str, LossSpec] = {}
 # Keyed by the wrapper function: value_and_grad's per-call lookup is one dict access.
 _FUSED: dict[Callable[..., Any], Callable[..., Any]] = {}
+_FUSED_HESS: dict[Callable[..., Any], Callable[..., Any]] = {}
 
 #: name -> :class:`LossSpec` of every loss, in registration order (read-only).
 registry: Mapping[str, LossSpec] = MappingProxyType(_BY_NAME)
 
 
-def _make_fused(fn: Callable[..., Any], kernel: Callable[..., Any]) -> Callable[..., Any]:
-    """``value_and_grad(fn)``: ``fn``'s signature plus ``out=``, calling the kernel with every
-    argument positionally (the kernel takes the wrapper's parameters in the wrapper's order, then
-    ``out`` and ``with_grad``; keyword passing would cost ~45 ns an argument)."""
+def _make_fused(
+    fn: Callable[..., Any], kernel: Callable[..., Any], hess: bool = False
+) -> Callable[..., Any]:
+    """``value_and_grad(fn)`` (or with ``hess``, ``value_grad_hess(fn)``): ``fn``'s signature
+    plus ``out=`` (and ``hess_out=``), calling the kernel with the wrapper's arguments
+    positionally (the kernel takes the wrapper's parameters in the wrapper's order, then ``out``
+    and ``with_grad``; keyword passing would cost ~45 ns an argument)."""
     params = list(inspect.signature(fn).parameters.values())
     positional = [p.name for p in params if p.kind is p.POSITIONAL_OR_KEYWORD]
     keywords = [p for p in params if p.kind is p.KEYWORD_ONLY]
     namespace: dict[str, Any] = {"_kernel": kernel}
     for p in keywords:
         namespace[f"_default_{p.name}"] = p.default
+    extra = ["out=None", "hess_out=None"] if hess else ["out=None"]
     signature = ", ".join(
-        [*positional, "*", *(f"{p.name}=_default_{p.name}" for p in keywords), "out=None"]
+        [*positional, "*", *(f"{p.name}=_default_{p.name}" for p in keywords), *extra]
     )
-    arguments = ", ".join([*positional, *(p.name for p in keywords), "out", "True"])
+    switches = ["out", "True", "with_hess=True", "hess_out=hess_out"] if hess else ["out", "True"]
+    arguments = ", ".join([*positional, *(p.name for p in keywords), *switches])
     # The generated code is this module's own text over the wrapper's parameter names.
     exec(f"def {fn.__name__}({signature}):\n    return _kernel({arguments})\n", namespace)
     fused: Callable[..., Any] = functools.wraps(fn)(namespace[fn.__name__])
-    out_param = inspect.Parameter("out", inspect.Parameter.KEYWORD_ONLY, default=None)
+    outs = [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=None)
+            for n in (["out", "hess_out"] if hess else ["out"])]
     fused.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-        [*params, out_param], return_annotation=inspect.signature(fn).return_annotation
+        [*params, *outs], return_annotation=inspect.signature(fn).return_annotation
     )
-    fused.__name__ = f"value_and_grad({fn.__name__})"
+    fused.__name__ = f"{'value_grad_hess' if hess else 'value_and_grad'}({fn.__name__})"
     fused.__qualname__ = fused.__name__
     return fused
 
@@ -192,6 +203,7 @@ def register(
             if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name != "weight"
         }
         fused = _make_fused(fn, kernel)
+        fused_hess = _make_fused(fn, kernel, hess=True)
         _BY_NAME[name] = LossSpec(
             name=name,
             function=fn,
@@ -201,11 +213,13 @@ def register(
             first_arg=params[0].name,
             class_target=class_target,
             grad=True,
-            hess=False,
+            hess=True,
             chunked=True,  # every loss streams through losscore.Accumulator
             fused=fused,
+            fused_hess=fused_hess,
         )
         _FUSED[fn] = fused
+        _FUSED_HESS[fn] = fused_hess
         return fn  # type: ignore[return-value]  # Loss[F, K] is the static view of fn
 
     return decorate
@@ -238,6 +252,18 @@ def fused_of(fn: Callable[..., Any]) -> Callable[..., Any]:
         raise TypeError(
             f"{name} has no registered closed-form gradient; "
             "pass a losscore loss such as losscore.mse"
+        ) from None
+
+
+def fused_hess_of(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The fused value, gradient and Hessian-diagonal callable of a registered loss."""
+    try:
+        return _FUSED_HESS[fn]
+    except (KeyError, TypeError):
+        name = getattr(fn, "__name__", repr(fn))
+        raise TypeError(
+            f"{name} has no registered closed-form Hessian; "
+            "pass a losscore loss such as losscore.huber"
         ) from None
 
 
