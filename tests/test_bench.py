@@ -72,3 +72,19 @@ def test_probe_moves_the_cases_bytes():
     case = Case("regression", "mse", "float32", 4_000_000, {}, bytes_per_element=8)
     assert run.make_probe(case) is not None
     assert run.make_probe(Case("regression", "mse", "float32", 10, {}, bytes_per_element=8)) is None
+
+
+def test_plot_bars_start_at_1x(tmp_path):
+    from losscore._bench.timing import Result
+
+    results = [
+        Result("regression", "mse", "float32", 10**7,
+               {"losscore": 1.0, "numpy-careful": 2.0, "jax": 0.6}, threads=2),
+        Result("optim", "adam", "float32", 10**7, {"losscore": 1.0, "torch": 1.3}, threads=2),
+    ]
+    path = tmp_path / "bench.png"
+    spans = run.plot(results, str(path), {"cpu": "test CPU", "isa": "scalar"})
+    assert path.stat().st_size > 0
+    # a slowdown (0.6x) is drawn from 0.6 to 1, a gain from 1 to the speedup
+    expected = [(0.6, 1.0), (1.0, 1.3), (1.0, 2.0)]
+    assert [pytest.approx(s) for s in sorted(spans)] == expected

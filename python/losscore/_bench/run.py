@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import math
 import os
 import platform
 import sys
@@ -278,8 +279,13 @@ def _cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def plot(results: list[Result], path: str, info: dict[str, Any] | None = None) -> None:
-    """Speedup of losscore over each other contender (log axis centred on 1x), per operation."""
+def plot(
+    results: list[Result], path: str, info: dict[str, Any] | None = None
+) -> list[tuple[float, float]] | None:
+    """Speedup of losscore over each other contender (log axis centred on 1x), per operation.
+
+    Returns the ``(left, right)`` x-extent of every bar drawn (None when nothing was written).
+    """
     try:
         import matplotlib
 
@@ -288,17 +294,19 @@ def plot(results: list[Result], path: str, info: dict[str, Any] | None = None) -
         from matplotlib.ticker import FuncFormatter
     except ImportError:
         print("--plot needs matplotlib: pip install 'losscore[plot]'", file=sys.stderr)
-        return
+        return None
     top = max(r.threads for r in results)
     rows = [r for r in results if r.threads == top and "losscore" in r.seconds
             and len(r.seconds) > 1]
     if not rows:
         print("--plot: nothing to plot", file=sys.stderr)
-        return
+        return None
     others = list(dict.fromkeys(w for r in rows for w in r.seconds if w != "losscore"))
     labels = [f"{r.name} ({r.dtype}, n={_fmt_n(r.n)})" for r in rows]
     fig, ax = plt.subplots(figsize=(10, 0.45 * len(rows) * max(1, len(others) / 2.5) + 2))
     height = 0.8 / len(others)
+    extent = 0.3
+    spans: list[tuple[float, float]] = []
     for k, who in enumerate(others):
         ys, xs = [], []
         for i, r in enumerate(rows):
@@ -308,8 +316,13 @@ def plot(results: list[Result], path: str, info: dict[str, Any] | None = None) -
                 xs.append(x)
         # Bars start at 1x: right of the line losscore is faster, left of it slower.
         bars = ax.barh(ys, [x - 1.0 for x in xs], height, left=1.0, label=f"vs {who}")
-        ax.bar_label(bars, labels=[f"{x:.2g}x" for x in xs], fontsize=6, padding=2)
+        spans += [(min(1.0, x), max(1.0, x)) for x in xs]
+        ax.bar_label(bars, labels=[f"{x:.2g}x" if x < 10 else f"{x:,.0f}x" for x in xs],
+                     fontsize=6, padding=2)
+        extent = max([extent, *(abs(math.log10(x)) for x in xs if x > 0)])
     ax.set_xscale("log")
+    # Symmetric about 1x, so a 0.5x slowdown looks as large as a 2x gain.
+    ax.set_xlim(10 ** -(extent * 1.15), 10 ** (extent * 1.15))
     ax.axvline(1.0, color="k", lw=1.0)
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}x"))
     ax.set_yticks(range(len(rows)), labels, fontsize=7)
@@ -323,6 +336,7 @@ def plot(results: list[Result], path: str, info: dict[str, Any] | None = None) -
     fig.savefig(path, dpi=110)
     plt.close(fig)
     print(f"wrote {path}")
+    return spans
 
 
 def main(

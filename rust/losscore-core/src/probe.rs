@@ -26,14 +26,20 @@ impl Kernel for Read2<'_> {
     #[inline(always)]
     fn run(self) -> f32 {
         let mut acc = [0.0f32; LANES];
-        let (ca, ta) = self.a.as_chunks::<LANES>();
-        let (cb, tb) = self.b.as_chunks::<LANES>();
-        for (x, y) in ca.iter().zip(cb) {
+        let (ca, cb) = (self.a.chunks_exact(LANES), self.b.chunks_exact(LANES));
+        let tail: f32 = ca
+            .remainder()
+            .iter()
+            .zip(cb.remainder())
+            .map(|(x, y)| x + y)
+            .sum();
+        for (x, y) in ca.zip(cb) {
+            // Re-sliced to the constant length: no bounds checks, one vector add per register.
+            let (x, y) = (&x[..LANES], &y[..LANES]);
             for j in 0..LANES {
                 acc[j] += x[j] + y[j];
             }
         }
-        let tail: f32 = ta.iter().zip(tb).map(|(x, y)| x + y).sum();
         acc.iter().sum::<f32>() + tail
     }
 }
