@@ -69,8 +69,12 @@ def test_probes_reject_bad_input():
 
 
 def test_probe_moves_the_cases_bytes():
-    case = Case("regression", "mse", "float32", 4_000_000, {}, bytes_per_element=8)
-    assert run.make_probe(case) is not None
+    case = Case("regression", "value_and_grad(mse)", "float64", 4_000_000, {},
+                bytes_per_element=24)
+    probe = run.make_probe(case)
+    assert probe is not None and probe[1] == 2 * 8 * 4_000_000  # reads both inputs
+    step = Case("optim", "adam", "float32", 1_000_000, {}, bytes_per_element=28)
+    assert run.make_probe(step)[1] == 28 * 1_000_000
     assert run.make_probe(Case("regression", "mse", "float32", 10, {}, bytes_per_element=8)) is None
 
 

@@ -91,3 +91,21 @@ def test_site_builds_strict(tmp_path):
     assert res.returncode == 0, res.stderr
     assert (tmp_path / "site" / "api" / "losscore" / "index.html").exists()
     assert (tmp_path / "site" / "losses" / "index.html").exists()
+
+
+def test_strict_build_rejects_a_broken_link(tmp_path):
+    """The strict build is what catches broken links: a copy with one must fail."""
+    if importlib.util.find_spec("mkdocs") is None:
+        pytest.fail("the docs build needs mkdocs: pip install 'losscore[docs]'")
+    import shutil
+
+    shutil.copytree(DOCS, tmp_path / "docs")
+    shutil.copy(ROOT / "mkdocs.yml", tmp_path / "mkdocs.yml")
+    with open(tmp_path / "docs" / "index.md", "a") as fh:
+        fh.write("\n[a page that does not exist](no-such-page.md)\n")
+    res = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
+        cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=600,
+    )
+    assert res.returncode != 0
+    assert "no-such-page.md" in res.stderr

@@ -62,39 +62,46 @@ def _fmt_n(n: int) -> str:
 MIN_PROBE_BYTES = 16 * 1024 * 1024
 
 
-def make_probe(case: Case) -> Callable[[], object] | None:
-    """A bandwidth probe moving as many bytes as ``case`` with its access pattern, or None.
+def make_probe(case: Case) -> tuple[Callable[[], object], int] | None:
+    """A bandwidth probe for ``case`` and the bytes it moves, or None for a small case.
 
-    Optimizer steps are bounded by :func:`_core.probe_update4` (four arrays read, three written,
-    in place); every other case by :func:`_core.probe_read2` (two arrays read). Both run on
-    losscore's pool with the thread count in force, like the kernel they bound.
+    Optimizer steps: :func:`_core.probe_update4`, four arrays read and three written back in
+    place, as many bytes as the step moves. Losses: :func:`_core.probe_read2`, a read of two
+    arrays the size of the loss's two inputs (the same working set; a gradient's write is extra
+    work on top of it). Both run on losscore's pool with the thread count in force.
     """
     if case.bytes_per_element is None:
         return None
-    traffic = int(case.n * case.bytes_per_element)
-    if traffic < MIN_PROBE_BYTES:
+    if case.n * case.bytes_per_element < MIN_PROBE_BYTES:
         return None
     if case.group == "optim":
-        k = traffic // (7 * 4)
+        k = int(case.n * case.bytes_per_element) // (7 * 4)
         p, g, m, v = (np.ones(k, dtype=np.float32) for _ in range(4))
-        return lambda: _core.probe_update4(p, g, m, v)
-    k = traffic // (2 * 4)
+        return (lambda: _core.probe_update4(p, g, m, v)), 7 * 4 * k
+    k = case.n * np.dtype(case.dtype).itemsize // 4
     a, b = np.ones(k, dtype=np.float32), np.ones(k, dtype=np.float32)
-    return lambda: _core.probe_read2(a, b)
+    return (lambda: _core.probe_read2(a, b)), 2 * 4 * k
 
 
 def bandwidth_share(r: Result) -> float | None:
-    """losscore's traffic rate as a share of the probe's rate (the probe moves the same bytes)."""
+    """The probe's time over losscore's: the share of the machine's streaming rate reached."""
     if r.probe_seconds is None or "losscore" not in r.seconds:
         return None
     return r.probe_seconds / r.seconds["losscore"]
 
 
 def traffic_rate(r: Result, seconds: float | None) -> float | None:
-    """GB/s of ``n * bytes_per_element`` moved in ``seconds``."""
+    """GB/s of the operation's ``n * bytes_per_element`` bytes moved in ``seconds``."""
     if seconds is None or r.bytes_per_element is None:
         return None
     return r.n * r.bytes_per_element / seconds / 1e9
+
+
+def probe_rate(r: Result) -> float | None:
+    """GB/s of the probe."""
+    if r.probe_seconds is None:
+        return None
+    return r.probe_bytes / r.probe_seconds / 1e9
 
 
 def _family(r: Result) -> str:
@@ -141,7 +148,7 @@ def table(results: list[Result]) -> str:
     lines += [
         "ns per element, minimum of interleaved runs (median: losscore's median);",
         "careful = NumPy with preallocated buffers; vs np, vs peer = other time / losscore time;",
-        "% bw = losscore's traffic rate / a probe streaming as many bytes (same pattern, threads)",
+        "% bw = a streaming probe's time / losscore's (same working set and threads)",
     ]
     return "\n".join(lines)
 
@@ -162,7 +169,7 @@ def wide_table(results: list[Result]) -> str:
                         f"{_fmt_ns(r.median_seconds.get(who), r.n)}")
             line += f"{cell:>15}"
         rate = traffic_rate(r, r.seconds.get("losscore"))
-        probe = traffic_rate(r, r.probe_seconds)
+        probe = probe_rate(r)
         share = bandwidth_share(r)
         line += f"{'' if rate is None else f'{rate:.1f}':>7}"
         line += f"{'' if probe is None else f'{probe:.1f}':>11}"
@@ -212,7 +219,7 @@ def probe_summary(results: list[Result]) -> list[str]:
                               ("4 reads + 3 writes", lambda r: r.group == "optim")):
             chosen = [r for r in rows if pick(r)]
             if chosen:
-                best = max(traffic_rate(r, r.probe_seconds) or 0.0 for r in chosen)
+                best = max(probe_rate(r) or 0.0 for r in chosen)
                 parts.append(f"{pattern} {best:.1f} GB/s")
         lines.append(f"streaming probe, {k} thread{'s' if k > 1 else ''}: " + ", ".join(parts))
     return lines
@@ -376,7 +383,8 @@ def main(
         for done, case in enumerate(cases):
             label = f"{case.group} {case.name} {case.dtype} n={case.n:,}"
             bar.update_to(done, lambda label=label: label)
-            case.probe = make_probe(case)
+            probe = make_probe(case)
+            case.probe, case.probe_bytes = probe if probe else (None, 0)
             results.extend(time_case(case, repeats=reps, budget=budget, threads=thread_counts,
                                      set_threads=set_threads))
             case.contenders, case.probe = {}, None  # free the inputs
@@ -416,7 +424,7 @@ def main(
                     "speedup_vs_naive": r.speedup("numpy-naive"),
                     "best_peer": r.best_peer(),
                     "traffic_gbs": traffic_rate(r, r.seconds.get("losscore")),
-                    "probe_gbs": traffic_rate(r, r.probe_seconds),
+                    "probe_gbs": probe_rate(r),
                     "bandwidth_share": bandwidth_share(r),
                 }
                 for r in results

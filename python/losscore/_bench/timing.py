@@ -34,9 +34,10 @@ class Case:
     # Bytes the operation must move per element (reads + writes): memory-bound cases report
     # their speed as a share of the measured bandwidth.
     bytes_per_element: float | None = None
-    # A zero-argument callable moving ``n * bytes_per_element`` bytes with the access pattern of
-    # the operation and no arithmetic to speak of: the machine's streaming bound for this case.
+    # A zero-argument callable streaming the operation's working set with its access pattern and
+    # no arithmetic to speak of (``probe_bytes`` bytes): the machine's bound for this case.
     probe: Callable[[], object] | None = None
+    probe_bytes: int = 0
 
 
 @dataclass
@@ -51,6 +52,7 @@ class Result:
     threads: int = 1
     median_seconds: dict[str, float] = field(default_factory=dict)
     probe_seconds: float | None = None
+    probe_bytes: int = 0
 
     def best_peer(self) -> tuple[str, float] | None:
         """The fastest contender that is neither losscore nor NumPy."""
@@ -143,7 +145,7 @@ def time_case(
         medians = {who: statistics.median(samples[k, who]) for who in case.contenders}
         probe = min(samples[k, PROBE]) if case.probe is not None else None
         results.append(Result(case.group, case.name, case.dtype, case.n, mins, case.baseline,
-                              case.bytes_per_element, k, medians, probe))
+                              case.bytes_per_element, k, medians, probe, case.probe_bytes))
     return results
 
 
