@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: help all install bench test typecheck lint rust-test clean
+.PHONY: help all install bench test typecheck lint rust-test docs docs-serve clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-10s %s\n", $$1, $$2}'
@@ -32,5 +32,13 @@ lint: install ## cargo fmt + clippy, ruff
 rust-test: ## Run the pure-Rust core's tests
 	cargo test -p losscore-core --locked
 
+docs: install ## Build the documentation site into site/ (strict: a broken link fails)
+	$(BIN)/python -m pip install --quiet ".[docs]"
+	$(BIN)/python -m mkdocs build --strict --site-dir site
+
+docs-serve: install ## Serve the documentation at http://127.0.0.1:8000, rebuilt on change
+	$(BIN)/python -m pip install --quiet ".[docs]"
+	$(BIN)/python -m mkdocs serve
+
 clean: ## Remove build products and the virtual environment
-	rm -rf target $(VENV) dist
+	rm -rf target $(VENV) dist site

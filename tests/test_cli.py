@@ -188,3 +188,57 @@ def test_bench_quick_json(tmp_path):
 def test_bench_unknown_filter_exits_2():
     res = run_cli("bench", "--only", "no-such-operation")
     assert res.returncode == 2
+
+
+def test_help_is_plain_text_and_lists_every_command():
+    res = run_cli("--help")
+    assert res.returncode == 0
+    for command in ("bench", "eval", "demo"):
+        assert f"\n    {command} " in res.stdout
+    assert "``" not in res.stdout and "--version" in res.stdout
+    assert max(len(line) for line in res.stdout.splitlines()) <= 100
+
+
+def test_version():
+    res = run_cli("--version")
+    assert res.returncode == 0
+    assert res.stdout.strip() == f"losscore {losscore.__version__} (isa {losscore.isa()})"
+
+
+def test_misspelled_command_gets_a_suggestion():
+    res = run_cli("bnech")
+    assert res.returncode == 2
+    assert "did you mean 'bench'?" in res.stderr
+
+
+def test_misspelled_loss_gets_a_suggestion(files):
+    d = files[0]
+    res = run_cli("eval", str(d / "p.npy"), str(d / "t.npy"), "--loss", "msee")
+    assert res.returncode == 2
+    assert "did you mean 'mse'?" in res.stderr
+    assert "Traceback" not in res.stderr
+
+
+def test_bench_table_fits_100_columns():
+    res = run_cli("bench", "--quick", "--only", "mae", "--repeats", "1",
+                  "--threads", "1", "2")
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 100, max(lines, key=len)
+    assert "losscore" in lines[0] and "isa " + losscore.isa() in lines[0]
+    rows = [line.split() for line in lines if line.startswith(("mae ", "value_and_grad(mae)"))]
+    # each size at both thread counts, for the value and the value+gradient
+    assert sorted({(r[0], r[2]) for r in rows}) == [
+        ("mae", "1"), ("mae", "2"), ("value_and_grad(mae)", "1"), ("value_and_grad(mae)", "2")
+    ]
+
+
+def test_bench_markdown_and_wide():
+    res = run_cli("bench", "--quick", "--only", "mse", "--repeats", "1", "--markdown")
+    assert res.returncode == 0, res.stderr
+    rows = [line for line in res.stdout.splitlines() if line.startswith("| `")]
+    assert rows and all(line.count("|") == 11 for line in rows)
+    assert any(line.startswith("| `value_and_grad(mse)` | float32 | 10M |") for line in rows)
+    wide = run_cli("bench", "--quick", "--only", "mse", "--repeats", "1", "--wide")
+    assert wide.returncode == 0, wide.stderr
+    assert "numpy-naive" in wide.stdout and "probe GB/s" in wide.stdout

@@ -44,6 +44,8 @@ __all__ = [
     "penalty",
     "pinball",
     "poisson_nll",
+    "probe_read2",
+    "probe_update4",
     "radam_step",
     "rmsprop_step",
     "set_isa",
@@ -85,6 +87,10 @@ def set_isa(name: str) -> None: ...
 def exact_sum(values: list[float]) -> float: ...
 def block_size() -> int: ...
 def stream_sum(x: ArrayLike) -> float: ...
+def probe_read2(a: NDArray[np.float32], b: NDArray[np.float32]) -> float: ...
+def probe_update4(
+    p: NDArray[np.float32], g: NDArray[np.float32], m: NDArray[np.float32], v: NDArray[np.float32]
+) -> None: ...
 
 # -- regression losses (loss/regression.rs) ------------------------------------------------
 def mse(

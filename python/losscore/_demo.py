@@ -1,6 +1,6 @@
 """``losscore demo``: train an MLP on a generated three-arm spiral and plot its learning curves.
 
-No download: the data set is drawn with NumPy. Prints one line per epoch and the final metrics;
+No download: the data set is drawn with NumPy. Shows one line per epoch and a summary line;
 writes a PNG of the curves when matplotlib is installed. ``losscore demo --explode`` shows
 exploding gradients instead: a learning rate too large for a linear regression, what
 :class:`~losscore.training.callbacks.GradientMonitor` reports, and two cures (clipping the
@@ -45,6 +45,9 @@ def main(epochs: int = 30, out: str | None = "losscore-demo.png", seed: int = 0)
         f"losscore demo: {len(yt)} training / {len(yv)} validation points, 3-arm spiral; "
         f"{model}; Adam(lr=0.01) with a cosine schedule, batch 64, {epochs} epochs"
     )
+    # On a terminal fit's own progress line per epoch (live, then left with the epoch's metrics);
+    # elsewhere one printed line per epoch. Either way one line per epoch, then the summary.
+    live = sys.stdout.isatty()
     start = time.perf_counter()
     history = losscore.fit(
         model,
@@ -58,8 +61,8 @@ def main(epochs: int = 30, out: str | None = "losscore-demo.png", seed: int = 0)
         seed=seed,
         validation_data=(Xv, yv),
         metrics=["accuracy"],
-        callbacks=[PrintProgress(epochs)],
-        progress=sys.stdout.isatty(),
+        callbacks=[] if live else [PrintProgress(epochs)],
+        progress=live,
     )
     elapsed = time.perf_counter() - start
     h = history.history

@@ -152,7 +152,8 @@ def _adam_case(name: str, sizes: list[int], dtype: str) -> Case:
     torch_step = _adam_torch(sizes, dtype)
     if torch_step is not None:
         contenders["torch"] = torch_step
-    return Case("optim", name, dtype, sum(sizes), contenders)
+    # parameter, gradient, m, v read; parameter, m, v written
+    return Case("optim", name, dtype, sum(sizes), contenders, bytes_per_element=7 * 4)
 
 
 def cases(quick: bool) -> list[Case]:
@@ -163,6 +164,8 @@ def cases(quick: bool) -> list[Case]:
     return [
         _adam_case(f"adam {big:.0e}", [big], dtype),
         _adam_case("adam 200x1000", many, dtype),
-        Case("optim", f"sgd-momentum {big:.0e}", dtype, big, _sgd([big], dtype)),
+        # parameter, gradient, momentum read; parameter, momentum written
+        Case("optim", f"sgd-momentum {big:.0e}", dtype, big, _sgd([big], dtype),
+             bytes_per_element=5 * 4),
         Case("optim", f"clip_grad_norm {big:.0e}", dtype, big, _clip([big], dtype)),
     ]

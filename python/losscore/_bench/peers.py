@@ -37,3 +37,13 @@ def set_threads(n: int) -> None:
     torch = peer("torch")
     if torch is not None:
         torch.set_num_threads(n)
+
+
+def versions() -> dict[str, str]:
+    """Installed peers and their versions."""
+    out = {}
+    for name in PEERS:
+        module = peer(name)
+        if module is not None:
+            out[name] = str(getattr(module, "__version__", "?"))
+    return out

@@ -5,6 +5,7 @@
 //! * [`optim`]: in-place, allocation-free optimizer update steps.
 //! * [`reduce`]: deterministic block reductions combined exactly (thread-count independent).
 //! * [`simd`]: run-time ISA dispatch and vectorizable `exp`/`ln`/`ln_1p`.
+//! * [`probe`]: memory-bandwidth probes for the benchmark (a loss's and an optimizer's traffic).
 //! * [`par`]: the crate's own Rayon pool (sized by `LOSSCORE_NUM_THREADS`, fork-safe).
 //!
 //! Nothing here knows about Python; every public entry point returns `Result<_, LossError>`
@@ -15,6 +16,7 @@ pub mod loss;
 pub mod nn;
 pub mod optim;
 pub mod par;
+pub mod probe;
 pub mod reduce;
 pub mod simd;
 

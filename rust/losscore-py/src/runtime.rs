@@ -59,6 +59,32 @@ fn stream_sum(py: Python<'_>, x: &Bound<'_, PyAny>) -> PyResult<f64> {
     }
 }
 
+/// Bandwidth probe: reads two float32 arrays once (`losscore bench`'s bound for a loss value).
+#[pyfunction]
+fn probe_read2(
+    py: Python<'_>,
+    a: numpy::PyReadonlyArray1<'_, f32>,
+    b: numpy::PyReadonlyArray1<'_, f32>,
+) -> PyResult<f32> {
+    let (a, b) = (a.as_slice()?, b.as_slice()?);
+    py.detach(|| losscore_core::probe::read2(a, b)).py_err(py)
+}
+
+/// Bandwidth probe: reads four float32 arrays and writes three back (an optimizer step's bound).
+#[pyfunction]
+fn probe_update4(
+    py: Python<'_>,
+    mut p: numpy::PyReadwriteArray1<'_, f32>,
+    g: numpy::PyReadonlyArray1<'_, f32>,
+    mut m: numpy::PyReadwriteArray1<'_, f32>,
+    mut v: numpy::PyReadwriteArray1<'_, f32>,
+) -> PyResult<()> {
+    let (p, g) = (p.as_slice_mut()?, g.as_slice()?);
+    let (m, v) = (m.as_slice_mut()?, v.as_slice_mut()?);
+    py.detach(|| losscore_core::probe::update4(p, g, m, v))
+        .py_err(py)
+}
+
 #[pyfunction]
 fn block_size() -> usize {
     losscore_core::reduce::BLOCK
@@ -73,5 +99,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(exact_sum, m)?)?;
     m.add_function(wrap_pyfunction!(block_size, m)?)?;
     m.add_function(wrap_pyfunction!(stream_sum, m)?)?;
+    m.add_function(wrap_pyfunction!(probe_read2, m)?)?;
+    m.add_function(wrap_pyfunction!(probe_update4, m)?)?;
     Ok(())
 }
