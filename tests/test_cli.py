@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import zarr
 
+import losscore
 from losscore import _core
 
 

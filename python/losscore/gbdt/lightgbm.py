@@ -58,7 +58,9 @@ class LightGBMMetric:
         return self.__name__, v, False
 
 
-def lightgbm_objective(loss: Any, **params: Any) -> LightGBMObjective:
+def lightgbm_objective(
+    loss: Any, *, hess_floor: float | None = None, scale: float = 1.0, **params: Any
+) -> LightGBMObjective:
     """A LightGBM custom objective computing a losscore loss's per-sample gradient and Hessian.
 
     Works as ``lgb.train({"objective": ...}, dataset)`` (called with ``(preds, dataset)``) and
@@ -115,7 +117,7 @@ def lightgbm_objective(loss: Any, **params: Any) -> LightGBMObjective:
     >>> bool(np.mean((booster.predict(X) - y) ** 2) < 0.1)
     True
     """
-    return LightGBMObjective(loss, params)
+    return LightGBMObjective(loss, {"hess_floor": hess_floor, "scale": scale, **params})
 
 
 def lightgbm_metric(loss: Any, **params: Any) -> LightGBMMetric:

@@ -56,7 +56,9 @@ class XGBoostMetric:
         return (self.__name__, v) if native else v
 
 
-def xgboost_objective(loss: Any, **params: Any) -> XGBoostObjective:
+def xgboost_objective(
+    loss: Any, *, hess_floor: float | None = None, scale: float = 1.0, **params: Any
+) -> XGBoostObjective:
     """An XGBoost custom objective computing a losscore loss's per-sample gradient and Hessian.
 
     Works as ``xgb.train(params, dtrain, obj=...)`` (called with ``(predt, dmatrix)``) and as
@@ -114,7 +116,7 @@ def xgboost_objective(loss: Any, **params: Any) -> XGBoostObjective:
     >>> bool(np.mean((booster.predict(dtrain) - y) ** 2) < 0.1)
     True
     """
-    return XGBoostObjective(loss, params)
+    return XGBoostObjective(loss, {"hess_floor": hess_floor, "scale": scale, **params})
 
 
 def xgboost_metric(loss: Any, **params: Any) -> XGBoostMetric:

@@ -1,14 +1,16 @@
 """Optimizers: in-place, fused update steps over lists of NumPy arrays (``torch.optim`` rules).
 
+Parameter groups follow the ``torch.optim`` layout: each group overrides some hyperparameters,
+one ``step`` updates every group in one call into Rust, and the state dict is torch's.
+
+Examples
+--------
 >>> import numpy as np, losscore
 >>> w = np.zeros(3)
 >>> opt = losscore.optim.SGD([w], lr=0.5)
 >>> opt.step([np.ones(3)])
 >>> w
 array([-0.5, -0.5, -0.5])
-
-Parameter groups (``torch.optim`` layout): each group overrides some hyperparameters, one
-``step`` updates every group in one call into Rust, and the state dict is torch's::
 
 >>> W, b = np.ones((2, 2)), np.ones(2)
 >>> opt = losscore.optim.AdamW([{"params": [W]}, {"params": [b], "weight_decay": 0.0}],
