@@ -220,6 +220,15 @@ def test_misspelled_loss_gets_a_suggestion(files):
     assert "Traceback" not in res.stderr
 
 
+def test_misspelled_parameter_gets_a_suggestion(files):
+    d = files[0]
+    res = run_cli("eval", str(d / "p.npy"), str(d / "t.npy"), "--loss", "huber",
+                  "--param", "detla=0.5")
+    assert res.returncode == 2
+    assert "did you mean 'delta'?" in res.stderr
+    assert "Traceback" not in res.stderr
+
+
 def test_bench_table_fits_100_columns():
     res = run_cli("bench", "--quick", "--only", "mae", "--repeats", "1",
                   "--threads", "1", "2")

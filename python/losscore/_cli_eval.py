@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import sys
 from typing import Any
@@ -83,8 +84,11 @@ def _assign_params(names: list[str], specs: list[str]) -> list[dict[str, Any]]:
         takers = [i for i in targets if key in accepted[i]]
         if not takers:
             takes = "; ".join(f"{n}: {sorted(a)}" for n, a in zip(names, accepted, strict=True))
+            known = sorted(set().union(*(accepted[i] for i in targets)))
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise LosscoreError(
-                f"--param {spec!r}: no selected loss takes a parameter {key!r} ({takes})"
+                f"--param {spec!r}: no selected loss takes a parameter {key!r}{hint} ({takes})"
             )
         for i in takers:
             params[i][key] = _value(raw)
