@@ -221,3 +221,28 @@ def test_bad_input():
         lcd.evaluate("mse", p, t, split_every=1)
     with pytest.raises(ParameterTypeError, match="mapping"):
         lcd.evaluate_many(["mse"], p, t)
+
+
+def test_partial_fit_trains_over_the_blocks_of_a_dask_array(client):
+    """Incremental training over dask blocks computed on the LocalCluster's workers: the same
+    model as partial_fit over the same blocks in memory, and a useful one."""
+    from losscore.estimators import LinearClassifier
+
+    rng = np.random.default_rng(11)
+    X_np = rng.standard_normal((600, 4))
+    y_np = (X_np @ np.array([1.5, -1.0, 0.5, 0.0]) > 0).astype(np.int64)
+    X = da.from_array(X_np, chunks=(150, 4))
+    y = da.from_array(y_np, chunks=150)
+    blocks = list(zip(X.to_delayed().ravel(), y.to_delayed().ravel(), strict=True))
+    streamed = LinearClassifier(random_state=0, lr=0.05)
+    in_memory = LinearClassifier(random_state=0, lr=0.05)
+    for epoch in range(8):
+        for i, (xb, yb) in enumerate(blocks):
+            xb, yb = client.compute([xb, yb], sync=True)  # each block computed by a worker
+            first = epoch == 0 and i == 0
+            streamed.partial_fit(xb, yb, classes=[0, 1] if first else None)
+            sl = slice(150 * i, 150 * (i + 1))
+            in_memory.partial_fit(X_np[sl], y_np[sl], classes=[0, 1] if first else None)
+    np.testing.assert_array_equal(streamed.coef_, in_memory.coef_)
+    np.testing.assert_array_equal(streamed.intercept_, in_memory.intercept_)
+    assert streamed.score(X_np, y_np) > 0.9
