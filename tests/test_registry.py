@@ -19,6 +19,8 @@ PUBLIC_LOSSES = {
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "sigmoid_focal", "soft_margin",
     "hinge", "squared_hinge", "kl_div", "cross_entropy", "nll_loss", "multi_margin",
 }  # fmt: skip
+# Losses of several inputs (checked in test_losses_multi_input.py).
+SEVERAL_INPUTS = {"gaussian_nll", "margin_ranking", "cosine_embedding", "triplet_margin"}
 ROWS, CLASSES = 6, 4
 
 
@@ -40,7 +42,7 @@ def _inputs(name: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_every_public_loss_is_registered_and_exported():
-    assert set(registry) == PUBLIC_LOSSES
+    assert set(registry) == PUBLIC_LOSSES | SEVERAL_INPUTS
     for name, spec in registry.items():
         assert spec.name == name
         assert getattr(losscore, name) is spec.function
@@ -155,7 +157,8 @@ def test_unknown_names_get_suggestions_and_the_known_list():
         resolve_loss("nope", chunked=True)
     assert "did you mean" not in str(info.value)
     known = set(str(info.value).split("known: ")[1].split(", "))
-    assert known == PUBLIC_LOSSES  # every loss streams, the class-axis ones included
+    # Every loss streams (Accumulator), the class-axis ones and those of several inputs included.
+    assert known == PUBLIC_LOSSES | SEVERAL_INPUTS
 
 
 def test_a_copy_of_a_loss_function_is_not_the_loss():

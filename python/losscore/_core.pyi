@@ -25,8 +25,10 @@ __all__ = [
     "block_size",
     "clip_grad_norm",
     "clip_grad_value",
+    "cosine_embedding",
     "cross_entropy",
     "exact_sum",
+    "gaussian_nll",
     "get_num_threads",
     "grad_norm",
     "hinge",
@@ -36,6 +38,7 @@ __all__ = [
     "lion_step",
     "log_cosh",
     "mae",
+    "margin_ranking",
     "mse",
     "multi_margin",
     "nadam_step",
@@ -56,6 +59,7 @@ __all__ = [
     "soft_margin",
     "squared_hinge",
     "stream_sum",
+    "triplet_margin",
 ]
 
 _Array = NDArray[np.float32] | NDArray[np.float64]
@@ -337,6 +341,77 @@ def multi_margin(
     hess_out: _Array | None = None,
     partials: bool = False,
     offset: int = 0,
+) -> Any: ...
+
+# Losses of several inputs: `argnums` selects the inputs differentiated (`out` one buffer or a
+# tuple of buffers, one per entry).
+def gaussian_nll(
+    pred: ArrayLike,
+    target: ArrayLike,
+    var: ArrayLike,
+    full: bool = False,
+    eps: float = 1e-6,
+    weight: ArrayLike | None = None,
+    reduction: _Reduction = "mean",
+    out: _Array | tuple[_Array | None, ...] | None = None,
+    with_grad: bool = False,
+    *,
+    with_hess: bool = False,
+    hess_out: _Array | None = None,
+    partials: bool = False,
+    offset: int = 0,
+    argnums: int | tuple[int, ...] | None = None,
+) -> Any: ...
+def margin_ranking(
+    x1: ArrayLike,
+    x2: ArrayLike,
+    target: ArrayLike,
+    margin: float = 0.0,
+    weight: ArrayLike | None = None,
+    reduction: _Reduction = "mean",
+    out: _Array | tuple[_Array | None, ...] | None = None,
+    with_grad: bool = False,
+    *,
+    with_hess: bool = False,
+    hess_out: _Array | None = None,
+    partials: bool = False,
+    offset: int = 0,
+    argnums: int | tuple[int, ...] | None = None,
+) -> Any: ...
+def cosine_embedding(
+    x1: ArrayLike,
+    x2: ArrayLike,
+    target: ArrayLike,
+    margin: float = 0.0,
+    weight: ArrayLike | None = None,
+    reduction: _Reduction = "mean",
+    out: _Array | tuple[_Array | None, ...] | None = None,
+    with_grad: bool = False,
+    *,
+    with_hess: bool = False,
+    hess_out: _Array | None = None,
+    partials: bool = False,
+    offset: int = 0,
+    argnums: int | tuple[int, ...] | None = None,
+) -> Any: ...
+def triplet_margin(
+    anchor: ArrayLike,
+    positive: ArrayLike,
+    negative: ArrayLike,
+    margin: float = 1.0,
+    p: float = 2.0,
+    eps: float = 1e-6,
+    swap: bool = False,
+    weight: ArrayLike | None = None,
+    reduction: _Reduction = "mean",
+    out: _Array | tuple[_Array | None, ...] | None = None,
+    with_grad: bool = False,
+    *,
+    with_hess: bool = False,
+    hess_out: _Array | None = None,
+    partials: bool = False,
+    offset: int = 0,
+    argnums: int | tuple[int, ...] | None = None,
 ) -> Any: ...
 
 # -- optimizers and clipping ----------------------------------------------------------------

@@ -24,6 +24,8 @@ class LossInfo:
     name: str
     kernel: Callable[..., Any]
     kind: Literal["elementwise", "rows"]
+    #: The positional array arguments (``("pred", "target")``, ``("x1", "x2", "target")``).
+    arrays: tuple[str, ...]
     #: The loss's own parameters and their defaults (``delta``, ``class_weight``, ...).
     defaults: Mapping[str, Any]
     #: The default reduction of the in-memory call (``"batchmean"`` for ``kl_div``).
@@ -36,23 +38,34 @@ def _info(spec: LossSpec) -> LossInfo:
         name=spec.name,
         kernel=spec.kernel,
         kind=spec.kind,
+        arrays=spec.arrays,
         defaults=MappingProxyType(defaults),
         reduction=spec.defaults["reduction"],
     )
 
 
 def loss_names() -> list[str]:
-    """The names of every loss that can be streamed (all of them)."""
-    return sorted(registry)
+    """The names of every loss of a ``(pred, target)`` pair (what files and Dask stream)."""
+    return sorted(name for name, spec in registry.items() if len(spec.arrays) == 2)
 
 
-def resolve(loss: str | Callable[..., Any]) -> LossInfo:
-    """The :class:`LossInfo` of ``loss``: a name (``"huber"``) or a losscore loss function."""
+def resolve(loss: str | Callable[..., Any], *, pairs: bool = True) -> LossInfo:
+    """The :class:`LossInfo` of ``loss``: a name (``"huber"``) or a losscore loss function.
+
+    With ``pairs`` (prediction files, Dask) only losses of a ``(pred, target)`` pair are
+    accepted; :class:`losscore.Accumulator` takes every loss.
+    """
     if not isinstance(loss, str) and not callable(loss):
         raise ParameterTypeError(
             f"loss: expected a loss name or a losscore loss function, got {type(loss).__name__}"
         )
-    return _info(resolve_loss(loss))
+    spec = resolve_loss(loss)
+    if pairs and len(spec.arrays) != 2:
+        raise ParameterError(
+            f"loss: {spec.name} takes {len(spec.arrays)} arrays ({', '.join(spec.arrays)}), "
+            "not a (pred, target) pair; stream it with losscore.Accumulator"
+        )
+    return _info(spec)
 
 
 def check_params(info: LossInfo, params: Mapping[str, Any]) -> dict[str, Any]:

@@ -100,7 +100,7 @@ class Accumulator:
         reduction: str | None = None,
         **params: Any,
     ) -> None:
-        self._info: LossInfo = resolve(loss)
+        self._info: LossInfo = resolve(loss, pairs=False)
         self._params = check_params(self._info, params)
         self._given = dict(params)
         self._reduction = check_reduction(self._info, reduction)
@@ -180,14 +180,27 @@ class Accumulator:
             )
         return row_shape, pred.dtype
 
-    def _chunk(self, pred: Any, target: Any, weight: Any, offset: int) -> tuple[Any, _Layout]:
+    def _arrays(self, arrays: tuple[Any, ...], weight: Any) -> tuple[tuple[Any, ...], Any]:
+        """The batch's arrays (the loss's array arguments, then optionally the weight)."""
+        n = len(self._info.arrays)
+        if len(arrays) == n + 1 and weight is None:
+            return arrays[:n], arrays[n]
+        if len(arrays) != n:
+            raise ParameterTypeError(
+                f"update: {self._info.name} takes {n} arrays ({', '.join(self._info.arrays)}) "
+                f"and optionally weight, got {len(arrays)} positional arguments"
+            )
+        return arrays, weight
+
+    def _chunk(self, arrays: tuple[Any, ...], weight: Any, offset: int) -> tuple[Any, _Layout]:
         """The partials of one batch starting at row ``offset``, and what it fixes."""
+        pred = arrays[0]
         if not isinstance(pred, np.ndarray):
             pred = np.asarray(pred)
         row_shape, dtype = self._check_batch(pred, weight is not None)
         partials = self._info.kernel(
             pred,
-            target,
+            *arrays[1:],
             weight=weight,
             reduction="sum",
             partials=True,
@@ -205,15 +218,18 @@ class Accumulator:
         self._rows += rows
         self._row_shape, self._dtype, self._weighted = row_shape, dtype, weighted
 
-    def update(self, pred: Any, target: Any, weight: Any = None) -> None:
+    def update(self, *arrays: Any, weight: Any = None) -> None:
         """Add the next batch of rows (any number, 0 included).
 
         Parameters
         ----------
-        pred, target, weight : array_like
-            As for the loss itself: the rows right after those seen so far. Every batch has the
-            same shape after the leading axis and the same dtype; weights are given for all
-            batches or for none.
+        *arrays : array_like
+            The loss's array arguments, as for the loss itself (``pred, target``; ``pred,
+            target, var`` for ``gaussian_nll``; ``x1, x2, target`` for ``margin_ranking``), then
+            optionally the weight: the rows right after those seen so far. Every batch has the
+            same shape after the leading axis and the same dtype.
+        weight : array_like, optional
+            Weights are given for all batches or for none.
 
         Examples
         --------
@@ -223,6 +239,8 @@ class Accumulator:
         >>> acc.result()  # (2 * 0.125 + 2.5) / 3
         0.9166666666666666
         """
+        arrays, weight = self._arrays(arrays, weight)
+        pred = arrays[0]
         if type(pred) is not np.ndarray:
             pred = np.asarray(pred)
         if (
@@ -233,14 +251,14 @@ class Accumulator:
             or pred.dtype != self._dtype
             or (weight is not None) is not self._weighted
         ):
-            partials, fixed = self._chunk(pred, target, weight, self._offset + self._rows)
+            partials, fixed = self._chunk((pred, *arrays[1:]), weight, self._offset + self._rows)
             self._absorb(partials, fixed)
             return
         # The common case, kept short (batches of a few rows cost little more than the loss).
         self._partials.merge(
             self._info.kernel(
                 pred,
-                target,
+                *arrays[1:],
                 weight=weight,
                 reduction="sum",
                 partials=True,
@@ -432,13 +450,14 @@ class AccumulatorSet:
         """Rows accumulated so far."""
         return next(iter(self._accs.values())).rows
 
-    def update(self, pred: Any, target: Any, weight: Any = None) -> None:
+    def update(self, *arrays: Any, weight: Any = None) -> None:
         """Add the next batch to every loss (see :meth:`Accumulator.update`)."""
-        if not isinstance(pred, np.ndarray):
-            pred = np.asarray(pred)
+        if arrays and not isinstance(arrays[0], np.ndarray):
+            arrays = (np.asarray(arrays[0]), *arrays[1:])
         # Every loss's partials first: a refused batch leaves every accumulator as it was.
         chunks = [
-            acc._chunk(pred, target, weight, acc._offset + acc._rows) for acc in self._accs.values()
+            acc._chunk(*acc._arrays(arrays, weight), acc._offset + acc._rows)
+            for acc in self._accs.values()
         ]
         for acc, (partials, fixed) in zip(self._accs.values(), chunks, strict=True):
             acc._absorb(partials, fixed)

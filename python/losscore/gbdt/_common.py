@@ -57,6 +57,11 @@ def _resolve(loss: Any) -> Loss:
         raise ParameterTypeError(
             f"loss must be a losscore loss name or function, got {type(loss).__name__}"
         )
+    if len(spec.arrays) != 2:
+        raise ParameterError(
+            f"loss: {spec.name!r} takes {len(spec.arrays)} arrays ({', '.join(spec.arrays)}); "
+            "a boosting objective is a loss of (prediction, label)"
+        )
     if not spec.hess:
         raise ParameterError(f"loss: {spec.name!r} has no second derivative (Hessian)")
     return Loss(

@@ -5,9 +5,11 @@ Each function is a ``jax.custom_vjp`` built from the NumPy-level loss of the sam
 (and, when differentiated, the fused gradient) is computed by losscore in a host callback
 (``jax.pure_callback``); the VJP multiplies that closed-form gradient by the cotangent (per
 element, or per sample row for class losses, with ``reduction="none"``). Under ``vmap`` one
-callback receives the whole batch and loops over it. Only the first argument is differentiated;
-differentiating through another argument raises :class:`losscore.errors.ParameterError` (wrap
-it in ``jax.lax.stop_gradient`` if it is meant to be constant). Arguments that are not arrays
+callback receives the whole batch and loops over it. The first argument is differentiated (every
+input of a loss of several inputs: ``gaussian_nll``, ``margin_ranking``, ``cosine_embedding``,
+``triplet_margin``, those differentiated coming from one fused pass); differentiating through
+another argument raises :class:`losscore.errors.ParameterError` (wrap it in
+``jax.lax.stop_gradient`` if it is meant to be constant). Arguments that are not arrays
 (``reduction``, ``delta``, ``ignore_index``, ...) are static: each new value traces anew.
 
 Shapes, dtypes and hyperparameters are checked when the function is traced, so bad input raises
@@ -40,6 +42,7 @@ import numpy as np
 from .. import _bridges
 from ..errors import DTypeError, ParameterError, ShapeError
 from ..gradients import value_and_grad
+from ..losses import registry
 
 __all__ = list(_bridges._loss_names())
 
@@ -99,7 +102,7 @@ def _custom(
     values of the array keyword arguments ``array_keys``.
     """
     fn = _bridges.loss_function(name)
-    fused = value_and_grad(fn)
+    inputs = registry[name].inputs
     params = dict(static)
     reduction = params.get("reduction", inspect.signature(fn).parameters["reduction"].default)
     total = reduction in _TOTALS
@@ -116,43 +119,63 @@ def _custom(
             return ()
         return tuple(pred.shape[:-1]) if name in _ROWS else tuple(pred.shape)
 
-    def callback(with_grad: bool, args: Sequence[Any]) -> Any:
+    def fused(wanted: tuple[int, ...]) -> Callable[..., Any]:
+        if len(inputs) == 1:  # the first argument's gradient, as a 1-tuple
+            single = value_and_grad(fn)
+            return lambda *a, **k: (lambda v, g: (v, (g,)))(*single(*a, **k))
+        return value_and_grad(fn, argnums=wanted)
+
+    def callback(wanted: tuple[int, ...], args: Sequence[Any]) -> Any:
         pred = args[0]
         dtype = np.dtype(pred.dtype)
         base = [np.ndim(a) for a in args]
         value_out = jax.ShapeDtypeStruct(value_shape(pred), dtype)
+        kernel = fused(wanted) if wanted else fn
 
         def compute(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
-            if with_grad:
-                value, grad = call(fused, arrays)
-                return np.asarray(value, dtype=dtype), grad
+            if wanted:
+                value, grads = call(kernel, arrays)
+                return (
+                    np.asarray(value, dtype=dtype),
+                    *(np.asarray(g, dtype=arrays[k].dtype) for g, k in zip(grads, wanted,
+                                                                          strict=True)),
+                )
             return (np.asarray(call(fn, arrays), dtype=dtype),)
 
-        outs: tuple[jax.ShapeDtypeStruct, ...] = (value_out,)
-        if with_grad:
-            outs = (value_out, jax.ShapeDtypeStruct(pred.shape, dtype))
+        outs = (
+            value_out,
+            *(jax.ShapeDtypeStruct(args[k].shape, np.dtype(args[k].dtype)) for k in wanted),
+        )
         return jax.pure_callback(
             lambda *a: _batched(compute, a, base), outs, *args, vmap_method="expand_dims"
         )
 
     @jax.custom_vjp
     def loss(*args: Any) -> Any:
-        return callback(False, args)[0]
+        return callback((), args)[0]
+
+    n_inputs = min(len(inputs), n_positional)
 
     def forward(*primals: Any) -> tuple[Any, Any]:
-        for arg, primal in zip(names[1:], primals[1:], strict=True):
+        for arg, primal in zip(names[n_inputs:], primals[n_inputs:], strict=True):
             if primal.perturbed:
                 raise ParameterError(
-                    f"{arg}: losscore.jax.{name} differentiates its first argument ({names[0]}) "
-                    f"only; wrap {arg} in jax.lax.stop_gradient"
+                    f"{arg}: losscore.jax.{name} differentiates {', '.join(inputs)} only; wrap "
+                    f"{arg} in jax.lax.stop_gradient"
                 )
-        value, grad = callback(True, [p.value for p in primals])
-        return value, grad
+        wanted = tuple(k for k in range(n_inputs) if primals[k].perturbed)
+        value, *grads = callback(wanted, [p.value for p in primals])
+        # One residual per input: its gradient, or None where it is not differentiated.
+        by_input = dict(zip(wanted, grads, strict=True))
+        return value, tuple(by_input.get(k) for k in range(n_inputs))
 
-    def backward(grad: Any, cotangent: Any) -> tuple[Any, ...]:
+    def backward(grads: Any, cotangent: Any) -> tuple[Any, ...]:
         if not total and name in _ROWS:
             cotangent = cotangent[..., None]
-        return (grad * cotangent.astype(grad.dtype), *([None] * (len(names) - 1)))
+        chained = tuple(
+            None if g is None else g * cotangent.astype(g.dtype) for g in grads
+        )
+        return (*chained, *([None] * (len(names) - n_inputs)))
 
     loss.defvjp(forward, backward, symbolic_zeros=True)
     return loss

@@ -5,7 +5,10 @@ registry every other part of losscore reads.
   ``pinball``, ``poisson_nll``;
 * :mod:`~losscore.losses.binary`: the element-wise classification losses;
 * :mod:`~losscore.losses.softmax`: ``cross_entropy``;
-* :mod:`~losscore.losses.classification`: ``nll_loss``, ``multi_margin``.
+* :mod:`~losscore.losses.classification`: ``nll_loss``, ``multi_margin``;
+* :mod:`~losscore.losses.gaussian`: ``gaussian_nll`` (three differentiable inputs);
+* :mod:`~losscore.losses.ranking`: ``margin_ranking``, ``cosine_embedding``, ``triplet_margin``
+  (pairs and triplets of inputs).
 
 ``registry`` maps each loss name to its :class:`LossSpec` (function, kind, kernel, keyword
 defaults, first-argument name, whether the target is class indices, and what it supports:
@@ -17,14 +20,14 @@ Examples
 --------
 >>> from losscore.losses import registry
 >>> sorted(name for name, spec in registry.items() if spec.kind == "rows")
-['cross_entropy', 'multi_margin', 'nll_loss']
+['cosine_embedding', 'cross_entropy', 'multi_margin', 'nll_loss', 'triplet_margin']
 >>> registry["kl_div"].defaults["reduction"]
 'batchmean'
 """
 
 from __future__ import annotations
 
-from . import binary, classification, regression, softmax
+from . import binary, classification, gaussian, ranking, regression, softmax
 from ._registry import (
     FloatArray,
     Loss,
@@ -40,6 +43,8 @@ from ._registry import (
 # The loss functions: each family module's __all__ (a new loss is listed there only).
 from .binary import *  # noqa: F403
 from .classification import *  # noqa: F403
+from .gaussian import *  # noqa: F403
+from .ranking import *  # noqa: F403
 from .regression import *  # noqa: F403
 from .softmax import *  # noqa: F403
 
@@ -56,5 +61,7 @@ __all__ = [
 ]
 __all__ += binary.__all__
 __all__ += classification.__all__
+__all__ += gaussian.__all__
+__all__ += ranking.__all__
 __all__ += regression.__all__
 __all__ += softmax.__all__

@@ -95,6 +95,13 @@ class LossSpec:
         The name of the first argument (``pred``, ``logits``, ``prob``, ...).
     class_target : bool
         The target may be integer class indices (one per row).
+    arrays : tuple of str
+        The positional array arguments, in order (``("pred", "target")``,
+        ``("x1", "x2", "target")``, ...).
+    inputs : tuple of str
+        The arguments a gradient can be taken of (``argnums`` counts in this tuple): the first
+        argument only, or every input of a loss of several inputs (``gaussian_nll``'s ``pred``,
+        ``target`` and ``var``).
     grad, hess, chunked : bool
         Supported: the fused gradient, the Hessian diagonal, chunked evaluation
         (:func:`losscore.evaluate`).
@@ -111,11 +118,18 @@ class LossSpec:
     defaults: Mapping[str, Any]
     first_arg: str
     class_target: bool
+    arrays: tuple[str, ...]
+    inputs: tuple[str, ...]
     grad: bool
     hess: bool
     chunked: bool
     fused: Callable[..., Any]
     fused_hess: Callable[..., Any]
+
+    @property
+    def multi_input(self) -> bool:
+        """Whether the loss takes several differentiable inputs (``argnums`` applies)."""
+        return len(self.inputs) > 1
 
     @property
     def hyperparameters(self) -> tuple[str, ...]:
@@ -133,12 +147,13 @@ registry: Mapping[str, LossSpec] = MappingProxyType(_BY_NAME)
 
 
 def _make_fused(
-    fn: Callable[..., Any], kernel: Callable[..., Any], hess: bool = False
+    fn: Callable[..., Any], kernel: Callable[..., Any], hess: bool = False, argnums: bool = False
 ) -> Callable[..., Any]:
     """``value_and_grad(fn)`` (or with ``hess``, ``value_grad_hess(fn)``): ``fn``'s signature
     plus ``out=`` (and ``hess_out=``), calling the kernel with the wrapper's arguments
     positionally (the kernel takes the wrapper's parameters in the wrapper's order, then ``out``
-    and ``with_grad``; keyword passing would cost ~45 ns an argument)."""
+    and ``with_grad``; keyword passing would cost ~45 ns an argument). With ``argnums`` (losses
+    of several inputs) it also takes ``argnums=`` and passes it on."""
     params = list(inspect.signature(fn).parameters.values())
     positional = [p.name for p in params if p.kind is p.POSITIONAL_OR_KEYWORD]
     keywords = [p for p in params if p.kind is p.KEYWORD_ONLY]
@@ -146,16 +161,22 @@ def _make_fused(
     for p in keywords:
         namespace[f"_default_{p.name}"] = p.default
     extra = ["out=None", "hess_out=None"] if hess else ["out=None"]
+    if argnums and not hess:
+        extra.append("argnums=0")
     signature = ", ".join(
         [*positional, "*", *(f"{p.name}=_default_{p.name}" for p in keywords), *extra]
     )
     switches = ["out", "True", "with_hess=True", "hess_out=hess_out"] if hess else ["out", "True"]
+    if argnums and not hess:
+        switches.append("argnums=argnums")
     arguments = ", ".join([*positional, *(p.name for p in keywords), *switches])
     # The generated code is this module's own text over the wrapper's parameter names.
     exec(f"def {fn.__name__}({signature}):\n    return _kernel({arguments})\n", namespace)
     fused: Callable[..., Any] = functools.wraps(fn)(namespace[fn.__name__])
     outs = [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=None)
             for n in (["out", "hess_out"] if hess else ["out"])]
+    if argnums and not hess:
+        outs.append(inspect.Parameter("argnums", inspect.Parameter.KEYWORD_ONLY, default=0))
     fused.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
         [*params, *outs], return_annotation=inspect.signature(fn).return_annotation
     )
@@ -165,7 +186,12 @@ def _make_fused(
 
 
 def register(
-    kernel: Callable[K, Any], *, kind: LossKind, class_target: bool = False
+    kernel: Callable[K, Any],
+    *,
+    kind: LossKind,
+    class_target: bool = False,
+    inputs: tuple[str, ...] | None = None,
+    hess: bool = True,
 ) -> Callable[[F], Loss[F, K]]:
     """Decorator registering a loss wrapper with its ``_core`` kernel.
 
@@ -180,6 +206,12 @@ def register(
         Element-wise losses are evaluated chunk by chunk by :func:`losscore.evaluate`.
     class_target : bool
         Integer targets are class indices (``fit`` keeps them as integers).
+    inputs : tuple of str, optional
+        For a loss of several inputs: the names of its differentiable array arguments, which
+        come first (``("x1", "x2")`` of ``margin_ranking(x1, x2, target)``). By default the
+        first argument only, followed by ``target``.
+    hess : bool, default True
+        Whether the kernel computes the Hessian diagonal (``with_hess=True``).
 
     Examples
     --------
@@ -196,13 +228,14 @@ def register(
         if name in _BY_NAME:
             raise ParameterError(f"loss {name!r} is registered twice")
         params = list(inspect.signature(fn).parameters.values())
-        _check_convention(name, params)
+        arrays = _check_convention(name, params, inputs)
         defaults = {
             p.name: p.default
             for p in params
             if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name != "weight"
         }
-        fused = _make_fused(fn, kernel)
+        several = inputs is not None and len(inputs) > 1
+        fused = _make_fused(fn, kernel, argnums=several)
         fused_hess = _make_fused(fn, kernel, hess=True)
         _BY_NAME[name] = LossSpec(
             name=name,
@@ -212,35 +245,48 @@ def register(
             defaults=MappingProxyType(defaults),
             first_arg=params[0].name,
             class_target=class_target,
+            arrays=arrays,
+            inputs=inputs if inputs is not None else arrays[:1],
             grad=True,
-            hess=True,
+            hess=hess,
             chunked=True,  # every loss streams through losscore.Accumulator
             fused=fused,
             fused_hess=fused_hess,
         )
         _FUSED[fn] = fused
-        _FUSED_HESS[fn] = fused_hess
+        if hess:
+            _FUSED_HESS[fn] = fused_hess
         return fn  # type: ignore[return-value]  # Loss[F, K] is the static view of fn
 
     return decorate
 
 
-def _check_convention(name: str, params: list[inspect.Parameter]) -> None:
-    """``(first, target, *, <hyperparameters>, weight=None, reduction=...)``, as the kernels."""
+def _check_convention(
+    name: str, params: list[inspect.Parameter], inputs: tuple[str, ...] | None
+) -> tuple[str, ...]:
+    """``(first, target, *, <hyperparameters>, weight=None, reduction=...)``, as the kernels
+    (a loss of several inputs: ``(*inputs, [target,] *, ...)``); returns the array arguments."""
     kinds = [p.kind for p in params]
     positional = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    arrays = tuple(p.name for p in params if p.kind is positional)
     keyword = [p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY]
+    expected = (
+        [(*arrays[:1], "target")]
+        if inputs is None
+        else [tuple(inputs), (*inputs, "target")]
+    )
     if (
-        kinds[:2] != [positional, positional]
-        or params[1].name != "target"
+        arrays not in expected
+        or kinds[: len(arrays)] != [positional] * len(arrays)
         or any(k not in (positional, inspect.Parameter.KEYWORD_ONLY) for k in kinds)
-        or kinds.count(positional) != 2
         or keyword[-2:] != ["weight", "reduction"]
     ):
         raise ParameterError(
             f"{name}: a loss wrapper takes (first, target, *, <hyperparameters>, weight=None, "
-            f"reduction=...), got ({', '.join(str(p) for p in params)})"
+            f"reduction=...) or (*inputs, [target,] *, ...), got "
+            f"({', '.join(str(p) for p in params)})"
         )
+    return arrays
 
 
 def fused_of(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -261,6 +307,11 @@ def fused_hess_of(fn: Callable[..., Any]) -> Callable[..., Any]:
         return _FUSED_HESS[fn]
     except (KeyError, TypeError):
         name = getattr(fn, "__name__", repr(fn))
+        if fn in _FUSED:
+            raise TypeError(
+                f"{name} computes no Hessian diagonal (it compares vectors along the last "
+                "axis); its gradient is losscore.value_and_grad"
+            ) from None
         raise TypeError(
             f"{name} has no registered closed-form Hessian; "
             "pass a losscore loss such as losscore.huber"

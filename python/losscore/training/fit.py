@@ -42,9 +42,23 @@ def _takes_class_indices(loss_name: str | None) -> bool:
     return spec is not None and spec.class_target
 
 
+def _check_pair(name: str | None) -> None:
+    """fit trains a model's prediction against a target: losses of (pred, target) only."""
+    spec = registry.get(name) if name is not None else None
+    if spec is not None and len(spec.arrays) != 2:
+        raise ParameterError(
+            f"loss: {spec.name} takes {len(spec.arrays)} arrays ({', '.join(spec.arrays)}); fit "
+            "trains with a loss of (prediction, target)"
+        )
+
+
 def training_loss(loss: Any) -> tuple[Callable[..., Any], str | None, Callable[..., Any]]:
     """A loss name, a losscore loss, or a ``functools.partial`` of one (fixing parameters such as
     ``delta`` or ``class_weight``) -> (loss function, its name, fused value-and-gradient)."""
+    named = loss if isinstance(loss, str) else getattr(
+        loss.func if isinstance(loss, functools.partial) else loss, "__name__", None
+    )
+    _check_pair(named if isinstance(named, str) else None)
     if isinstance(loss, str):
         spec = resolve_loss(loss)
         return spec.function, spec.name, spec.fused

@@ -78,7 +78,7 @@ impl Case {
             Some(rows) => Inputs::rows(x, rows, target),
             None => match target {
                 Target::Values(t) => Inputs::elementwise(x, t),
-                Target::Index(_) => unreachable!("element-wise cases have value targets"),
+                _ => unreachable!("element-wise cases have value targets"),
             },
         };
         inputs

@@ -6,6 +6,7 @@
 mod arrays;
 mod errors;
 mod losses;
+mod multi_input;
 mod nn;
 mod optim;
 mod params;
@@ -20,6 +21,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     runtime::register(m)?;
     losses::register(m)?;
+    multi_input::register(m)?;
     nn::register(m)?;
     optim::register(m)?;
     Ok(())

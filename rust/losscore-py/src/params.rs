@@ -149,6 +149,7 @@ pub mod arg {
         label_smoothing: f64,
         log_input: bool,
         full: bool,
+        swap: bool,
         log_target: bool,
         with_grad: bool,
         with_hess: bool,
@@ -177,6 +178,11 @@ pub mod arg {
         Err(super::ParameterError::new_err(format!(
             "p: must be 1 or 2, got {v}"
         )))
+    }
+
+    /// `triplet_margin`'s `p`: the order of the norm, a real number.
+    pub fn norm_p(obj: &Bound<'_, PyAny>) -> PyResult<f64> {
+        super::named(obj, "p")
     }
 
     /// The `offset` argument: a non-negative unit index.

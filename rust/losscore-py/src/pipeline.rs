@@ -37,7 +37,7 @@ pub struct Call<'a, 'py> {
 
 /// The global unit index of the chunk's first unit: `offset` leading-axis rows of
 /// `units / leading` units each.
-fn chunk_start(offset: Option<usize>, units: usize, leading: usize) -> PyResult<Option<usize>> {
+pub fn chunk_start(offset: Option<usize>, units: usize, leading: usize) -> PyResult<Option<usize>> {
     let Some(offset) = offset else {
         return Ok(None);
     };

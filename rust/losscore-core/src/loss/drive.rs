@@ -22,7 +22,49 @@ use crate::simd::{self, Kernel, Real};
 pub enum Target<'a, T> {
     Values(&'a [T]),
     Index(&'a [i64]),
+    /// One value per unit (a label per row of a pair of inputs, e.g. `+1`/`-1`).
+    Units(&'a [T]),
+    /// No target: every array is an input (losses of several inputs, e.g. triplets).
+    Absent,
 }
+
+impl<'a, T> Target<'a, T> {
+    /// Units `lo..hi` (`width` values each for value targets).
+    pub fn range(&self, lo: usize, hi: usize, width: usize) -> Self {
+        match *self {
+            Target::Values(t) => Target::Values(&t[lo * width..hi * width]),
+            Target::Index(y) => Target::Index(&y[lo..hi]),
+            Target::Units(y) => Target::Units(&y[lo..hi]),
+            Target::Absent => Target::Absent,
+        }
+    }
+
+    /// Splits off the first `units` units (`width` values each for value targets).
+    pub fn split(&self, units: usize, width: usize) -> (Self, Self) {
+        match *self {
+            Target::Values(t) => {
+                let (a, b) = t.split_at(units * width);
+                (Target::Values(a), Target::Values(b))
+            }
+            Target::Index(y) => {
+                let (a, b) = y.split_at(units);
+                (Target::Index(a), Target::Index(b))
+            }
+            Target::Units(y) => {
+                let (a, b) = y.split_at(units);
+                (Target::Units(a), Target::Units(b))
+            }
+            Target::Absent => (Target::Absent, Target::Absent),
+        }
+    }
+}
+
+/// Further inputs laid out like the first argument (`var` of `gaussian_nll`, the second of a
+/// pair, the positive and negative of a triplet), in argument order.
+pub type More<'a, T> = [Option<&'a [T]>; 2];
+
+/// The gradients of the further inputs, in the order of [`More`].
+pub type MoreGrad<'a, T> = [Option<&'a mut [T]>; 2];
 
 /// What a loss reads.
 #[derive(Debug, Clone, Copy)]
@@ -30,6 +72,8 @@ pub struct Inputs<'a, T> {
     /// The first argument: `units * width` values.
     pub x: &'a [T],
     pub target: Target<'a, T>,
+    /// Further inputs of `x`'s layout (losses of several inputs).
+    pub more: More<'a, T>,
     /// Elements, or rows for class-axis losses.
     pub units: usize,
     /// Per-unit non-negative weights.
@@ -49,6 +93,7 @@ impl<'a, T> Inputs<'a, T> {
         Inputs {
             x,
             target: Target::Values(target),
+            more: [None, None],
             units: x.len(),
             weight: None,
             cols: None,
@@ -62,6 +107,7 @@ impl<'a, T> Inputs<'a, T> {
         Inputs {
             x,
             target,
+            more: [None, None],
             units: rows,
             weight: None,
             cols: None,
@@ -72,6 +118,10 @@ impl<'a, T> Inputs<'a, T> {
 
     pub fn weight(self, weight: Option<&'a [T]>) -> Self {
         Inputs { weight, ..self }
+    }
+
+    pub fn more(self, more: More<'a, T>) -> Self {
+        Inputs { more, ..self }
     }
 
     pub fn cols(self, cols: Option<&'a [T]>) -> Self {
@@ -86,10 +136,8 @@ impl<'a, T> Inputs<'a, T> {
     fn range(&self, lo: usize, hi: usize, width: usize) -> Self {
         Inputs {
             x: &self.x[lo * width..hi * width],
-            target: match self.target {
-                Target::Values(t) => Target::Values(&t[lo * width..hi * width]),
-                Target::Index(y) => Target::Index(&y[lo..hi]),
-            },
+            target: self.target.range(lo, hi, width),
+            more: self.more.map(|m| m.map(|m| &m[lo * width..hi * width])),
             units: hi - lo,
             weight: self.weight.map(|w| &w[lo..hi]),
             cols: self.cols,
@@ -111,6 +159,8 @@ pub struct Request<'a, T> {
     /// The diagonal of `d^2 value / d x^2`, scaled like the gradient (row losses: the per-row
     /// diagonal). Requires `grad_out`: both come from the same pass.
     pub hess_out: Option<&'a mut [T]>,
+    /// `d value / d more[k]` (losses of several inputs), scaled like `grad_out`.
+    pub more_grad_out: MoreGrad<'a, T>,
     /// Validate targets before anything is written (the outputs are the caller's buffers).
     pub prevalidate: bool,
     /// `Some(g)`: these units are one chunk of a longer stream, starting at global unit `g`;
@@ -127,6 +177,7 @@ impl<'a, T> Request<'a, T> {
             loss_out: None,
             grad_out: None,
             hess_out: None,
+            more_grad_out: [None, None],
             prevalidate: false,
             chunk_at: None,
         }
@@ -142,6 +193,21 @@ impl<'a, T> Request<'a, T> {
 
     pub fn hess_out(self, hess_out: Option<&'a mut [T]>) -> Self {
         Request { hess_out, ..self }
+    }
+
+    pub fn more_grad_out(self, more_grad_out: MoreGrad<'a, T>) -> Self {
+        Request {
+            more_grad_out,
+            ..self
+        }
+    }
+
+    /// Whether any per-unit output is asked for.
+    fn has_outputs(&self) -> bool {
+        self.loss_out.is_some()
+            || self.grad_out.is_some()
+            || self.hess_out.is_some()
+            || self.more_grad_out.iter().any(Option::is_some)
     }
 
     pub fn prevalidate(self, prevalidate: bool) -> Self {
@@ -190,11 +256,13 @@ pub fn evaluate<T: Real, L: Loss<T>>(loss: &L, req: Request<'_, T>) -> Result<f6
 pub struct Block<'a, T> {
     pub x: &'a [T],
     pub target: Target<'a, T>,
+    pub more: More<'a, T>,
     pub weight: Option<&'a [T]>,
     pub loss_out: Option<&'a mut [T]>,
     pub grad: Option<&'a mut [T]>,
     /// The Hessian diagonal (only with `grad`).
     pub hess: Option<&'a mut [T]>,
+    pub more_grad: MoreGrad<'a, T>,
     /// Column factors (empty unless the loss has columns).
     pub cols: &'a [T],
     /// Global index of the first unit (for column factors).
@@ -217,16 +285,15 @@ impl<'a, T: Copy> Block<'a, T> {
     pub fn split(self, units: usize, width: usize) -> (Block<'a, T>, Block<'a, T>) {
         let at = units * width;
         let (x0, x1) = self.x.split_at(at);
-        let (t0, t1) = match self.target {
-            Target::Values(t) => {
-                let (a, b) = t.split_at(at);
-                (Target::Values(a), Target::Values(b))
+        let (t0, t1) = self.target.split(units, width);
+        let [m0, m1] = self.more.map(|m| match m {
+            Some(m) => {
+                let (a, b) = m.split_at(at);
+                (Some(a), Some(b))
             }
-            Target::Index(y) => {
-                let (a, b) = y.split_at(units);
-                (Target::Index(a), Target::Index(b))
-            }
-        };
+            None => (None, None),
+        });
+        let [mg0, mg1] = self.more_grad.map(|g| split_opt(g, at));
         let (w0, w1) = match self.weight {
             Some(w) => {
                 let (a, b) = w.split_at(units);
@@ -240,10 +307,12 @@ impl<'a, T: Copy> Block<'a, T> {
         let head = Block {
             x: x0,
             target: t0,
+            more: [m0.0, m1.0],
             weight: w0,
             loss_out: l0,
             grad: g0,
             hess: h0,
+            more_grad: [mg0.0, mg1.0],
             cols: self.cols,
             unit0: self.unit0,
             scale: self.scale,
@@ -251,10 +320,12 @@ impl<'a, T: Copy> Block<'a, T> {
         let tail = Block {
             x: x1,
             target: t1,
+            more: [m0.1, m1.1],
             weight: w1,
             loss_out: l1,
             grad: g1,
             hess: h1,
+            more_grad: [mg0.1, mg1.1],
             cols: self.cols,
             unit0: self.unit0 + units,
             scale: self.scale,
@@ -280,6 +351,10 @@ pub trait Blocks<T: Real>: Sync {
         inputs: &Inputs<'_, T>,
         validate: bool,
     ) -> Result<Option<Vec<f64>>, LossError>;
+    /// Whether the Hessian diagonal is defined.
+    fn hessian(&self) -> bool {
+        true
+    }
     /// Reports the first invalid target (called when a block met one).
     fn find_bad(&self, inputs: &Inputs<'_, T>) -> Result<(), LossError>;
     /// Each unit's share of the "mean" denominator (`None`: the count), for the units of a
@@ -298,11 +373,7 @@ pub trait Blocks<T: Real>: Sync {
 pub fn drive<T: Real, K: Blocks<T>>(k: &K, req: Request<'_, T>) -> Result<Partials, LossError> {
     check(k, &req)?;
     match req.chunk_at {
-        Some(offset)
-            if req.loss_out.is_none() && req.grad_out.is_none() && req.hess_out.is_none() =>
-        {
-            chunk(k, req.inputs, req.reduction, offset)
-        }
+        Some(offset) if !req.has_outputs() => chunk(k, req.inputs, req.reduction, offset),
         Some(_) => Err(invalid(
             "out",
             "chunked evaluation computes no per-unit outputs",
@@ -322,6 +393,18 @@ fn check<T: Real, K: Blocks<T>>(k: &K, req: &Request<'_, T>) -> Result<(), LossE
     match inputs.target {
         Target::Values(t) => check_len("target", t.len(), values)?,
         Target::Index(y) => check_len("target", y.len(), units)?,
+        Target::Units(y) => check_len("target", y.len(), units)?,
+        Target::Absent => {}
+    }
+    for (m, g) in inputs.more.iter().zip(&req.more_grad_out) {
+        if let Some(m) = m {
+            check_len("input", m.len(), values)?;
+        }
+        match (m, g.as_deref()) {
+            (Some(_), Some(g)) => check_len("out", g.len(), values)?,
+            (None, Some(_)) => return Err(invalid("out", "a gradient of an absent input")),
+            _ => {}
+        }
     }
     if let Some(w) = inputs.weight {
         check_len("weight", w.len(), units)?;
@@ -330,6 +413,9 @@ fn check<T: Real, K: Blocks<T>>(k: &K, req: &Request<'_, T>) -> Result<(), LossE
         check_len("out", g.len(), values)?;
     }
     if let Some(h) = req.hess_out.as_deref() {
+        if !k.hessian() {
+            return Err(invalid("hess_out", "this loss has no Hessian diagonal"));
+        }
         if req.grad_out.is_none() {
             return Err(invalid("hess_out", "requires the gradient output (out)"));
         }
@@ -405,6 +491,7 @@ fn run_checked<T: Real, K: Blocks<T>>(k: &K, req: Request<'_, T>) -> Result<Part
         loss_out,
         grad_out,
         hess_out,
+        more_grad_out,
         prevalidate,
         ..
     } = req;
@@ -434,10 +521,12 @@ fn run_checked<T: Real, K: Blocks<T>>(k: &K, req: Request<'_, T>) -> Result<Part
     let whole = Block {
         x: inputs.x,
         target: inputs.target,
+        more: inputs.more,
         weight: inputs.weight,
         loss_out,
         grad: grad_out,
         hess: hess_out,
+        more_grad: more_grad_out,
         cols: inputs.cols.unwrap_or(&[]),
         unit0: inputs.unit0,
         scale: T::from_f64(scale),

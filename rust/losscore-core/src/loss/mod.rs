@@ -1,15 +1,20 @@
 //! Loss kernels. [`drive`] is the one driver under every loss; [`pointwise`] adapts losses
 //! whose value at element `i` depends only on `pred[i]` and `target[i]`, [`rows`] losses over a
-//! class axis (one row of `C` values per sample). Each family lives in its own file.
+//! class axis (one row of `C` values per sample), [`multi_input`] losses of several inputs of one
+//! layout (pairs, triplets, `gaussian_nll`). Each family lives in its own file.
 
 pub mod binary;
 pub mod classification;
 pub mod drive;
+pub mod gaussian;
+pub mod multi_input;
 pub mod pointwise;
+pub mod ranking;
 pub mod regression;
 pub mod rows;
 pub mod softmax;
 
 pub use drive::{Inputs, Loss, Request, Target};
+pub use multi_input::{MultiInput, MultiInputs};
 pub use pointwise::{evaluate, partials, Elementwise, Pointwise};
 pub use rows::{evaluate_rows, RowLoss, Rows};

@@ -145,8 +145,11 @@ impl<T: Real, L: Pointwise<T>> Blocks<T> for Elementwise<L> {
                 "'batchmean' is only defined for kl_div",
             ));
         }
-        if let Target::Index(_) = inputs.target {
-            return Err(invalid("target", "expected values, not class indices"));
+        if !matches!(inputs.target, Target::Values(_)) {
+            return Err(invalid(
+                "target",
+                "expected values of the first argument's shape",
+            ));
         }
         let n = inputs.units;
         match inputs.cols {
@@ -260,6 +263,7 @@ fn block_of<
         cols,
         unit0,
         scale,
+        ..
     } = blk;
     let Target::Values(t) = target else {
         return (0.0, false);

@@ -97,6 +97,12 @@ impl<T: Real, L: RowLoss<T>> Blocks<T> for Rows<L> {
                 "'batchmean' is only defined for kl_div",
             ));
         }
+        if let Target::Units(_) | Target::Absent = inputs.target {
+            return Err(crate::error::invalid(
+                "target",
+                "expected class indices or class probabilities",
+            ));
+        }
         if let Target::Values(_) = inputs.target {
             if !self.0.accepts_prob() && self.0.ignore_index().is_some() {
                 return Err(crate::error::invalid(
@@ -132,7 +138,7 @@ impl<T: Real, L: RowLoss<T>> Blocks<T> for Rows<L> {
     fn find_bad(&self, inputs: &Inputs<'_, T>) -> Result<(), LossError> {
         match inputs.target {
             Target::Index(y) => label_partials(&self.0, y, inputs.weight).map(|_| ()),
-            Target::Values(_) => Ok(()),
+            _ => Ok(()),
         }
     }
 
@@ -179,6 +185,7 @@ fn block_rows<T: Real, L: RowLoss<T>, const H: bool>(kernel: &L, blk: Block<'_, 
     let rows = match target {
         Target::Index(y) => y.len(),
         Target::Values(t) => t.len().checked_div(c_n).unwrap_or(0),
+        Target::Units(_) | Target::Absent => 0, // refused by `check`
     };
     let mut acc = [0.0f64; LANES];
     let mut bad = false;
@@ -193,10 +200,7 @@ fn block_rows<T: Real, L: RowLoss<T>, const H: bool>(kernel: &L, blk: Block<'_, 
         }
         let mut loss = [T::ZERO; GROUP];
         let mut live = [false; GROUP];
-        let labels = match target {
-            Target::Index(y) => Target::Index(&y[r0..r0 + nr]),
-            Target::Values(t) => Target::Values(&t[r0 * c_n..(r0 + nr) * c_n]),
-        };
+        let labels = target.range(r0, r0 + nr, c_n);
         bad |= kernel.group(GroupRows {
             x: &x[r0 * c_n..(r0 + nr) * c_n],
             labels,

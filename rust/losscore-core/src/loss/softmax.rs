@@ -618,6 +618,7 @@ impl<T: Real> RowLoss<T> for CrossEntropy<'_, T> {
                 }
                 false
             }
+            Target::Units(_) | Target::Absent => false, // refused by `Rows::check`
         }
     }
 }
