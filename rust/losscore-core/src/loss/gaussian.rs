@@ -1,7 +1,7 @@
 //! `gaussian_nll`: the negative log-likelihood of `target` under `N(pred, var)`, a loss of three
 //! inputs of one layout (element-wise), run through [`MultiInputs`](super::multi_input).
 
-use super::multi_input::{MultiInput, UnitGrads, UnitInputs};
+use super::multi_input::{Element, MultiInput, UnitGrads, UnitInputs};
 use crate::error::{invalid, LossError};
 use crate::simd::Real;
 
@@ -44,34 +44,48 @@ impl<T: Real> MultiInput<T> for GaussianNll<T> {
         1
     }
 
+    const ELEMENTWISE: bool = true;
+
+    #[inline(always)]
+    fn element(&self, [p, t, var]: [T; 3], _label: T) -> Element<T> {
+        // NaN var stays NaN (the comparison is false).
+        let v = T::select(var < self.eps, self.eps, var);
+        let d = p - t;
+        // One division: the gradients and the Hessian all scale with 1 / v.
+        let inv = T::ONE / v;
+        let r = d * inv;
+        Element {
+            loss: T::HALF * (v.ln() + d * r) + self.constant,
+            grads: [r, -r, T::HALF * (T::ONE - d * r) * inv],
+            hess: inv,
+            invalid: self.rejects([p, t, var], T::ZERO),
+        }
+    }
+
+    #[inline(always)]
+    fn rejects(&self, [_, _, var]: [T; 3], _label: T) -> bool {
+        var < T::ZERO
+    }
+
     #[inline(always)]
     fn unit(
         &self,
         inputs: UnitInputs<'_, T>,
-        _label: T,
+        label: T,
         coef: T,
-        [g_pred, g_target, g_var]: UnitGrads<'_, T>,
+        grads: UnitGrads<'_, T>,
         hess: Option<&mut [T]>,
     ) -> (T, bool) {
-        let (p, t, var) = (inputs[0][0], inputs[1][0], inputs[2][0]);
-        // NaN var stays NaN (the comparison is false).
-        let v = T::select(var < self.eps, self.eps, var);
-        let d = p - t;
-        let r = d / v;
-        let loss = T::HALF * (v.ln() + d * r) + self.constant;
-        if let Some(g) = g_pred {
-            g[0] = coef * r;
-        }
-        if let Some(g) = g_target {
-            g[0] = -(coef * r);
-        }
-        if let Some(g) = g_var {
-            g[0] = coef * T::HALF * (T::ONE - d * r) / v;
+        let e = self.element([inputs[0][0], inputs[1][0], inputs[2][0]], label);
+        for (g, d) in grads.into_iter().zip(e.grads) {
+            if let Some(g) = g {
+                g[0] = coef * d;
+            }
         }
         if let Some(h) = hess {
-            h[0] = coef / v;
+            h[0] = coef * e.hess;
         }
-        (loss, var < T::ZERO)
+        (e.loss, e.invalid)
     }
 
     fn invalid(

@@ -20,6 +20,16 @@ pub type UnitInputs<'a, T> = [&'a [T]; 3];
 /// The gradient outputs of one unit, in argument order (`None`: not asked for).
 pub type UnitGrads<'a, T> = [Option<&'a mut [T]>; 3];
 
+/// One element of an element-wise loss of several inputs: its loss, `d l / d input_k`, the
+/// second derivative with respect to the first input, and whether an input is invalid.
+#[derive(Debug, Clone, Copy)]
+pub struct Element<T> {
+    pub loss: T,
+    pub grads: [T; 3],
+    pub hess: T,
+    pub invalid: bool,
+}
+
 /// A loss of two or three inputs of one layout.
 pub trait MultiInput<T: Real>: Copy + Send + Sync {
     /// The names of the array inputs in argument order (2 or 3), for messages.
@@ -29,8 +39,28 @@ pub trait MultiInput<T: Real>: Copy + Send + Sync {
     /// Whether the Hessian diagonal with respect to the first input is defined.
     const HESS: bool;
 
+    /// Element-wise (width 1, [`MultiInput::element`] defined): blocks then run in sub-chunks
+    /// whose element loop vectorizes.
+    const ELEMENTWISE: bool = false;
+
     /// Values per unit.
     fn width(&self) -> usize;
+    /// Whether one element's inputs or label are invalid (`ELEMENTWISE` only), branch-free.
+    #[inline(always)]
+    fn rejects(&self, _inputs: [T; 3], _label: T) -> bool {
+        false
+    }
+    /// One element from scalars (inputs in argument order, absent ones 0), branch-free; only
+    /// called when `ELEMENTWISE`. Must be `#[inline(always)]`.
+    #[inline(always)]
+    fn element(&self, _inputs: [T; 3], _label: T) -> Element<T> {
+        Element {
+            loss: T::NAN,
+            grads: [T::NAN; 3],
+            hess: T::NAN,
+            invalid: true,
+        }
+    }
     /// One unit: returns its (unweighted) loss and whether an input or label is invalid. When
     /// `grads[k]` is given it receives `coef * d l / d input_k`; when `hess` is given (only with
     /// `grads[0]`), `coef * d^2 l / d input_0^2` (the diagonal). Must be `#[inline(always)]`.
@@ -120,7 +150,13 @@ impl<T: Real, L: MultiInput<T>> Blocks<T> for MultiInputs<L> {
 
     fn find_bad(&self, inputs: &Inputs<'_, T>) -> Result<(), LossError> {
         let w = self.0.width();
-        for u in 0..inputs.units {
+        let mut from = 0;
+        if L::ELEMENTWISE {
+            // A branch-free scan (it vectorizes) finds the first sub-chunk holding an invalid
+            // element; only that one is searched for the message.
+            from = first_rejected(&self.0, inputs).unwrap_or(inputs.units);
+        }
+        for u in from..inputs.units {
             let (unit, label) = unit_of(inputs, u, w);
             if let Some((name, at, message)) = self.0.invalid(unit, label) {
                 return Err(LossError::InvalidTarget {
@@ -135,6 +171,12 @@ impl<T: Real, L: MultiInput<T>> Blocks<T> for MultiInputs<L> {
 
     #[inline(always)]
     fn block(&self, blk: Block<'_, T>) -> (f64, bool) {
+        if L::ELEMENTWISE {
+            return match blk.weight.is_some() {
+                true => elements::<T, L, true>(&self.0, blk),
+                false => elements::<T, L, false>(&self.0, blk),
+            };
+        }
         let w = self.0.width();
         let Block {
             x,
@@ -182,6 +224,109 @@ impl<T: Real, L: MultiInput<T>> Blocks<T> for MultiInputs<L> {
         }
         (sum_lanes(&acc), bad)
     }
+}
+
+/// Elements per sub-chunk of [`elements`]: its buffers stay in L1.
+const SUB: usize = 256;
+
+/// A block of an element-wise loss: per sub-chunk, one branch-free element loop into L1
+/// buffers (it vectorizes), then the outputs asked for are copied out and the weighted losses
+/// added into the lanes (element `k` to lane `k % LANES`, as [`crate::reduce::fold`] does).
+#[inline(always)]
+fn elements<T: Real, L: MultiInput<T>, const W: bool>(loss: &L, blk: Block<'_, T>) -> (f64, bool) {
+    let Block {
+        x,
+        target,
+        more,
+        weight,
+        mut loss_out,
+        mut grad,
+        mut hess,
+        more_grad: [mut g1, mut g2],
+        scale,
+        ..
+    } = blk;
+    let zeros = [T::ZERO; SUB];
+    let n = x.len();
+    let mut acc = [0.0f64; LANES];
+    let mut bad = false;
+    let mut start = 0;
+    while start < n {
+        let len = SUB.min(n - start);
+        let span = start..start + len;
+        let xs = &x[span.clone()];
+        let (m1, m2) = (
+            more[0].map_or(&zeros[..len], |m| &m[span.clone()]),
+            more[1].map_or(&zeros[..len], |m| &m[span.clone()]),
+        );
+        let ys = match target {
+            Target::Units(y) => &y[span.clone()],
+            _ => &zeros[..len],
+        };
+        let ws = match weight {
+            Some(w) if W => &w[span.clone()],
+            _ => &zeros[..len],
+        };
+        let (mut l, mut g, mut h) = ([T::ZERO; SUB], [[T::ZERO; SUB]; 3], [T::ZERO; SUB]);
+        for j in 0..len {
+            let e = loss.element([xs[j], m1[j], m2[j]], ys[j]);
+            let (wl, coef) = if W {
+                (ws[j] * e.loss, scale * ws[j])
+            } else {
+                (e.loss, scale)
+            };
+            l[j] = wl;
+            g[0][j] = coef * e.grads[0];
+            g[1][j] = coef * e.grads[1];
+            g[2][j] = coef * e.grads[2];
+            h[j] = coef * e.hess;
+            bad |= e.invalid;
+        }
+        let outputs = [
+            (grad.as_deref_mut(), &g[0]),
+            (g1.as_deref_mut(), &g[1]),
+            (g2.as_deref_mut(), &g[2]),
+            (hess.as_deref_mut(), &h),
+            (loss_out.as_deref_mut(), &l),
+        ];
+        for (out, buf) in outputs {
+            if let Some(out) = out {
+                out[span.clone()].copy_from_slice(&buf[..len]);
+            }
+        }
+        for (k, v) in l[..len].iter().enumerate() {
+            acc[k % LANES] += v.to_f64();
+        }
+        start += len;
+    }
+    (sum_lanes(&acc), bad)
+}
+
+/// The start of the first sub-chunk of [`SUB`] elements with a rejected element, if any.
+fn first_rejected<T: Real, L: MultiInput<T>>(loss: &L, inputs: &Inputs<'_, T>) -> Option<usize> {
+    let zeros = [T::ZERO; SUB];
+    let n = inputs.x.len();
+    let mut start = 0;
+    while start < n {
+        let len = SUB.min(n - start);
+        let span = start..start + len;
+        let xs = &inputs.x[span.clone()];
+        let m1 = inputs.more[0].map_or(&zeros[..len], |m| &m[span.clone()]);
+        let m2 = inputs.more[1].map_or(&zeros[..len], |m| &m[span.clone()]);
+        let ys = match inputs.target {
+            Target::Units(y) => &y[span.clone()],
+            _ => &zeros[..len],
+        };
+        let mut any = false;
+        for j in 0..len {
+            any |= loss.rejects([xs[j], m1[j], m2[j]], ys[j]);
+        }
+        if any {
+            return Some(start);
+        }
+        start += len;
+    }
+    None
 }
 
 /// `s[span]`, or `s` itself when it is empty (an input the loss does not have).

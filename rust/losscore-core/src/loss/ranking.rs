@@ -5,7 +5,7 @@
 //! Kinks: where a hinge `max(0, z)` is exactly at `z = 0` the gradient reported is 0 (as for
 //! `hinge`); NaN inputs propagate to the loss and the gradients.
 
-use super::multi_input::{MultiInput, UnitGrads, UnitInputs};
+use super::multi_input::{Element, MultiInput, UnitGrads, UnitInputs};
 use crate::error::{invalid, LossError};
 use crate::simd::Real;
 
@@ -20,7 +20,8 @@ fn finite(name: &'static str, v: f64) -> Result<(), LossError> {
 /// `t` is -1 or +1 (NaN passes and propagates).
 #[inline(always)]
 fn sign_label<T: Real>(t: T) -> bool {
-    t == T::ONE || t == -T::ONE || t.is_nan()
+    // `|`, not `||`: no branch, so the element loop vectorizes.
+    (t == T::ONE) | (t == -T::ONE) | t.is_nan()
 }
 
 fn label_error<T: Real>(y: T) -> Option<(&'static str, usize, String)> {
@@ -51,29 +52,46 @@ impl<T: Real> MultiInput<T> for MarginRanking<T> {
         1
     }
 
+    const ELEMENTWISE: bool = true;
+
+    #[inline(always)]
+    fn element(&self, [x1, x2, _]: [T; 3], y: T) -> Element<T> {
+        let z = self.margin - y * (x1 - x2);
+        // d z / d x1 = -y where the hinge is active; NaN propagates.
+        let g = T::select(z > T::ZERO, -y, T::ZERO);
+        let g = T::select(z.is_nan(), z, g);
+        Element {
+            loss: z.max_nan(T::ZERO),
+            grads: [g, -g, T::ZERO],
+            hess: T::select(z.is_nan(), z, T::ZERO),
+            invalid: self.rejects([x1, x2, T::ZERO], y),
+        }
+    }
+
+    #[inline(always)]
+    fn rejects(&self, _inputs: [T; 3], y: T) -> bool {
+        !sign_label(y)
+    }
+
     #[inline(always)]
     fn unit(
         &self,
         inputs: UnitInputs<'_, T>,
         y: T,
         coef: T,
-        [g1, g2, _]: UnitGrads<'_, T>,
+        grads: UnitGrads<'_, T>,
         hess: Option<&mut [T]>,
     ) -> (T, bool) {
-        let z = self.margin - y * (inputs[0][0] - inputs[1][0]);
-        // d z / d x1 = -y where the hinge is active; NaN propagates.
-        let g = T::select(z > T::ZERO, -(coef * y), T::ZERO);
-        let g = T::select(z.is_nan(), z, g);
-        if let Some(g1) = g1 {
-            g1[0] = g;
-        }
-        if let Some(g2) = g2 {
-            g2[0] = -g;
+        let e = self.element([inputs[0][0], inputs[1][0], T::ZERO], y);
+        for (g, d) in grads.into_iter().zip(e.grads) {
+            if let Some(g) = g {
+                g[0] = coef * d;
+            }
         }
         if let Some(h) = hess {
-            h[0] = T::select(z.is_nan(), z, T::ZERO);
+            h[0] = coef * e.hess;
         }
-        (z.max_nan(T::ZERO), !sign_label(y))
+        (e.loss, e.invalid)
     }
 
     fn invalid(&self, _inputs: UnitInputs<'_, T>, y: T) -> Option<(&'static str, usize, String)> {
