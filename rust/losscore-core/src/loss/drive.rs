@@ -166,6 +166,9 @@ pub struct Request<'a, T> {
     /// `Some(g)`: these units are one chunk of a longer stream, starting at global unit `g`;
     /// the partials keep the terms of blocks the chunk covers only in part (no outputs).
     pub chunk_at: Option<usize>,
+    /// The gradient (and Hessian) factor when it is not the reduction's own: the caller knows
+    /// the denominator of a longer stream this request is one chunk of.
+    pub grad_scale: Option<f64>,
 }
 
 impl<'a, T> Request<'a, T> {
@@ -180,6 +183,7 @@ impl<'a, T> Request<'a, T> {
             more_grad_out: [None, None],
             prevalidate: false,
             chunk_at: None,
+            grad_scale: None,
         }
     }
 
@@ -219,6 +223,10 @@ impl<'a, T> Request<'a, T> {
 
     pub fn chunk_at(self, chunk_at: Option<usize>) -> Self {
         Request { chunk_at, ..self }
+    }
+
+    pub fn grad_scale(self, grad_scale: Option<f64>) -> Self {
+        Request { grad_scale, ..self }
     }
 }
 
@@ -493,6 +501,7 @@ fn run_checked<T: Real, K: Blocks<T>>(k: &K, req: Request<'_, T>) -> Result<Part
         hess_out,
         more_grad_out,
         prevalidate,
+        grad_scale,
         ..
     } = req;
     let units = inputs.units;
@@ -513,9 +522,10 @@ fn run_checked<T: Real, K: Blocks<T>>(k: &K, req: Request<'_, T>) -> Result<Part
         batch: inputs.batch as u64,
         ..Partials::default()
     };
-    let scale = match reduction {
-        Reduction::Mean => 1.0 / partials.denominator_total(),
-        Reduction::BatchMean => 1.0 / inputs.batch as f64,
+    let scale = match (grad_scale, reduction) {
+        (Some(s), _) => s,
+        (None, Reduction::Mean) => 1.0 / partials.denominator_total(),
+        (None, Reduction::BatchMean) => 1.0 / inputs.batch as f64,
         _ => 1.0,
     };
     let whole = Block {

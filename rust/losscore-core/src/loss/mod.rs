@@ -8,6 +8,7 @@ pub mod classification;
 pub mod drive;
 pub mod gaussian;
 pub mod multi_input;
+pub mod narrow;
 pub mod pointwise;
 pub mod ranking;
 pub mod regression;
