@@ -130,12 +130,14 @@ def evaluate_many(
             f"(loss, parameters) pairs, got {type(losses).__name__}"
         )
     accs = []
+    kernel_params: list[dict[str, Any]] = []
     for pair in pairs:
         if not (isinstance(pair, tuple) and len(pair) == 2 and isinstance(pair[1], Mapping)):
             raise ParameterTypeError(f"losses: expected (loss, parameters) pairs, got {pair!r}")
         loss, params = pair
         params = dict(params)
         own = params.pop("reduction", None)
+        kernel_params.append(params)
         accs.append(
             Accumulator(loss, reduction=reduction if reduction is not None else own, **params)
         )
@@ -171,7 +173,10 @@ def evaluate_many(
                     for acc in accs:
                         acc.update(parts[0], parts[1], w)
                 except LosscoreError as exc:
-                    raise _global_position(exc, sources, start if cut else 0) from None
+                    located = _locate(exc, infos, kernel_params, parts, w)
+                    if located is None:
+                        raise
+                    raise _global_position(located, sources, start if cut else 0) from None
                 bar.update(parts[0].size)
             for src in sources:
                 src.finish()
@@ -185,6 +190,24 @@ def evaluate_many(
 
 
 _FLAT_INDEX = re.compile(r"^(\w+)(.*?flat index )(\d+)", re.DOTALL)
+
+
+def _locate(
+    exc: LosscoreError,
+    infos: list[LossInfo],
+    params: list[dict[str, Any]],
+    parts: list[np.ndarray],
+    weight: np.ndarray | None,
+) -> LosscoreError | None:
+    """The error of the failing chunk evaluated on its own (offset 0), whose positions count
+    from the chunk's start; ``None`` when that cannot be told (the accumulators' positions
+    count from a block boundary inside the chunk)."""
+    for info, kw in zip(infos, params, strict=True):
+        try:
+            info.kernel(parts[0], parts[1], weight=weight, **kw, partials=True, offset=0)
+        except LosscoreError as own:
+            return own if type(own) is type(exc) else None
+    return None
 
 
 def _global_position(exc: LosscoreError, sources: list[ArraySource], row: int) -> LosscoreError:
