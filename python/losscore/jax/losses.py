@@ -53,10 +53,17 @@ def _is_array(value: Any) -> bool:
     return isinstance(value, jax.Array | np.ndarray | jax.core.Tracer)
 
 
-def _jax_array(value: Any) -> Any:
+def _jax_array(value: Any, name: str) -> Any:
     """Tracers and JAX arrays as they are; anything else through ``jnp.asarray`` (JAX's dtype
     rules: float64 becomes float32 unless x64 is enabled)."""
-    return value if isinstance(value, jax.Array | jax.core.Tracer) else jnp.asarray(value)
+    if isinstance(value, jax.Array | jax.core.Tracer):
+        return value
+    if isinstance(value, np.ndarray) and not value.dtype.isnative:
+        value = value.astype(value.dtype.newbyteorder("="))  # JAX holds native byte order only
+    try:
+        return jnp.asarray(value)
+    except (TypeError, OverflowError) as exc:  # strings, objects; ints JAX cannot hold
+        raise DTypeError(f"{name}: expected a numeric array JAX can hold ({exc})") from None
 
 
 def _batched(
@@ -184,8 +191,9 @@ def _bridge(name: str) -> Callable[..., jax.Array]:
             fn(*args, **kwargs)  # the NumPy function reports the extra arguments
         array_keys = tuple(k for k, v in kwargs.items() if _is_array(v) or isinstance(v, list))
         static = tuple((k, v) for k, v in kwargs.items() if k not in array_keys)
-        arrays = [_jax_array(a) for a in (*args, *(kwargs[k] for k in array_keys))]
         names = [*positional[: len(args)], *array_keys]
+        values = (*args, *(kwargs[k] for k in array_keys))
+        arrays = [_jax_array(a, n) for a, n in zip(values, names, strict=True)]
         dtype = np.dtype(arrays[0].dtype)
         if dtype not in _FLOATS:
             raise DTypeError(f"{first}: expected a float32 or float64 array, got {dtype}")
