@@ -544,3 +544,49 @@ def test_one_cycle_with_a_zero_step_phase_is_a_parameter_error(total_steps, pct_
             opt, max_lr=1.0, total_steps=total_steps, pct_start=pct_start,
             three_phase=three_phase,
         )
+
+
+# ---- defects the fuzz test found (each with its case) ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    "loss, params",
+    [("smooth_l1", {"beta": True}), ("hinge", {"margin": [1.0]}), ("huber", {"delta": "1"}),
+     ("cross_entropy", {"label_smoothing": None})],
+)
+def test_accumulator_checks_hyperparameters_before_any_batch(loss, params):
+    # A stream whose batches all fail must not finish with a value for refused parameters.
+    with pytest.raises(LosscoreError):
+        losscore.Accumulator(loss, **params)
+    with pytest.raises(LosscoreError):
+        losscore.evaluate(loss, np.zeros(0), np.zeros(0), **params)
+
+
+@pytest.mark.parametrize("maker", ["xgboost_objective", "xgboost_metric", "lightgbm_objective",
+                                   "lightgbm_metric"])
+def test_gbdt_adapters_refuse_what_is_not_numbers(maker):
+    import losscore.gbdt as gbdt
+
+    fn = getattr(gbdt, maker)("huber")
+    for y_true, y_pred in [(None, None), ("abc", np.zeros(3)), (np.zeros(3), object()),
+                           (2.0, np.zeros(3)), (np.array(["x"]), np.zeros(1))]:
+        with pytest.raises(LosscoreError):
+            fn(y_true, y_pred)
+    with pytest.raises(ParameterTypeError, match="margin"):
+        getattr(gbdt, maker)("hinge", margin=[1.0])
+
+
+def test_jax_losses_take_big_endian_arrays_and_refuse_strings():
+    import jax.numpy as jnp
+
+    import losscore.jax as lcj
+
+    x = jnp.array([1.0, 2.0, 3.0])
+    big_endian = np.zeros(3, dtype=">f8")
+    assert float(lcj.mse(x, big_endian)) == pytest.approx((1 + 4 + 9) / 3, rel=1e-6)
+    with pytest.raises(DTypeError):
+        lcj.mse(np.array(["x", "y", "z"]), big_endian)
+    with pytest.raises(DTypeError):
+        lcj.mse("xyz", "uvw")
+    with pytest.raises(DTypeError):
+        lcj.mse(x, [2**40, 0, 0])
