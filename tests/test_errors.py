@@ -590,3 +590,33 @@ def test_jax_losses_take_big_endian_arrays_and_refuse_strings():
         lcj.mse("xyz", "uvw")
     with pytest.raises(DTypeError):
         lcj.mse(x, [2**40, 0, 0])
+
+
+def test_a_step_racing_another_threads_step_says_so():
+    """Steps of one optimizer overlapping in two threads are refused with a message that says
+    what happened (it used to report that params[0] shares memory with another parameter)."""
+    import threading
+
+    w = np.zeros(1 << 20)
+    opt = losscore.optim.SGD([w], lr=1.0)
+    grads = [np.ones(1 << 20)]
+    messages: list[str] = []
+    done = [0]
+
+    def run():
+        for _ in range(30):
+            try:
+                opt.step(grads)
+                done[0] += 1
+            except LosscoreError as exc:
+                messages.append(str(exc))
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all("another thread is running a step of this optimizer" in m for m in messages)
+    # Every step that ran was whole: w = -lr * (number of completed steps) everywhere.
+    np.testing.assert_array_equal(w, np.full(1 << 20, -float(done[0])))
+    assert opt.steps == done[0] and done[0] + len(messages) == 120

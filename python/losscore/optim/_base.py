@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, ClassVar
@@ -31,6 +32,11 @@ from .clip import _number as _clip_number
 __all__ = ["Optimizer", "hyperparameter"]
 
 _BOOLS = frozenset({"amsgrad", "centered", "decoupled_weight_decay", "maximize", "nesterov"})
+_STEP_ENTRY = threading.Lock()
+_OVERLAP = (
+    "step: another thread is running a step of this optimizer; the steps of one optimizer "
+    "must not overlap (serialize them, e.g. with a lock)"
+)
 _NO_OP_FLAGS = frozenset({"foreach", "fused", "capturable", "differentiable"})
 _NATIVE_FLOATS = frozenset({np.dtype(np.float32).str, np.dtype(np.float64).str})
 #: Keys schedulers keep in a group besides the hyperparameters (``torch.optim`` names).
@@ -351,7 +357,22 @@ class Optimizer:
         and scales it on the fly, bitwise equal to ``clip_grad_norm(grads, max_grad_norm)``
         followed by ``step(grads)``, and the gradients are left as they are. Returns the
         total norm (before clipping) then, else ``None``.
+
+        Steps of one optimizer must not overlap: a step started while another thread's step of
+        the same optimizer runs raises :class:`~losscore.errors.ParameterError` saying so.
         """
+        with _STEP_ENTRY:  # check-and-set as one: a racing step is told, never mislabelled
+            if self.__dict__.get("_stepping"):
+                raise ParameterError(_OVERLAP)
+            self._stepping = True
+        try:
+            return self._step_once(grads, max_grad_norm)
+        finally:
+            self._stepping = False
+
+    def _step_once(
+        self, grads: Sequence[np.ndarray], max_grad_norm: float | None
+    ) -> float | None:
         params = self._params
         if not params:
             raise ParameterError(
