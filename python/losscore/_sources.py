@@ -123,12 +123,12 @@ class FileSource(ArraySource):
 
     def read(self, start: int, stop: int) -> np.ndarray:
         out = np.empty(stop - start, dtype=self.dtype)
-        view = memoryview(out).cast("B")
+        view = out.data.cast("B")
         at = self._offset + start * self.dtype.itemsize
         got = 0
         while got < len(view):
             try:
-                n = os.preadv(self._fh.fileno(), [view[got:]], at + got)
+                n = self._read_at(view[got:], at + got)
             except OSError as exc:
                 raise DataError(f"{self.name}: cannot read {self._where} ({exc})") from None
             if n == 0:
@@ -144,6 +144,12 @@ class FileSource(ArraySource):
             else:
                 self._crc = None  # read out of order: the checksum cannot be followed
         return out
+
+    def _read_at(self, into: memoryview, at: int) -> int:
+        if hasattr(os, "preadv"):
+            return os.preadv(self._fh.fileno(), [into], at)
+        self._fh.seek(at)  # platforms without preadv (Windows)
+        return self._fh.readinto(into) or 0  # type: ignore[attr-defined]
 
     def finish(self) -> None:
         if self._crc is not None and self._pos == self.size and self._running != self._crc[0]:
