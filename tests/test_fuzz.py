@@ -507,7 +507,7 @@ def dask_client():
 
     # A worker sizes losscore's pool by its nthreads: the same size leaves the process as it is.
     with LocalCluster(n_workers=1, threads_per_worker=losscore.get_num_threads(), processes=False,
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+                      dashboard_address=":0") as cluster, Client(cluster) as client:
         yield client
 
 
