@@ -12,8 +12,9 @@ it in ``jax.lax.stop_gradient`` if it is meant to be constant). Arguments that a
 
 Shapes, dtypes and hyperparameters are checked when the function is traced, so bad input raises
 the same :mod:`losscore.errors` exception as the NumPy function; value checks (a class index out
-of range, ...) run in the callback and, under ``jit``, surface as JAX's runtime error quoting
-losscore's message.
+of range, ...) run in the callback and, under a transformation (``jit``, ``grad``, ``vmap``),
+surface as JAX's runtime error quoting losscore's message; called directly on arrays, they raise
+the losscore exception itself.
 
 >>> import jax, jax.numpy as jnp
 >>> import losscore.jax as lcj
