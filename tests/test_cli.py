@@ -252,3 +252,37 @@ def test_bench_markdown_and_wide():
     wide = run_cli("bench", "--quick", "--only", "mse", "--repeats", "1", "--wide")
     assert wide.returncode == 0, wide.stderr
     assert "numpy-naive" in wide.stdout and "probe GB/s" in wide.stdout
+
+
+def _strict_json(text: str):
+    """Parse as strict JSON: NaN, Infinity and -Infinity are not JSON and must not appear."""
+
+    def refuse(constant: str):
+        raise ValueError(f"not JSON: {constant}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+@pytest.mark.parametrize(
+    "pred, expected",
+    [
+        ([np.nan, 1.0], None),
+        ([np.inf, 1.0], None),
+        ([2.0, 0.0], 2.0),  # mse of (2, 0) against zeros: (4 + 0) / 2
+    ],
+)
+def test_eval_json_is_strict_json_with_null_for_non_finite(tmp_path, pred, expected):
+    np.save(tmp_path / "p.npy", np.array(pred))
+    np.save(tmp_path / "t.npy", np.zeros(2))
+    result = run_cli(
+        "eval", str(tmp_path / "p.npy"), str(tmp_path / "t.npy"), "--loss", "mse", "--json",
+        "--no-progress",
+    )
+    assert result.returncode == 0, result.stderr
+    report = _strict_json(result.stdout)
+    assert report["results"]["mse"]["value"] == expected
+
+
+def test_eval_help_documents_null():
+    result = run_cli("eval", "--help")
+    assert "null" in result.stdout

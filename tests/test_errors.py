@@ -19,6 +19,7 @@ from losscore.errors import (
     LosscoreError,
     OutputError,
     ParameterError,
+    ParameterTypeError,
     ShapeError,
     TargetError,
     WeightError,
@@ -433,3 +434,189 @@ def test_not_fitted_error_lives_in_errors_and_is_what_estimators_raise():
     assert issubclass(errors.NotFittedError, (LosscoreError, ValueError, AttributeError))
     with pytest.raises(errors.NotFittedError, match="fit"):
         LinearRegressor().predict(np.zeros((2, 3)))
+
+
+# ---- optimizer hyperparameters assigned as attributes (issue 11, item 8) --------------------
+
+
+def _one_sgd_step(**hyper):
+    """torch's SGD rule written out: g += weight_decay * p; p -= lr * g (no momentum)."""
+    p, g = np.array([1.0, -2.0, 3.0]), np.array([0.5, 0.25, -1.0])
+    return p - hyper["lr"] * (g + hyper["weight_decay"] * p), p, g
+
+
+def test_assigning_weight_decay_applies_to_every_group():
+    expected, p, g = _one_sgd_step(lr=0.1, weight_decay=0.5)
+    w1, w2 = p.copy(), p.copy()
+    opt = losscore.optim.SGD([{"params": [w1]}, {"params": [w2], "lr": 0.1}], lr=0.1)
+    opt.weight_decay = 0.5
+    assert opt.weight_decay == 0.5
+    assert [grp["weight_decay"] for grp in opt.param_groups] == [0.5, 0.5]
+    opt.step([g, g])
+    np.testing.assert_allclose(w1, expected, rtol=1e-15)
+    np.testing.assert_allclose(w2, expected, rtol=1e-15)
+
+
+@pytest.mark.parametrize(
+    "cls, name, value",
+    [
+        (losscore.optim.Adam, "eps", 1e-3),
+        (losscore.optim.Adam, "weight_decay", 0.1),
+        (losscore.optim.Adam, "amsgrad", True),
+        (losscore.optim.AdamW, "maximize", True),
+        (losscore.optim.RMSprop, "alpha", 0.5),
+        (losscore.optim.RMSprop, "centered", True),
+        (losscore.optim.Adagrad, "lr_decay", 0.1),
+        (losscore.optim.Adadelta, "rho", 0.5),
+        (losscore.optim.NAdam, "momentum_decay", 0.01),
+        (losscore.optim.RAdam, "decoupled_weight_decay", True),
+        (losscore.optim.Lion, "weight_decay", 0.3),
+        (losscore.optim.SGD, "dampening", 0.2),
+    ],
+)
+def test_assigning_any_hyperparameter_equals_constructing_with_it(cls, name, value):
+    """The independent reference: an optimizer constructed with the value from the start."""
+    rng = np.random.default_rng(4)
+    start, grads = rng.standard_normal(6), [rng.standard_normal(6) for _ in range(3)]
+    assigned, built = start.copy(), start.copy()
+    opt = cls([assigned], lr=0.01)
+    setattr(opt, name, value)
+    ref = cls([built], lr=0.01, **{name: value})
+    for g in grads:
+        opt.step([g])
+        ref.step([g])
+    assert getattr(opt, name) == value
+    np.testing.assert_array_equal(assigned, built)
+    assert opt.state_dict()["param_groups"] == ref.state_dict()["param_groups"]
+
+
+def test_assigned_hyperparameters_are_validated_and_change_nothing_on_error():
+    opt = losscore.optim.Adam([np.zeros(3)], lr=0.01)
+    with pytest.raises(ParameterTypeError, match="eps"):
+        opt.eps = "1e-8"
+    with pytest.raises(ParameterTypeError, match="weight_decay"):
+        opt.weight_decay = True
+    with pytest.raises(ParameterError, match="eps"):
+        opt.eps = -1.0
+    assert opt.eps == 1e-8 and opt.param_groups[0]["eps"] == 1e-8
+    sgd = losscore.optim.SGD([np.zeros(3)], lr=0.1)
+    with pytest.raises(ParameterError, match="Nesterov"):
+        sgd.nesterov = True  # needs momentum > 0
+    assert sgd.nesterov is False
+
+
+def test_unknown_hyperparameter_attributes():
+    """Decision: another optimizer's hyperparameter, or a near miss of one of ours, raises
+    AttributeError (it would be silently ignored); other attributes behave as in Python."""
+    opt = losscore.optim.SGD([np.zeros(3)], lr=0.1)
+    with pytest.raises(AttributeError, match="SGD has no hyperparameter 'betas'"):
+        opt.betas = (0.9, 0.99)
+    with pytest.raises(AttributeError, match="did you mean 'weight_decay'"):
+        opt.weight_deacy = 0.5
+    with pytest.raises(AttributeError, match="'eps'"):
+        _ = opt.eps
+    opt.tag = "run-1"  # an unrelated attribute is kept, as on any Python object
+    assert opt.tag == "run-1"
+    assert "betas" not in vars(opt) and "weight_deacy" not in vars(opt)
+
+
+# ---- hyperparameter values past what a float holds, degenerate schedules (item 7) -----------
+
+
+@pytest.mark.parametrize("value", [10**400, -(10**400)])
+def test_integer_hyperparameters_too_large_for_a_float(value):
+    with pytest.raises(ParameterError, match="lr: an integer of 1329 bits"):
+        losscore.optim.SGD([np.zeros(3)], lr=value)
+    opt = losscore.optim.Adam([np.zeros(3)])
+    with pytest.raises(ParameterError, match="weight_decay"):
+        opt.weight_decay = value
+
+
+@pytest.mark.parametrize(
+    "total_steps, pct_start, three_phase",
+    [(10, 0.1, False), (10, 0.1, True), (20, 0.05, False), (2, 0.5, False)],
+)
+def test_one_cycle_with_a_zero_step_phase_is_a_parameter_error(total_steps, pct_start,
+                                                               three_phase):
+    opt = losscore.optim.SGD([np.zeros(3)], lr=0.1, momentum=0.9)
+    with pytest.raises(ParameterError, match="pct_start"):
+        losscore.optim.lr_scheduler.OneCycleLR(
+            opt, max_lr=1.0, total_steps=total_steps, pct_start=pct_start,
+            three_phase=three_phase,
+        )
+
+
+# ---- defects the fuzz test found (each with its case) ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    "loss, params",
+    [("smooth_l1", {"beta": True}), ("hinge", {"margin": [1.0]}), ("huber", {"delta": "1"}),
+     ("cross_entropy", {"label_smoothing": None})],
+)
+def test_accumulator_checks_hyperparameters_before_any_batch(loss, params):
+    # A stream whose batches all fail must not finish with a value for refused parameters.
+    with pytest.raises(LosscoreError):
+        losscore.Accumulator(loss, **params)
+    with pytest.raises(LosscoreError):
+        losscore.evaluate(loss, np.zeros(0), np.zeros(0), **params)
+
+
+@pytest.mark.parametrize("maker", ["xgboost_objective", "xgboost_metric", "lightgbm_objective",
+                                   "lightgbm_metric"])
+def test_gbdt_adapters_refuse_what_is_not_numbers(maker):
+    import losscore.gbdt as gbdt
+
+    fn = getattr(gbdt, maker)("huber")
+    for y_true, y_pred in [(None, None), ("abc", np.zeros(3)), (np.zeros(3), object()),
+                           (2.0, np.zeros(3)), (np.array(["x"]), np.zeros(1))]:
+        with pytest.raises(LosscoreError):
+            fn(y_true, y_pred)
+    with pytest.raises(ParameterTypeError, match="margin"):
+        getattr(gbdt, maker)("hinge", margin=[1.0])
+
+
+def test_jax_losses_take_big_endian_arrays_and_refuse_strings():
+    import jax.numpy as jnp
+
+    import losscore.jax as lcj
+
+    x = jnp.array([1.0, 2.0, 3.0])
+    big_endian = np.zeros(3, dtype=">f8")
+    assert float(lcj.mse(x, big_endian)) == pytest.approx((1 + 4 + 9) / 3, rel=1e-6)
+    with pytest.raises(DTypeError):
+        lcj.mse(np.array(["x", "y", "z"]), big_endian)
+    with pytest.raises(DTypeError):
+        lcj.mse("xyz", "uvw")
+    with pytest.raises(DTypeError):
+        lcj.mse(x, [2**40, 0, 0])
+
+
+def test_a_step_racing_another_threads_step_says_so():
+    """Steps of one optimizer overlapping in two threads are refused with a message that says
+    what happened (it used to report that params[0] shares memory with another parameter)."""
+    import threading
+
+    w = np.zeros(1 << 20)
+    opt = losscore.optim.SGD([w], lr=1.0)
+    grads = [np.ones(1 << 20)]
+    messages: list[str] = []
+    done = [0]
+
+    def run():
+        for _ in range(30):
+            try:
+                opt.step(grads)
+                done[0] += 1
+            except LosscoreError as exc:
+                messages.append(str(exc))
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all("another thread is running a step of this optimizer" in m for m in messages)
+    # Every step that ran was whole: w = -lr * (number of completed steps) everywhere.
+    np.testing.assert_array_equal(w, np.full(1 << 20, -float(done[0])))
+    assert opt.steps == done[0] and done[0] + len(messages) == 120

@@ -7,6 +7,7 @@ public loss function forwards to.
 from __future__ import annotations
 
 import math
+import re
 import tracemalloc
 
 import dask.array as da
@@ -16,8 +17,9 @@ import zarr
 
 import losscore
 from losscore import _core
-from losscore.errors import LosscoreError, ParameterError, ShapeError
+from losscore.errors import LosscoreError, ParameterError, ParameterTypeError, ShapeError
 from losscore.evaluation import evaluate_many
+from losscore.losses import registry
 
 BLOCK = _core.block_size()
 
@@ -285,9 +287,10 @@ def test_memory_stays_bounded_for_class_axis_losses(tmp_path):
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    # The memory maps are not traced; a chunk of logits is a view: the labels' chunks, the
-    # kernels' few arrays. Far below the 9.6 MB of input.
-    assert peak < 2 * chunk * 4, peak
+    # Files are read a chunk at a time (no memory map that a truncation could turn into
+    # SIGBUS): one chunk of logits and labels read, the kernels' few arrays. Far below the
+    # 9.6 MB of input.
+    assert peak < 3 * chunk * 4, peak
 
 
 def test_errors(tmp_path, data):
@@ -321,3 +324,97 @@ def test_empty_input_follows_the_in_memory_rules():
     empty = np.zeros(0)
     assert math.isnan(losscore.evaluate("mse", empty, empty))
     assert losscore.evaluate("mse", empty, empty, reduction="sum") == 0.0
+
+
+# ---- same arguments, same validation, same answer as the in-memory call (issue 11, item 9) --
+
+
+def _raised(fn, *args, **kwargs):
+    with pytest.raises(LosscoreError) as info:
+        fn(*args, **kwargs)
+    return type(info.value), str(info.value)
+
+
+@pytest.mark.parametrize("chunk_size", [1, 4096, 7777])
+def test_error_positions_are_those_of_the_whole_array(chunk_size):
+    n = 30_000
+    labels = np.ones(n)
+    labels[20_000] = 2.0
+    weights = np.ones(n)
+    weights[25_001] = -1.0
+    classes = np.zeros(n, dtype=np.int64)
+    classes[20_000] = 7
+    cases = [
+        ("hinge", np.zeros(n), labels, None),
+        ("mse", np.zeros(n), np.zeros(n), weights),
+        ("cross_entropy", np.zeros((n, 3)), classes, None),
+        ("binary_cross_entropy", np.full((n // 3, 3), 0.5), labels.reshape(n // 3, 3), None),
+    ]
+    for name, pred, target, weight in cases:
+        in_memory = _raised(registry[name].function, pred, target, weight=weight)
+        chunked = _raised(
+            losscore.evaluate, name, pred, target, weight=weight, chunk_size=chunk_size
+        )
+        assert chunked == in_memory
+        assert re.search(r"flat index (20000|25001)\b", chunked[1]), chunked
+
+
+def test_kl_div_defaults_to_batchmean_like_kl_div():
+    rng = np.random.default_rng(5)
+    log_pred = np.log(rng.dirichlet(np.ones(4), size=50))
+    target = rng.dirichlet(np.ones(4), size=50)
+    # batchmean: the pointwise sum of target * (log target - log_pred) over the batch size.
+    expected = float(np.sum(target * (np.log(target) - log_pred)) / 50)
+    assert losscore.evaluate("kl_div", log_pred, target, chunk_size=8) == pytest.approx(
+        expected, rel=1e-13
+    )
+    assert losscore.evaluate("kl_div", log_pred, target) == losscore.kl_div(log_pred, target)
+
+
+EMPTY_BAD_CALLS = [
+    ("huber", np.zeros(0), np.zeros(0), {"delta": -1.0}),
+    ("huber", np.zeros(0), np.zeros(0), {"delta": "1"}),
+    ("mse", np.zeros(0, np.float16), np.zeros(0), {}),
+    ("mse", np.zeros(0, np.complex128), np.zeros(0), {}),
+    ("mse", np.zeros(0), np.zeros(0), {"weight": np.zeros(1)}),
+    ("cross_entropy", np.zeros((0, 3)), np.zeros(0), {}),
+    ("cross_entropy", np.zeros((0, 3)), np.zeros(0, np.int64), {"class_weight": np.ones(2)}),
+    ("cross_entropy", np.zeros((0, 3)), np.zeros(0, np.int64), {"label_smoothing": 2.0}),
+    ("hinge", np.zeros((0, 2)), np.zeros((0, 2)), {"margin": True}),
+    ("mse", np.zeros(0), np.zeros(0), {"reduction": "batchmean"}),
+]
+
+
+@pytest.mark.parametrize("name, pred, target, params", EMPTY_BAD_CALLS)
+def test_empty_inputs_are_validated_like_the_in_memory_call(name, pred, target, params):
+    kind, message = _raised(registry[name].function, pred, target, **params)
+    got_kind, got_message = _raised(losscore.evaluate, name, pred, target, **params)
+    assert got_kind is kind
+    # The same argument is named (streamed reductions are listed in their own words).
+    assert got_message.split(":")[0] == message.split(":")[0]
+    if "reduction" not in params:
+        assert got_message == message
+
+
+def test_empty_inputs_with_many_rows_cost_nothing(tmp_path):
+    # 2**40 rows of nothing: one empty chunk, not 2**40 / chunk iterations.
+    pred = np.lib.stride_tricks.as_strided(np.zeros(1), shape=(2**40, 0), strides=(0, 8))
+    assert math.isnan(losscore.evaluate("mse", pred, pred))
+    assert losscore.evaluate("mse", pred, pred, reduction="sum") == 0.0
+    np.save(tmp_path / "e.npy", np.zeros((3, 0)))
+    assert losscore.evaluate("mse", tmp_path / "e.npy", tmp_path / "e.npy", reduction="sum") == 0.0
+
+
+@pytest.mark.parametrize("keyword", ["out", "partials", "offset", "hess_out"])
+def test_evaluate_refuses_keywords_of_other_entry_points(keyword):
+    with pytest.raises(ParameterTypeError, match=keyword):
+        losscore.evaluate("mse", np.zeros(3), np.zeros(3), **{keyword: np.zeros(3)})
+
+
+@pytest.mark.parametrize("bad", [1.5, "8", True, None])
+def test_chunk_size_of_the_wrong_type_is_a_parameter_type_error(bad):
+    if bad is None:
+        assert losscore.evaluate("mse", np.ones(3), np.zeros(3), chunk_size=bad) == 1.0
+        return
+    with pytest.raises(ParameterTypeError, match="chunk_size"):
+        losscore.evaluate("mse", np.ones(3), np.zeros(3), chunk_size=bad)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import json
+import math
 import sys
 from typing import Any
 
@@ -49,7 +50,11 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument("--weight", help="weights: per element (per sample for class losses)")
     p.add_argument("--chunk-size", type=int, default=None, help="elements of pred per chunk")
-    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print the results as JSON (strict: a NaN or infinite value prints as null)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -116,23 +121,31 @@ def run(args: argparse.Namespace) -> int:
     reductions = [check_reduction(resolve(n), args.reduction) for n in names]
     if args.json:
         rows = zip(names, values, params, reductions, strict=True)
-        print(
-            json.dumps(
-                {
-                    "pred": args.pred,
-                    "target": args.target,
-                    "reduction": args.reduction,
-                    "results": {
-                        n: {"value": v, "reduction": r, "params": _plain(p)} for n, v, p, r in rows
-                    },
-                },
-                indent=2,
-            )
-        )
+        report = {
+            "pred": args.pred,
+            "target": args.target,
+            "reduction": args.reduction,
+            "results": {
+                n: {"value": v, "reduction": r, "params": _plain(p)} for n, v, p, r in rows
+            },
+        }
+        # allow_nan=False: what is printed is JSON any parser reads (NaN and inf are not JSON).
+        print(json.dumps(_finite_or_null(report), indent=2, allow_nan=False))
     else:
         for name, value, reduction in zip(names, values, reductions, strict=True):
             print(f"{name:<20} {reduction:<5} {value!r}")
     return 0
+
+
+def _finite_or_null(obj: Any) -> Any:
+    """``obj`` with every non-finite float (NaN, +-inf) replaced by ``None`` (JSON ``null``)."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite_or_null(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_finite_or_null(v) for v in obj]
+    return obj
 
 
 def _plain(params: dict[str, Any]) -> dict[str, Any]:

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Literal
 
+import numpy as np
+
 from .errors import ParameterError, ParameterTypeError
 from .losses import LossSpec, registry, resolve_loss
 
@@ -77,6 +79,16 @@ def check_params(info: LossInfo, params: Mapping[str, Any]) -> dict[str, Any]:
             f"{info.name}() got an unexpected keyword argument {unknown[0]!r} "
             f"(its parameters: {takes})"
         )
+    # Hyperparameters are checked now, by the kernel on empty input (array parameters, default
+    # None, such as class_weight, need the data's class count): a stream that never sees a
+    # valid batch must not finish with a value for parameters the in-memory call refuses.
+    scalars = {
+        k: v for k, v in params.items() if np.ndim(v) == 0 or info.defaults[k] is not None
+    }
+    if scalars:
+        first = np.zeros((0, 1)) if info.kind == "rows" else np.zeros(0)
+        target = np.zeros(0, dtype=np.int64) if info.kind == "rows" else np.zeros(0)
+        info.kernel(first, target, reduction="sum", **scalars)
     # Only what differs from the kernel's defaults: fewer keywords per call.
     return {k: v for k, v in params.items() if v is not info.defaults[k]}
 

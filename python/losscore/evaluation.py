@@ -8,6 +8,7 @@ the in-memory call whatever the chunk size. Every loss is supported, the class-a
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, overload
@@ -18,7 +19,7 @@ from ._loss_lookup import LossInfo, resolve
 from ._progress import Progress, progress_enabled
 from ._sources import ArraySource, open_source
 from .accumulator import Accumulator
-from .errors import ParameterError, ParameterTypeError, ShapeError
+from .errors import LosscoreError, ParameterError, ParameterTypeError, ShapeError
 
 __all__ = ["evaluate", "evaluate_many"]
 
@@ -31,7 +32,7 @@ def _chunk_elements(chunk_size: int | None) -> int:
     if chunk_size is None:
         return DEFAULT_CHUNK
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)):
-        raise TypeError(f"chunk_size must be an int, got {type(chunk_size).__name__}")
+        raise ParameterTypeError(f"chunk_size must be an int, got {chunk_size!r}")
     if chunk_size < 1:
         raise ParameterError(f"chunk_size must be positive, got {chunk_size}")
     return int(chunk_size)
@@ -129,12 +130,14 @@ def evaluate_many(
             f"(loss, parameters) pairs, got {type(losses).__name__}"
         )
     accs = []
+    kernel_params: list[dict[str, Any]] = []
     for pair in pairs:
         if not (isinstance(pair, tuple) and len(pair) == 2 and isinstance(pair[1], Mapping)):
             raise ParameterTypeError(f"losses: expected (loss, parameters) pairs, got {pair!r}")
         loss, params = pair
         params = dict(params)
         own = params.pop("reduction", None)
+        kernel_params.append(params)
         accs.append(
             Accumulator(loss, reduction=reduction if reduction is not None else own, **params)
         )
@@ -153,19 +156,30 @@ def evaluate_many(
         # Without a leading axis to cut (a 0-d array, one sample of logits): one chunk.
         rows = p_src.rows if cut else 1
         step = max(1, chunk // max(1, p_src.row_size)) if cut else 1
+        if p_src.size == 0:
+            step = max(1, rows)  # nothing to read: every row in one (empty) chunk
         with Progress(
             p_src.size, "evaluating", unit="el", enabled=progress_enabled(progress, sys.stderr)
         ) as bar:
-            for start in range(0, rows, step):
+            # Empty inputs still make one (empty) update: the same validation as in memory.
+            for start in range(0, rows, step) or [0]:
                 stop = min(start + step, rows)
                 if cut:
                     parts = [src.read_rows(start, stop) for src in sources]
                 else:
                     parts = [_whole(src) for src in sources]
                 w = parts[2] if weight is not None else None
-                for acc in accs:
-                    acc.update(parts[0], parts[1], w)
+                try:
+                    for acc in accs:
+                        acc.update(parts[0], parts[1], w)
+                except LosscoreError as exc:
+                    located = _locate(exc, infos, kernel_params, parts, w)
+                    if located is None:
+                        raise
+                    raise _global_position(located, sources, start if cut else 0) from None
                 bar.update(parts[0].size)
+            for src in sources:
+                src.finish()
     finally:
         for src in sources:
             src.close()
@@ -173,6 +187,41 @@ def evaluate_many(
     if isinstance(losses, Mapping):
         return dict(zip(losses, values, strict=True))
     return values
+
+
+_FLAT_INDEX = re.compile(r"^(\w+)(.*?flat index )(\d+)", re.DOTALL)
+
+
+def _locate(
+    exc: LosscoreError,
+    infos: list[LossInfo],
+    params: list[dict[str, Any]],
+    parts: list[np.ndarray],
+    weight: np.ndarray | None,
+) -> LosscoreError | None:
+    """The error of the failing chunk evaluated on its own (offset 0), whose positions count
+    from the chunk's start; ``None`` when that cannot be told (the accumulators' positions
+    count from a block boundary inside the chunk)."""
+    for info, kw in zip(infos, params, strict=True):
+        try:
+            info.kernel(parts[0], parts[1], weight=weight, **kw, partials=True, offset=0)
+        except LosscoreError as own:
+            return own if type(own) is type(exc) else None
+    return None
+
+
+def _global_position(exc: LosscoreError, sources: list[ArraySource], row: int) -> LosscoreError:
+    """``exc`` with a chunk-relative "flat index" made relative to the whole array, as the
+    in-memory call reports it (the chunk starts at ``row``)."""
+    match = _FLAT_INDEX.match(str(exc))
+    if match is None or row == 0:
+        return exc
+    named = {src.name: src for src in sources}
+    # The first argument may be named after the loss's convention (logits, prob, log_pred...).
+    src = named.get(match.group(1), sources[0])
+    index = int(match.group(3)) + row * src.row_size
+    text = f"{match.group(1)}{match.group(2)}{index}{str(exc)[match.end():]}"
+    return type(exc)(text)
 
 
 def _whole(src: ArraySource) -> np.ndarray:

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ParameterError, ParameterTypeError, ShapeError, TargetError
+from ..errors import DTypeError, ParameterError, ParameterTypeError, ShapeError, TargetError
 
 # Losses over a class axis: margins (n, C), one class index per sample.
 # Losses whose second derivative is 0 on whole regions (piecewise linear, linear in the margin,
@@ -106,17 +106,39 @@ def make(loss: Any, params: dict[str, Any]) -> Objective:
         if key not in known:
             raise ParameterTypeError(f"{spec.name}() got an unexpected parameter {key!r}")
     # Check the scalar hyperparameters now rather than in the first boosting round.
-    scalars = {k: v for k, v in params.items() if np.ndim(v) == 0}
+    # Array parameters (class_weight, pos_weight: default None) need the data's shape; any
+    # other parameter must be a scalar, so a list there is refused now too.
+    from ..losses import registry
+
+    defaults = registry[spec.name].defaults
+    scalars = {
+        k: v
+        for k, v in params.items()
+        if np.ndim(v) == 0 or defaults.get(k) is not None
+    }
     probe_x = np.zeros((1, 2) if spec.rows else 1)
     probe_t = np.zeros(1, dtype=np.int64) if spec.rows else np.ones(1)
     spec.kernel(probe_x, probe_t, reduction="sum", **scalars)
     return Objective(loss=spec, params=params, hess_floor=float(floor), scale=float(scale))
 
 
+def numeric(value: Any, name: str) -> np.ndarray:
+    """``value`` as a NumPy array of numbers with a sample axis (what a framework passes)."""
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError):  # ragged sequences
+        raise DTypeError(f"{name}: expected a numeric array, got {type(value).__name__}") from None
+    if arr.dtype.kind not in "biuf":
+        raise DTypeError(f"{name}: expected a numeric array, got dtype {arr.dtype}")
+    if arr.ndim == 0:
+        raise ShapeError(f"{name}: expected one entry per sample, got a scalar {value!r}")
+    return arr
+
+
 def margins(obj: Objective, pred: Any, n: int, framework: str) -> np.ndarray:
     """The framework's raw margins as a C-contiguous array (float32/float64 kept), checked
     against the loss's layout: ``(n,)`` for element-wise losses, ``(n, C)`` for class losses."""
-    arr = np.asarray(pred)
+    arr = numeric(pred, "pred")
     if arr.dtype not in (np.float32, np.float64):
         arr = arr.astype(np.float64)
     name = obj.loss.name
@@ -140,7 +162,7 @@ def margins(obj: Objective, pred: Any, n: int, framework: str) -> np.ndarray:
 
 def labels(obj: Objective, y: Any, n_classes: int | None) -> np.ndarray:
     """Labels for the loss: class indices (int64, checked) for class losses, values otherwise."""
-    y = np.asarray(y)
+    y = numeric(y, "label")
     if not obj.loss.rows:
         return y
     if y.dtype.kind == "f":
@@ -165,7 +187,7 @@ def weights(w: Any) -> np.ndarray | None:
     """Sample weights as the frameworks report them (``None`` or empty: unweighted)."""
     if w is None:
         return None
-    w = np.asarray(w)
+    w = numeric(w, "weight")
     return w if w.size else None
 
 

@@ -35,7 +35,7 @@ class LightGBMObjective:
     # Three parameters: LightGBM's scikit-learn wrapper then passes the sample weights.
     def __call__(self, a: Any, b: Any, weight: Any = None) -> tuple[np.ndarray, np.ndarray]:
         pred, label, w = _split(a, b, weight)
-        n = np.shape(label)[0]
+        n = _common.numeric(label, "label").shape[0]
         # Multi-class scores arrive as an (n, C) view of LightGBM's class-major buffer;
         # `margins` makes the one row-major copy the kernel needs.
         x = _common.margins(self._obj, pred, n, "lightgbm")
@@ -52,7 +52,8 @@ class LightGBMMetric:
 
     def __call__(self, a: Any, b: Any, weight: Any = None) -> tuple[str, float, bool]:
         pred, label, w = _split(a, b, weight)
-        x = _common.margins(self._obj, pred, np.shape(label)[0], "lightgbm")
+        n = _common.numeric(label, "label").shape[0]
+        x = _common.margins(self._obj, pred, n, "lightgbm")
         classes = x.shape[1] if x.ndim == 2 else None
         v = _common.value(self._obj, x, _common.labels(self._obj, label, classes), w)
         return self.__name__, v, False

@@ -34,7 +34,7 @@ class XGBoostObjective:
 
     def __call__(self, a: Any, b: Any, sample_weight: Any = None) -> tuple[np.ndarray, np.ndarray]:
         pred, label, weight = _split(a, b, sample_weight)
-        n = np.shape(label)[0]
+        n = _common.numeric(label, "label").shape[0]
         x = _common.margins(self._obj, pred, n, "xgboost")
         classes = x.shape[1] if x.ndim == 2 else None
         return _common.grad_hess(self._obj, x, _common.labels(self._obj, label, classes), weight)
@@ -50,7 +50,8 @@ class XGBoostMetric:
     def __call__(self, a: Any, b: Any, sample_weight: Any = None) -> Any:
         native = _is_dmatrix(b)
         pred, label, weight = _split(a, b, sample_weight)
-        x = _common.margins(self._obj, pred, np.shape(label)[0], "xgboost")
+        n = _common.numeric(label, "label").shape[0]
+        x = _common.margins(self._obj, pred, n, "xgboost")
         classes = x.shape[1] if x.ndim == 2 else None
         v = _common.value(self._obj, x, _common.labels(self._obj, label, classes), weight)
         return (self.__name__, v) if native else v

@@ -14,8 +14,9 @@ another argument raises :class:`losscore.errors.ParameterError` (wrap it in
 
 Shapes, dtypes and hyperparameters are checked when the function is traced, so bad input raises
 the same :mod:`losscore.errors` exception as the NumPy function; value checks (a class index out
-of range, ...) run in the callback and, under ``jit``, surface as JAX's runtime error quoting
-losscore's message.
+of range, ...) run in the callback and, under a transformation (``jit``, ``grad``, ``vmap``),
+surface as JAX's runtime error quoting losscore's message; called directly on arrays, they raise
+the losscore exception itself.
 
 >>> import jax, jax.numpy as jnp
 >>> import losscore.jax as lcj
@@ -56,10 +57,17 @@ def _is_array(value: Any) -> bool:
     return isinstance(value, jax.Array | np.ndarray | jax.core.Tracer)
 
 
-def _jax_array(value: Any) -> Any:
+def _jax_array(value: Any, name: str) -> Any:
     """Tracers and JAX arrays as they are; anything else through ``jnp.asarray`` (JAX's dtype
     rules: float64 becomes float32 unless x64 is enabled)."""
-    return value if isinstance(value, jax.Array | jax.core.Tracer) else jnp.asarray(value)
+    if isinstance(value, jax.Array | jax.core.Tracer):
+        return value
+    if isinstance(value, np.ndarray) and not value.dtype.isnative:
+        value = value.astype(value.dtype.newbyteorder("="))  # JAX holds native byte order only
+    try:
+        return jnp.asarray(value)
+    except (TypeError, OverflowError) as exc:  # strings, objects; ints JAX cannot hold
+        raise DTypeError(f"{name}: expected a numeric array JAX can hold ({exc})") from None
 
 
 def _batched(
@@ -207,8 +215,9 @@ def _bridge(name: str) -> Callable[..., jax.Array]:
             fn(*args, **kwargs)  # the NumPy function reports the extra arguments
         array_keys = tuple(k for k, v in kwargs.items() if _is_array(v) or isinstance(v, list))
         static = tuple((k, v) for k, v in kwargs.items() if k not in array_keys)
-        arrays = [_jax_array(a) for a in (*args, *(kwargs[k] for k in array_keys))]
         names = [*positional[: len(args)], *array_keys]
+        values = (*args, *(kwargs[k] for k in array_keys))
+        arrays = [_jax_array(a, n) for a, n in zip(values, names, strict=True)]
         dtype = np.dtype(arrays[0].dtype)
         if dtype not in _FLOATS:
             raise DTypeError(f"{first}: expected a float32 or float64 array, got {dtype}")

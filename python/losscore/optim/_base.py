@@ -16,6 +16,9 @@ parameters, there is no device to capture for, and no autograd graph to differen
 
 from __future__ import annotations
 
+import difflib
+import inspect
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, ClassVar
@@ -29,6 +32,12 @@ from .clip import _number as _clip_number
 __all__ = ["Optimizer", "hyperparameter"]
 
 _BOOLS = frozenset({"amsgrad", "centered", "decoupled_weight_decay", "maximize", "nesterov"})
+_STEP_ENTRY = threading.Lock()
+_OVERLAP = (
+    "step: another thread is running a step of this optimizer; the steps of one optimizer "
+    "must not overlap (serialize them, e.g. with a lock)"
+)
+_NO_OP_FLAGS = frozenset({"foreach", "fused", "capturable", "differentiable"})
 _NATIVE_FLOATS = frozenset({np.dtype(np.float32).str, np.dtype(np.float64).str})
 #: Keys schedulers keep in a group besides the hyperparameters (``torch.optim`` names).
 _SCHEDULER_KEYS = frozenset({"initial_lr", "max_lr", "min_lr", "max_momentum", "base_momentum"})
@@ -53,7 +62,12 @@ def _canonical(where: str, name: str, value: Any) -> Any:
         value, int | float | np.integer | np.floating
     ):
         raise ParameterTypeError(f"{where}: expected a number, got {value!r}")
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:
+        raise ParameterError(
+            f"{where}: an integer of {int(value).bit_length()} bits is too large for a float"
+        ) from None
 
 
 def _check_no_ops(flags: dict[str, Any]) -> None:
@@ -72,13 +86,20 @@ def hyperparameter(name: str, doc: str) -> property:
         return groups[0][name] if groups else self.defaults[name]
 
     def set_(self: Optimizer, value: Any) -> None:
-        value = _canonical(name, name, value)
-        self._check_hyper({**self.defaults, name: value})
-        self.defaults[name] = value
-        for group in self.param_groups:
-            group[name] = value
+        self._assign_hyper(name, value)
 
     return property(get, set_, doc=doc)
+
+
+def _all_hyper_names() -> frozenset[str]:
+    """Every hyperparameter any optimizer takes (to refuse one this optimizer lacks)."""
+    names: set[str] = set()
+    todo = list(Optimizer.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        names.update(inspect.signature(cls.__init__).parameters)
+    return frozenset(names - {"self", "params", *_NO_OP_FLAGS})
 
 
 class Optimizer:
@@ -135,6 +156,53 @@ class Optimizer:
         self._pending: dict[str, Any] | None = None
         if params is not None:
             self.bind(params)
+
+    # ---- hyperparameters as attributes ---------------------------------------------------
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached when normal lookup fails: a hyperparameter without its own property
+        # (opt.weight_decay, opt.eps) reads the first group's value, like opt.lr.
+        hyper = self.__dict__.get("_hyper_keys", ())
+        if name in hyper:
+            groups = self.__dict__["param_groups"]
+            return groups[0][name] if groups else self.__dict__["defaults"][name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        hyper = self.__dict__.get("_hyper_keys")
+        if hyper is not None and not name.startswith("_"):
+            if name in hyper:
+                # Every hyperparameter assigned on the optimizer sets every group (as lr does).
+                self._assign_hyper(name, value)
+                return
+            if name not in self.__dict__ and not hasattr(type(self), name):
+                self._refuse_unknown(name, hyper)
+        object.__setattr__(self, name, value)
+
+    def _refuse_unknown(self, name: str, hyper: tuple[str, ...]) -> None:
+        """A hyperparameter of another optimizer, or a near miss of one of ours, would be
+        silently ignored as a plain attribute: refused. Other new attributes are allowed."""
+        kind = type(self).__name__
+        if name in _all_hyper_names():
+            raise AttributeError(
+                f"{kind} has no hyperparameter {name!r} (its hyperparameters: {list(hyper)})"
+            )
+        close = difflib.get_close_matches(name, hyper, n=1, cutoff=0.8)
+        if close:
+            raise AttributeError(
+                f"{kind} has no hyperparameter {name!r}; did you mean {close[0]!r}?"
+            )
+
+    def _assign_hyper(self, name: str, value: Any) -> None:
+        """Validate ``value`` against every group (with that group's other hyperparameters),
+        then set it in every group and in the defaults."""
+        value = _canonical(name, name, value)
+        self._check_hyper({**self.defaults, name: value})
+        for group in self.param_groups:
+            self._check_hyper({**{k: group[k] for k in self._hyper_keys}, name: value})
+        self.defaults[name] = value
+        for group in self.param_groups:
+            group[name] = value
 
     # ---- what a subclass provides -------------------------------------------------------
 
@@ -289,7 +357,22 @@ class Optimizer:
         and scales it on the fly, bitwise equal to ``clip_grad_norm(grads, max_grad_norm)``
         followed by ``step(grads)``, and the gradients are left as they are. Returns the
         total norm (before clipping) then, else ``None``.
+
+        Steps of one optimizer must not overlap: a step started while another thread's step of
+        the same optimizer runs raises :class:`~losscore.errors.ParameterError` saying so.
         """
+        with _STEP_ENTRY:  # check-and-set as one: a racing step is told, never mislabelled
+            if self.__dict__.get("_stepping"):
+                raise ParameterError(_OVERLAP)
+            self._stepping = True
+        try:
+            return self._step_once(grads, max_grad_norm)
+        finally:
+            self._stepping = False
+
+    def _step_once(
+        self, grads: Sequence[np.ndarray], max_grad_norm: float | None
+    ) -> float | None:
         params = self._params
         if not params:
             raise ParameterError(

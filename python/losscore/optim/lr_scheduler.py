@@ -34,6 +34,7 @@ then acts on its defaults, which the groups inherit when bound.
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 import numbers
 import types
@@ -917,6 +918,13 @@ class OneCycleLR(LRScheduler):
                 (pct * n - 1, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
                 (n - 1, "max_lr", "min_lr", "base_momentum", "max_momentum"),
             ]
+        ends = [0.0] + [phase[0] for phase in self._phases]
+        if any(b == a for a, b in itertools.pairwise(ends)):
+            # A phase of zero steps has no slope to follow (torch divides by zero here).
+            raise ParameterError(
+                f"pct_start: {pct_start} of total_steps={self.total_steps} leaves a phase of "
+                "zero steps; use a larger total_steps or another pct_start"
+            )
         max_lrs = _per_group("max_lr", max_lr, n_groups)
         last_epoch = _int("last_epoch", last_epoch, -1)
         self.cycle_momentum = cycle_momentum
