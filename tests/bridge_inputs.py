@@ -54,6 +54,23 @@ RECIPES = {
 }
 
 
+# Valid arguments of the losses of several inputs, in call order: (arrays, keyword arguments).
+SEVERAL = {
+    "gaussian_nll": lambda r: (
+        [r.normal(size=(N, C)), r.normal(size=(N, C)), r.uniform(0.2, 2.0, (N, C))], {}
+    ),
+    "margin_ranking": lambda r: (
+        [r.normal(size=(N, C)), r.normal(size=(N, C)), _signs(r, (N, C))], {"margin": 0.2}
+    ),
+    "cosine_embedding": lambda r: (
+        [r.normal(size=(N, C)), r.normal(size=(N, C)), _signs(r, (N,))], {"margin": -0.3}
+    ),
+    "triplet_margin": lambda r: (
+        [r.normal(size=(N, C)), r.normal(size=(N, C)), r.normal(size=(N, C))], {"swap": True}
+    ),
+}
+
+
 def inputs(name, dtype, seed=0):
     """``(first argument, target, keyword arguments)`` of ``name`` in ``dtype``."""
     pred, target, kwargs = RECIPES[name](np.random.default_rng(seed))

@@ -94,7 +94,9 @@ def calls(draw):
     other = draw(hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=5))
     sample = shape[:-1] if shape else shape
     first = draw(arrays(shape))
-    target = draw(arrays(draw(st.sampled_from([shape, sample, other]))))
+    # Every array argument after the first (target; the other inputs of a loss of several).
+    rest = [draw(arrays(draw(st.sampled_from([shape, sample, other]))))
+            for _ in spec.arrays[1:]]
     weight = draw(st.one_of(st.none(), arrays(draw(st.sampled_from([shape, sample, other])))))
     params = {
         name: draw(st.sampled_from([*ODD_SCALARS, default]))
@@ -106,7 +108,7 @@ def calls(draw):
     reduction = draw(st.sampled_from([*REDUCTIONS, spec.defaults["reduction"]]))
     mode = draw(st.sampled_from(["loss", "grad", "hess", "out", "aliased_out", "partials"]))
     offset = draw(st.sampled_from([0, 1, 8191, -1, 2**62, "0", 1.5]))
-    return spec, first, target, weight, params, reduction, mode, offset
+    return spec, [first, *rest], weight, params, reduction, mode, offset
 
 
 # ---- outcomes ----------------------------------------------------------------------------------
@@ -186,13 +188,27 @@ def _bad_params(spec, params: dict[str, Any], reduction: Any) -> str | None:
     return None
 
 
-def _invalid_call(spec, first, target, weight, params, reduction, mode, offset) -> str | None:
-    why = _bad_array(first) or _bad_array(target) or _bad_array(weight)
+def _shapes_differ(spec, arrays) -> str | None:
+    """Arrays that must share the first one's shape and do not: element-wise targets, and
+    every input of a loss of several inputs."""
+    first = arrays[0]
+    several = len(spec.inputs) > 1
+    if not (spec.kind == "elementwise" or several):
+        return None
+    for a in arrays[1 : len(spec.inputs) if several else 2]:
+        if np.shape(a) != np.shape(first):
+            return f"shapes {np.shape(first)} and {np.shape(a)}"
+    return None
+
+
+def _invalid_call(spec, arrays, weight, params, reduction, mode, offset) -> str | None:
+    why = next((w for w in map(_bad_array, [*arrays, weight]) if w), None)
     why = why or _bad_params(spec, params, reduction)
     if why:
         return why
-    if spec.kind == "elementwise" and np.shape(first) != np.shape(target):
-        return f"shapes {np.shape(first)} and {np.shape(target)}"
+    why = _shapes_differ(spec, arrays)
+    if why:
+        return why
     if mode == "partials" and (isinstance(offset, str | float) or offset == -1):
         return f"offset={offset!r}"
     if mode == "aliased_out":
@@ -200,26 +216,31 @@ def _invalid_call(spec, first, target, weight, params, reduction, mode, offset) 
     return None
 
 
-def _call(spec, first, target, weight, params, reduction, mode, offset):
+def _call(spec, arrays, weight, params, reduction, mode, offset):
     kw = dict(params, weight=weight, reduction=reduction)
     fn = spec.function
+    first = arrays[0]
     if mode == "loss":
-        return fn(first, target, **kw)
+        return fn(*arrays, **kw)
     if mode == "grad":
-        return losscore.value_and_grad(fn)(first, target, **kw)
+        return losscore.value_and_grad(fn)(*arrays, **kw)
     if mode == "hess":
-        return losscore.value_grad_hess(fn)(first, target, **kw)
+        if not spec.hess:  # refused up front: the loss has no Hessian diagonal
+            with pytest.raises(TypeError, match="no Hessian"):
+                losscore.value_grad_hess(fn)
+            raise LosscoreError("refused as expected: no Hessian diagonal")
+        return losscore.value_grad_hess(fn)(*arrays, **kw)
     if mode in ("out", "aliased_out"):
         out = first if mode == "aliased_out" else np.zeros(np.shape(first), dtype=np.float64)
-        return losscore.grad(fn)(first, target, out=out, **kw)
-    return spec.kernel(first, target, **kw, partials=True, offset=offset)
+        return losscore.grad(fn)(*arrays, out=out, **kw)
+    return spec.kernel(*arrays, **kw, partials=True, offset=offset)
 
 
 @FUZZ
 @given(calls())
 def test_every_loss_and_entry_point_fails_cleanly(call):
-    _, first, target, weight, params, _, mode, _ = call
-    inputs = [first, target, weight, *params.values()]
+    _, arrays, weight, params, _, mode, _ = call
+    inputs = [*arrays, weight, *params.values()]
     # With mode "aliased_out" the output is the first argument itself: refused, so unchanged.
     _outcome(f"loss:{mode}", lambda: _call(*call), inputs, _invalid_call(*call))
 
@@ -243,10 +264,11 @@ def test_accumulators_fail_cleanly(name, data):
     for _ in range(data.draw(st.integers(1, 3))):
         shape = data.draw(hnp.array_shapes(min_dims=1, max_dims=2, min_side=0, max_side=4))
         first = data.draw(arrays(shape))
-        target = data.draw(arrays(data.draw(st.sampled_from([shape, shape[:-1] or shape]))))
-        invalid = _bad_array(first) or _bad_array(target)
-        _outcome("accumulator:update", lambda f=first, t=target: acc.update(f, t),
-                 [first, target], invalid)
+        rest = [data.draw(arrays(data.draw(st.sampled_from([shape, shape[:-1] or shape]))))
+                for _ in spec.arrays[1:]]
+        batch = [first, *rest]
+        invalid = next((w for w in map(_bad_array, batch) if w), None)
+        _outcome("accumulator:update", lambda b=batch: acc.update(*b), batch, invalid)
     reduction = data.draw(st.sampled_from(REDUCTIONS))
 
     def result():
@@ -262,8 +284,12 @@ def test_accumulators_fail_cleanly(name, data):
 def test_every_loss_is_fuzzed(name):
     """The strategies above draw from the registry: a new loss joins the fuzz test by
     registering (this test fails if a registered loss could not be called at all)."""
-    from bridge_inputs import inputs
+    from bridge_inputs import SEVERAL, inputs
 
+    if name in SEVERAL:
+        arrays, params = SEVERAL[name](np.random.default_rng(0))
+        assert isinstance(registry[name].function(*arrays, **params, reduction="sum"), float)
+        return
     pred, target, params = inputs(name, np.float64)
     assert isinstance(registry[name].function(pred, target, **params, reduction="sum"), float)
 
@@ -303,8 +329,8 @@ for line in sys.stdin:
                 a, b = aliased(case["n"], case["shift"])
                 a[:] = np.linspace(-1, 1, case["n"])
                 before = a.tobytes()
-                if spec.kind == "rows":
-                    raise LosscoreError("skipped: element-wise only")
+                if spec.kind == "rows" or len(spec.arrays) != 2:
+                    raise LosscoreError("skipped: element-wise (pred, target) losses only")
                 target = np.zeros(case["n"])
                 if case["loss"] in ("hinge", "squared_hinge", "soft_margin"):
                     target = np.ones(case["n"])
@@ -321,16 +347,19 @@ for line in sys.stdin:
                 first = zeros(case["shape"], case["dtype"])
                 tdtype = np.int64 if spec.kind == "rows" else case["dtype"]
                 target = zeros(case["target_shape"], tdtype)
+                # The further inputs of a loss of several inputs, of the first one's shape.
+                rest = [zeros(case["shape"], case["dtype"]) for _ in spec.arrays[2:]]
             except ValueError:  # NumPy cannot describe the shape: no case to run
                 print("done", case["i"], "skipped", flush=True)
                 continue
             mode = case["mode"]
             if mode == "loss":
-                r = spec.function(first, target, **kw)
+                r = spec.function(first, target, *rest, **kw)
             elif mode == "grad":
-                r = losscore.value_and_grad(spec.function)(first, target, **kw)
+                r = losscore.value_and_grad(spec.function)(first, target, *rest, **kw)
             else:
-                r = spec.kernel(first, target, **kw, partials=True, offset=case["offset"])
+                r = spec.kernel(first, target, *rest, **kw, partials=True,
+                                offset=case["offset"])
         outcome = "ok"
     except (LosscoreError, MemoryError):
         outcome = "error"
@@ -584,26 +613,26 @@ def test_torch_losses_fail_cleanly(call, backward):
 
     import losscore.torch as lct
 
-    spec, first, target, weight, params, reduction, _, _ = call
+    spec, arrays, weight, params, reduction, _, _ = call
+    first, target = arrays[0], arrays[1]
     fn = getattr(lct, spec.name)
     x, t = _tensor(torch, first), _tensor(torch, target)
+    rest = [_tensor(torch, a) for a in arrays[2:]]
     w = _tensor(torch, weight)
     if backward and isinstance(x, torch.Tensor) and x.dtype in (torch.float32, torch.float64):
         x.requires_grad_(True)
 
     def run():
-        value = fn(x, t, weight=w, reduction=reduction, **params)
+        value = fn(x, t, *rest, weight=w, reduction=reduction, **params)
         if backward and value.requires_grad:
             value.sum().backward()
 
-    invalid = None
-    if spec.kind == "elementwise" and np.shape(first) != np.shape(target):
-        invalid = "shapes differ"
-    invalid = _bad_array(first) or _bad_array(target) or invalid
+    invalid = _shapes_differ(spec, arrays)
+    invalid = next((w for w in map(_bad_array, arrays) if w), None) or invalid
     invalid = invalid or _bad_params(spec, params, reduction)
     if not isinstance(x, torch.Tensor):
         invalid = invalid or "not a tensor"
-    _outcome("torch:loss", run, [first, target, weight], invalid)
+    _outcome("torch:loss", run, [*arrays, weight], invalid)
 
 
 TORCH_OPTIMIZERS = ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam",
@@ -657,7 +686,8 @@ def test_jax_losses_fail_cleanly(call, transform):
 
     import losscore.jax as lcj
 
-    spec, first, target, weight, params, reduction, _, _ = call
+    spec, arrays, weight, params, reduction, _, _ = call
+    first, target = arrays[0], arrays[1]
     fn = getattr(lcj, spec.name)
 
     def as_jax(a):
@@ -673,7 +703,8 @@ def test_jax_losses_fail_cleanly(call, transform):
 
     def traced():
         x, t, w = as_jax(first), as_jax(target), as_jax(weight)
-        loss = lambda x_: fn(x_, t, weight=w, reduction=reduction, **params)  # noqa: E731
+        rest = [as_jax(a) for a in arrays[2:]]
+        loss = lambda x_: fn(x_, t, *rest, weight=w, reduction=reduction, **params)  # noqa: E731
         # jax.grad itself refuses what is not a floating JAX array: only those are traced.
         traceable = isinstance(x, jax.Array) and jnp.issubdtype(x.dtype, jnp.floating)
         if transform == "grad" and traceable:
@@ -683,11 +714,9 @@ def test_jax_losses_fail_cleanly(call, transform):
         else:
             jax.block_until_ready(loss(x))
 
-    invalid = None
-    if spec.kind == "elementwise" and np.shape(first) != np.shape(target):
-        invalid = "shapes differ"
-    invalid = _bad_array(first) or _bad_array(target) or _bad_array(weight) or invalid
+    invalid = _shapes_differ(spec, arrays)
+    invalid = next((w for w in map(_bad_array, [*arrays, weight]) if w), None) or invalid
     invalid = invalid or _bad_params(spec, params, reduction)
-    _outcome(f"jax:{transform}", run, [first, target, weight], invalid,
+    _outcome(f"jax:{transform}", run, [*arrays, weight], invalid,
              tolerated=_jax_runtime_error_quoting_losscore if transform != "eager" else
              (lambda exc: False))

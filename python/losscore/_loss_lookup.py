@@ -28,6 +28,8 @@ class LossInfo:
     kind: Literal["elementwise", "rows"]
     #: The positional array arguments (``("pred", "target")``, ``("x1", "x2", "target")``).
     arrays: tuple[str, ...]
+    #: The differentiable inputs among them (the first only, unless the loss has several).
+    inputs: tuple[str, ...]
     #: The loss's own parameters and their defaults (``delta``, ``class_weight``, ...).
     defaults: Mapping[str, Any]
     #: The default reduction of the in-memory call (``"batchmean"`` for ``kl_div``).
@@ -41,6 +43,7 @@ def _info(spec: LossSpec) -> LossInfo:
         kernel=spec.kernel,
         kind=spec.kind,
         arrays=spec.arrays,
+        inputs=spec.inputs,
         defaults=MappingProxyType(defaults),
         reduction=spec.defaults["reduction"],
     )
@@ -70,6 +73,17 @@ def resolve(loss: str | Callable[..., Any], *, pairs: bool = True) -> LossInfo:
     return _info(spec)
 
 
+def _empty_arguments(info: LossInfo) -> list[np.ndarray]:
+    """Valid empty arrays for each array argument of the loss."""
+    first = np.zeros((0, 1)) if info.kind == "rows" else np.zeros(0)
+    if len(info.inputs) == 1:  # (first, target): class indices for a class axis
+        return [first, np.zeros(0, dtype=np.int64) if info.kind == "rows" else np.zeros(0)]
+    # Several inputs of the first one's shape, then a label per unit.
+    return [first if name in info.inputs else np.zeros(first.shape[: first.ndim - 1]
+                                                       if info.kind == "rows" else 0)
+            for name in info.arrays]
+
+
 def check_params(info: LossInfo, params: Mapping[str, Any]) -> dict[str, Any]:
     """``params`` as keyword arguments of the kernel; unknown names are a ``TypeError``."""
     unknown = sorted(set(params) - set(info.defaults))
@@ -86,9 +100,7 @@ def check_params(info: LossInfo, params: Mapping[str, Any]) -> dict[str, Any]:
         k: v for k, v in params.items() if np.ndim(v) == 0 or info.defaults[k] is not None
     }
     if scalars:
-        first = np.zeros((0, 1)) if info.kind == "rows" else np.zeros(0)
-        target = np.zeros(0, dtype=np.int64) if info.kind == "rows" else np.zeros(0)
-        info.kernel(first, target, reduction="sum", **scalars)
+        info.kernel(*_empty_arguments(info), reduction="sum", **scalars)
     # Only what differs from the kernel's defaults: fewer keywords per call.
     return {k: v for k, v in params.items() if v is not info.defaults[k]}
 
