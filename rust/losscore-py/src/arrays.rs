@@ -16,6 +16,37 @@ pub enum Floats<'py> {
     F64(Bound<'py, PyArrayDyn<f64>>),
 }
 
+/// The first argument of a loss: a float array of one of the storage types losses read.
+pub enum LossFloats<'py> {
+    Full(Floats<'py>),
+    F16(Bound<'py, PyArrayDyn<half::f16>>),
+    BF16(Bound<'py, PyArrayDyn<half::bf16>>),
+}
+
+/// Whether `dtype` is `ml_dtypes.bfloat16`.
+fn is_bfloat16(dtype: &Bound<'_, numpy::PyArrayDescr>) -> bool {
+    dtype.kind() == b'V'
+        && dtype.itemsize() == 2
+        && dtype
+            .getattr("name")
+            .is_ok_and(|n| n.extract::<String>().is_ok_and(|n| n == "bfloat16"))
+}
+
+/// The first argument of a loss: float16 and bfloat16 arrays stay in their dtype (computed in
+/// float32 chunk by chunk), the rest as [`floats`].
+pub fn loss_floats<'py>(obj: &Bound<'py, PyAny>, name: &str) -> PyResult<LossFloats<'py>> {
+    if let Ok(arr) = obj.cast::<PyUntypedArray>() {
+        let dtype = arr.dtype();
+        if dtype.kind() == b'f' && dtype.itemsize() == 2 {
+            return Ok(LossFloats::F16(require::<half::f16>(arr, name)?));
+        }
+        if is_bfloat16(&dtype) {
+            return Ok(LossFloats::BF16(require::<half::bf16>(arr, name)?));
+        }
+    }
+    Ok(LossFloats::Full(floats(obj, name)?))
+}
+
 /// `obj` itself if it is a C-contiguous, aligned ndarray of `T` (memory maps of `.npz` members
 /// can be misaligned).
 fn contiguous<'py, T: Element>(obj: &Bound<'py, PyAny>) -> Option<Bound<'py, PyArrayDyn<T>>> {
@@ -28,7 +59,8 @@ fn contiguous<'py, T: Element>(obj: &Bound<'py, PyAny>) -> Option<Bound<'py, PyA
 }
 
 /// `numpy.asarray(obj)` with the dtype rules of DESIGN.md §3: numeric kinds only (bool, int,
-/// uint, float), no float16, no complex.
+/// uint, float, bfloat16), no complex. (The first argument of a kernel other than a loss
+/// refuses half precision: see [`floats`].)
 fn numeric_array<'py>(obj: &Bound<'py, PyAny>, name: &str) -> PyResult<Bound<'py, PyUntypedArray>> {
     let py = obj.py();
     let numpy = py.import("numpy")?;
@@ -49,10 +81,8 @@ fn numeric_array<'py>(obj: &Bound<'py, PyAny>, name: &str) -> PyResult<Bound<'py
         .map_err(|_| DTypeError::new_err(format!("{name}: cannot be converted to an array")))?;
     let dtype = arr.dtype();
     let kind = dtype.kind();
-    if kind == b'f' && dtype.itemsize() == 2 {
-        return Err(DTypeError::new_err(format!(
-            "{name}: float16 is not supported, use float32 or float64"
-        )));
+    if is_bfloat16(&dtype) {
+        return Ok(arr);
     }
     if kind == b'c' {
         return Err(DTypeError::new_err(format!(
@@ -94,6 +124,12 @@ pub fn floats<'py>(obj: &Bound<'py, PyAny>, name: &str) -> PyResult<Floats<'py>>
     }
     let arr = numeric_array(obj, name)?;
     let dtype = arr.dtype();
+    if (dtype.kind() == b'f' && dtype.itemsize() == 2) || is_bfloat16(&dtype) {
+        return Err(DTypeError::new_err(format!(
+            "{name}: {dtype} is not supported here, use float32 or float64 (the losses take \
+             float16 and bfloat16)"
+        )));
+    }
     if dtype.kind() == b'f' && dtype.itemsize() == 4 {
         return Ok(Floats::F32(require::<f32>(&arr, name)?));
     }

@@ -13,6 +13,7 @@ mod params;
 mod partials;
 mod pipeline;
 mod runtime;
+mod storage;
 
 use pyo3::prelude::*;
 

@@ -8,7 +8,7 @@
 //! row along the leading axis is row `offset` of the whole array. Each builds its
 //! checked core configuration and hands it to one of the two layouts of [`crate::pipeline`].
 
-use crate::arrays::{floats, Floats};
+use crate::arrays::{loss_floats, Floats, LossFloats};
 use crate::errors::IntoPy;
 use crate::params::{arg, parse_reduction};
 use crate::pipeline::{self, Call, RowOptions};
@@ -58,14 +58,29 @@ macro_rules! elementwise {
             #[allow(unused_variables)]
             let cols: Option<Bound<'py, PyAny>> = None;
             $(let cols = $cols;)?
-            match floats($first, stringify!($first))? {
-                Floats::F32(x) => {
+            match loss_floats($first, stringify!($first))? {
+                LossFloats::Full(Floats::F32(x)) => {
                     type $T = f32;
                     pipeline::elementwise::<$T, _>(call, x, cols.as_ref(), $make.py_err(py)?)
                 }
-                Floats::F64(x) => {
+                LossFloats::Full(Floats::F64(x)) => {
                     type $T = f64;
                     pipeline::elementwise::<$T, _>(call, x, cols.as_ref(), $make.py_err(py)?)
+                }
+                // Half precision: the float32 kernel, chunk by chunk.
+                LossFloats::F16(x) => {
+                    #[allow(dead_code)]
+                    type $T = f32;
+                    pipeline::elementwise::<half::f16, _>(
+                        call, x, cols.as_ref(), $make.py_err(py)?,
+                    )
+                }
+                LossFloats::BF16(x) => {
+                    #[allow(dead_code)]
+                    type $T = f32;
+                    pipeline::elementwise::<half::bf16, _>(
+                        call, x, cols.as_ref(), $make.py_err(py)?,
+                    )
                 }
             }
         }
@@ -195,9 +210,17 @@ macro_rules! rows {
                 py, first: stringify!($first), target, weight, reduction, out, with_grad,
                 with_hess, hess_out, partials: partials.then_some(offset),
             };
-            match floats($first, stringify!($first))? {
-                Floats::F32(x) => pipeline::rows::<f32, _>(call, x, $cw.as_ref(), options),
-                Floats::F64(x) => pipeline::rows::<f64, _>(call, x, $cw.as_ref(), options),
+            match loss_floats($first, stringify!($first))? {
+                LossFloats::Full(Floats::F32(x)) => {
+                    pipeline::rows::<f32, _>(call, x, $cw.as_ref(), options)
+                }
+                LossFloats::Full(Floats::F64(x)) => {
+                    pipeline::rows::<f64, _>(call, x, $cw.as_ref(), options)
+                }
+                LossFloats::F16(x) => pipeline::rows::<half::f16, _>(call, x, $cw.as_ref(), options),
+                LossFloats::BF16(x) => {
+                    pipeline::rows::<half::bf16, _>(call, x, $cw.as_ref(), options)
+                }
             }
         }
     };

@@ -8,18 +8,19 @@
 //! Units are elements (element-wise losses) or rows of the last axis (`rows`): per-unit labels
 //! and weights have the unit shape.
 
-use crate::arrays::{borrow_error, borrow_ro, byte_range, check_disjoint, floats, like, output};
-use crate::arrays::{range_of, Floats};
+use crate::arrays::{borrow_error, borrow_ro, byte_range, check_disjoint, like, output};
+use crate::arrays::{loss_floats, range_of, Floats, LossFloats};
 use crate::errors::ShapeError;
 use crate::errors::{to_pyerr, IntoPy, OutputError, ParameterError, ParameterTypeError};
 use crate::params::{arg, parse_reduction};
 use crate::partials::Partials;
 use crate::pipeline::chunk_start;
+use crate::storage::Storage;
 use losscore_core::error::shape_str;
 use losscore_core::loss::gaussian::GaussianNll;
 use losscore_core::loss::ranking::{CosineEmbedding, MarginRanking, TripletMargin};
 use losscore_core::loss::{Inputs, Loss, Request, Target};
-use losscore_core::{Real, Reduction};
+use losscore_core::Reduction;
 use numpy::{Element, PyArrayDyn, PyArrayMethods, PyReadwriteArrayDyn, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyList, PyTuple};
@@ -137,7 +138,7 @@ fn gradient_buffers<'py, T: Element>(
 
 /// Runs a multi-input loss: shapes, dtype casts, outputs, borrows, the core with the GIL
 /// released, and the result.
-fn run<'py, T: Element + Real, L: Loss<T> + Sync>(
+fn run<'py, T: Storage, L: Loss<T::Real> + Sync>(
     call: Call<'_, 'py>,
     first: Bound<'py, PyArrayDyn<T>>,
     others: &[&Bound<'py, PyAny>],
@@ -294,7 +295,9 @@ fn run<'py, T: Element + Real, L: Loss<T> + Sync>(
             units,
             unit_shape.first().copied().unwrap_or(1),
         )?);
-    let partials = py.detach(|| loss.run(req)).map_err(to_pyerr)?;
+    let partials = py
+        .detach(|| T::run(req, width, |r| loss.run(r)))
+        .map_err(to_pyerr)?;
     drop((ro, label_ro, weight_ro, grads_rw, hess_rw, loss_rw));
     if call.partials.is_some() {
         return Ok(Bound::new(py, Partials { inner: partials })?.into_any());
@@ -360,14 +363,24 @@ macro_rules! multi_input {
                 reduction: parse_reduction(reduction, false)?, out, with_grad, with_hess,
                 hess_out, partials: partials.then_some(offset), argnums,
             };
-            match floats(arrays[0], NAMES[0])? {
-                Floats::F32(x) => {
+            match loss_floats(arrays[0], NAMES[0])? {
+                LossFloats::Full(Floats::F32(x)) => {
                     type $T = f32;
                     run::<$T, _>(call, x, &arrays[1..], |$width| $make)
                 }
-                Floats::F64(x) => {
+                LossFloats::Full(Floats::F64(x)) => {
                     type $T = f64;
                     run::<$T, _>(call, x, &arrays[1..], |$width| $make)
+                }
+                LossFloats::F16(x) => {
+                    #[allow(dead_code)]
+                    type $T = f32;
+                    run::<half::f16, _>(call, x, &arrays[1..], |$width| $make)
+                }
+                LossFloats::BF16(x) => {
+                    #[allow(dead_code)]
+                    type $T = f32;
+                    run::<half::bf16, _>(call, x, &arrays[1..], |$width| $make)
                 }
             }
         }

@@ -10,6 +10,7 @@ use crate::arrays::{
 };
 use crate::errors::{to_pyerr, OutputError, ParameterError, ShapeError};
 use crate::partials::Partials;
+use crate::storage::Storage;
 use losscore_core::error::shape_str;
 use losscore_core::loss::{Inputs, Loss, Request, Target};
 use losscore_core::{reduce, LossError, Real, Reduction};
@@ -136,7 +137,7 @@ pub trait RowOptions<T: Real> {
 
 /// Element-wise layout: `target`, `weight` of `x`'s shape; `pos_weight` broadcast along the
 /// trailing axes (column factors).
-pub fn elementwise<'py, T: Element + Real, L: Loss<T> + Sync>(
+pub fn elementwise<'py, T: Storage, L: Loss<T::Real> + Sync>(
     call: Call<'_, 'py>,
     x: Bound<'py, PyArrayDyn<T>>,
     pos_weight: Option<&Bound<'py, PyAny>>,
@@ -206,14 +207,16 @@ pub fn elementwise<'py, T: Element + Real, L: Loss<T> + Sync>(
     let leading = shape.first().copied().unwrap_or(1);
     let outputs = (&mut l_rw, &mut g_rw, &mut h_rw);
     let req = request(&call, inputs, reduction, outputs, x_s.len(), leading)?;
-    let partials = py.detach(|| loss.run(req)).map_err(to_pyerr)?;
+    let partials = py
+        .detach(|| T::run(req, 1, |r| loss.run(r)))
+        .map_err(to_pyerr)?;
     drop((x_ro, t_ro, w_ro, pw_ro, g_rw, h_rw, l_rw));
     finish(py, &call, partials, per_element, (grad, hess))
 }
 
 /// Rows layout: `x` is `(..., C)`; class-index targets `(...)` or probabilities `(..., C)`;
 /// per-sample weights `(...)`; `class_weight` `(C,)`.
-pub fn rows<'py, T: Element + Real, O: RowOptions<T> + Sync>(
+pub fn rows<'py, T: Storage, O: RowOptions<T::Real> + Sync>(
     call: Call<'_, 'py>,
     x: Bound<'py, PyArrayDyn<T>>,
     class_weight: Option<&Bound<'py, PyAny>>,
@@ -330,14 +333,14 @@ pub fn rows<'py, T: Element + Real, O: RowOptions<T> + Sync>(
         (None, Some(t)) => Target::Values(slice(t)?),
         (None, None) => return Err(ParameterError::new_err("target: missing")),
     };
-    let cw = cw_ro.as_ref().map(slice).transpose()?;
+    let cw = cw_ro.as_ref().map(slice).transpose()?.map(T::real_slice);
     let inputs =
         Inputs::rows(slice(&x_ro)?, rows, labels).weight(w_ro.as_ref().map(slice).transpose()?);
     let leading = sample_shape.first().copied().unwrap_or(1);
     let outputs = (&mut l_rw, &mut g_rw, &mut h_rw);
     let req = request(&call, inputs, reduction, outputs, rows, leading)?;
     let partials = py
-        .detach(|| options.run(classes, cw, req))
+        .detach(|| T::run(req, classes, |r| options.run(classes, cw.as_deref(), r)))
         .map_err(to_pyerr)?;
     drop((x_ro, y_ro, t_ro, w_ro, cw_ro, g_rw, h_rw, l_rw));
     finish(py, &call, partials, per_sample, (grad, hess))
