@@ -5,7 +5,9 @@ registry every other part of losscore reads.
   ``pinball``, ``poisson_nll``;
 * :mod:`~losscore.losses.binary`: the element-wise classification losses;
 * :mod:`~losscore.losses.softmax`: ``cross_entropy``;
-* :mod:`~losscore.losses.classification`: ``nll_loss``, ``multi_margin``.
+* :mod:`~losscore.losses.classification`: ``nll_loss``, ``multi_margin``;
+* :mod:`~losscore.losses.focal`: ``softmax_focal``;
+* :mod:`~losscore.losses.multilabel`: ``multilabel_soft_margin``.
 
 ``registry`` maps each loss name to its :class:`LossSpec` (function, kind, kernel, keyword
 defaults, first-argument name, whether the target is class indices, and what it supports:
@@ -17,14 +19,14 @@ Examples
 --------
 >>> from losscore.losses import registry
 >>> sorted(name for name, spec in registry.items() if spec.kind == "rows")
-['cross_entropy', 'multi_margin', 'nll_loss']
+['cross_entropy', 'multi_margin', 'multilabel_soft_margin', 'nll_loss', 'softmax_focal']
 >>> registry["kl_div"].defaults["reduction"]
 'batchmean'
 """
 
 from __future__ import annotations
 
-from . import binary, classification, regression, softmax
+from . import binary, classification, focal, multilabel, regression, softmax
 from ._registry import (
     FloatArray,
     Loss,
@@ -40,6 +42,8 @@ from ._registry import (
 # The loss functions: each family module's __all__ (a new loss is listed there only).
 from .binary import *  # noqa: F403
 from .classification import *  # noqa: F403
+from .focal import *  # noqa: F403
+from .multilabel import *  # noqa: F403
 from .regression import *  # noqa: F403
 from .softmax import *  # noqa: F403
 
@@ -56,5 +60,7 @@ __all__ = [
 ]
 __all__ += binary.__all__
 __all__ += classification.__all__
+__all__ += focal.__all__
+__all__ += multilabel.__all__
 __all__ += regression.__all__
 __all__ += softmax.__all__

@@ -5,10 +5,12 @@
 pub mod binary;
 pub mod classification;
 pub mod drive;
+pub mod multilabel;
 pub mod pointwise;
 pub mod regression;
 pub mod rows;
 pub mod softmax;
+pub mod softmax_focal;
 
 pub use drive::{Inputs, Loss, Request, Target};
 pub use pointwise::{evaluate, partials, Elementwise, Pointwise};
