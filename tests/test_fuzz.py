@@ -75,8 +75,9 @@ def calls(draw):
         for name, default in spec.defaults.items()
         if name != "reduction" and draw(st.booleans())
     }
-    if "class_weight" in params and draw(st.booleans()):
-        params["class_weight"] = draw(arrays((draw(st.integers(0, 6)),)))
+    for per_class in ("class_weight", "alpha"):
+        if per_class in params and draw(st.booleans()):
+            params[per_class] = draw(arrays((draw(st.integers(0, 6)),)))
     reduction = draw(st.sampled_from([*REDUCTIONS, spec.defaults["reduction"]]))
     mode = draw(st.sampled_from(["loss", "grad", "hess", "out", "aliased_out", "partials"]))
     offset = draw(st.sampled_from([0, 1, 8191, -1, 2**62, "0", 1.5]))
