@@ -116,6 +116,7 @@ def class_data():
         "probs": probs,
         "weight": rng.random(n).astype(np.float32),
         "class_weight": (rng.random(c) + 0.5).astype(np.float32),
+        "multi_labels": (rng.random((n, c)) < 0.3).astype(np.float32),
     }
 
 
@@ -125,6 +126,8 @@ CLASS_AXIS = [
     ("cross_entropy", {"label_smoothing": 0.2}, "probs"),
     ("nll_loss", {"ignore_index": -100, "cw": True}, "labels"),
     ("multi_margin", {"p": 2, "margin": 0.5, "cw": True}, "valid"),
+    ("softmax_focal", {"gamma": 1.5, "alpha": True}, "valid"),
+    ("multilabel_soft_margin", {"cw": True}, "multi_labels"),
 ]
 
 
@@ -135,6 +138,8 @@ def test_class_axis_losses_chunk_bitwise(class_data, name, params, target, reduc
     params = dict(params)
     if params.pop("cw", False):
         params["class_weight"] = class_data["class_weight"]
+    if params.pop("alpha", False):
+        params["alpha"] = class_data["class_weight"]
     x = class_data["logits"]
     if name == "nll_loss":
         x = x - np.log(np.exp(x).sum(axis=1, keepdims=True))
