@@ -11,13 +11,12 @@
 //! `s = sigmoid(x_c)` (exact: the loss is separable in the classes). "mean" divides by
 //! `sum_n w_n` (the number of rows unweighted), as PyTorch's mean over rows.
 //!
-//! The terms of a group of rows run along the flat values 16 at a time (SIMD lanes); each row's
+//! The terms of a group of rows run along the flat values (SIMD lanes); each row's
 //! terms are added in class order, so the result is the same on every ISA and thread count.
 
 use super::drive::Target;
 use super::rows::{check_class_weight, GroupRows, RowLoss, GROUP};
 use crate::error::LossError;
-use crate::reduce::LANES;
 use crate::simd::Real;
 
 /// `multilabel_soft_margin`.
@@ -104,69 +103,128 @@ impl<T: Real> RowLoss<T> for MultilabelSoftMargin<'_, T> {
         let Target::Values(t) = labels else {
             return false;
         };
-        let n = t.len();
         if c_n == 0 {
             return false;
         }
-        let nr = n / c_n;
-        // Per-row gradient factor k / C.
-        let mut kc = [T::ZERO; GROUP];
+        let nr = t.len() / c_n;
+        let mut acc = Acc {
+            kc: [T::ZERO; GROUP],
+            sums: [T::ZERO; GROUP],
+        };
         for r in 0..nr {
-            kc[r] = k[r] / self.c_t;
+            acc.kc[r] = k[r] / self.c_t;
         }
-        let mut sums = [T::ZERO; GROUP];
-        let (mut row, mut c) = (0usize, 0usize);
-        let mut i0 = 0;
-        while i0 < n {
-            let len = (n - i0).min(LANES);
-            let mut tm = [T::ZERO; LANES];
-            let mut dg = [T::ZERO; LANES];
-            let mut dh = [T::ZERO; LANES];
-            if grad.is_some() {
-                if len == LANES {
-                    for j in 0..LANES {
-                        (tm[j], dg[j], dh[j]) = term_grad_hess(x[i0 + j], t[i0 + j]);
-                    }
-                } else {
-                    for j in 0..len {
-                        (tm[j], dg[j], dh[j]) = term_grad_hess(x[i0 + j], t[i0 + j]);
-                    }
-                }
-            } else if len == LANES {
-                for j in 0..LANES {
-                    tm[j] = term(x[i0 + j], t[i0 + j]);
-                }
-            } else {
-                for j in 0..len {
-                    tm[j] = term(x[i0 + j], t[i0 + j]);
+        let mut tm = [T::ZERO; PIECE];
+        let mut outs = (grad.as_deref_mut(), hess.as_deref_mut());
+        if c_n <= PIECE / GROUP {
+            // The whole group at once.
+            self.piece(x, t, &mut tm, &mut acc, &mut outs, (0, 0, nr, 0, c_n));
+        } else {
+            // Long rows: pieces of one row each.
+            for r in 0..nr {
+                let mut c0 = 0;
+                while c0 < c_n {
+                    let len = (c_n - c0).min(PIECE);
+                    let at = (r * c_n + c0, r, r + 1, c0, c0 + len);
+                    self.piece(x, t, &mut tm, &mut acc, &mut outs, at);
+                    c0 += len;
                 }
             }
-            for j in 0..len {
-                let i = i0 + j;
-                let (wl, f) = match self.class_weight {
-                    Some(w) => (times(w[c], tm[j]), kc[row] * w[c]),
-                    None => (tm[j], kc[row]),
-                };
-                sums[row] = sums[row] + wl;
-                if let Some(g) = grad.as_deref_mut() {
-                    g[i] = f * dg[j];
-                }
-                if let Some(h) = hess.as_deref_mut() {
-                    h[i] = f * dh[j];
-                }
-                c += 1;
-                if c == c_n {
-                    c = 0;
-                    row += 1;
-                }
-            }
-            i0 += len;
         }
         for r in 0..nr {
-            loss[r] = sums[r] / self.c_t;
+            loss[r] = acc.sums[r] / self.c_t;
             live[r] = true;
         }
         false
+    }
+}
+
+/// Values per piece of a group (whole rows of up to `PIECE / GROUP` classes, or part of one
+/// longer row).
+const PIECE: usize = 256;
+
+/// Per-row gradient factors `k / C` and the rows' weighted sums so far.
+struct Acc<T> {
+    kc: [T; GROUP],
+    sums: [T; GROUP],
+}
+
+impl<T: Real> MultilabelSoftMargin<'_, T> {
+    /// The values `a..a + len` of rows `r_lo..r_hi`, classes `c_lo..c_hi` of each
+    /// (`at = (a, r_lo, r_hi, c_lo, c_hi)`, `len = (r_hi - r_lo) (c_hi - c_lo)`): the terms (and
+    /// the unscaled derivatives, written in place) along the flat values in SIMD lanes, then
+    /// each row's sum in class order and the scaling of its derivatives.
+    #[inline(always)]
+    fn piece(
+        &self,
+        x: &[T],
+        t: &[T],
+        tm: &mut [T; PIECE],
+        acc: &mut Acc<T>,
+        outs: &mut (Option<&mut [T]>, Option<&mut [T]>),
+        at: (usize, usize, usize, usize, usize),
+    ) {
+        let (a, r_lo, r_hi, c_lo, c_hi) = at;
+        let width = c_hi - c_lo;
+        let len = (r_hi - r_lo) * width;
+        let (xs, ts) = (&x[a..a + len], &t[a..a + len]);
+        let tm = &mut tm[..len];
+        match (outs.0.as_deref_mut(), outs.1.as_deref_mut()) {
+            (Some(g), Some(h)) => {
+                let (g, h) = (&mut g[a..a + len], &mut h[a..a + len]);
+                for j in 0..len {
+                    (tm[j], g[j], h[j]) = term_grad_hess(xs[j], ts[j]);
+                }
+            }
+            (Some(g), None) => {
+                let g = &mut g[a..a + len];
+                for j in 0..len {
+                    let (l, d, _) = term_grad_hess(xs[j], ts[j]);
+                    tm[j] = l;
+                    g[j] = d;
+                }
+            }
+            _ => {
+                for j in 0..len {
+                    tm[j] = term(xs[j], ts[j]);
+                }
+            }
+        }
+        for (ri, r) in (r_lo..r_hi).enumerate() {
+            let span = ri * width..(ri + 1) * width;
+            let mut s = acc.sums[r];
+            match self.class_weight {
+                Some(w) => {
+                    for (&v, &wc) in tm[span.clone()].iter().zip(&w[c_lo..c_hi]) {
+                        s = s + times(wc, v);
+                    }
+                }
+                None => {
+                    for &v in &tm[span.clone()] {
+                        s = s + v;
+                    }
+                }
+            }
+            acc.sums[r] = s;
+            let f = acc.kc[r];
+            let out = a + span.start..a + span.end;
+            for o in [outs.0.as_deref_mut(), outs.1.as_deref_mut()] {
+                let Some(o) = o else { continue };
+                let o = &mut o[out.clone()];
+                match self.class_weight {
+                    Some(w) => {
+                        for (oc, &wc) in o.iter_mut().zip(&w[c_lo..c_hi]) {
+                            *oc = (f * wc) * *oc;
+                        }
+                    }
+                    None => {
+                        for oc in o.iter_mut() {
+                            *oc = f * *oc;
+                        }
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -200,7 +258,7 @@ mod tests {
 
     #[test]
     fn matches_the_definition_and_finite_differences() {
-        for c in [1usize, 3, 7, 16, 23] {
+        for c in [1usize, 3, 7, 16, 23, 300, 600] {
             let rows = 13;
             let x: Vec<f64> = (0..rows * c)
                 .map(|i| ((i * 7919) % 1009) as f64 * 0.02 - 10.0)
