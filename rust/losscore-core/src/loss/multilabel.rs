@@ -96,8 +96,8 @@ impl<T: Real> RowLoss<T> for MultilabelSoftMargin<'_, T> {
             k,
             loss,
             live,
-            mut grad,
-            mut hess,
+            grad,
+            hess,
         } = rows;
         // Class indices are refused by the driver's check.
         let Target::Values(t) = labels else {
@@ -111,11 +111,11 @@ impl<T: Real> RowLoss<T> for MultilabelSoftMargin<'_, T> {
             kc: [T::ZERO; GROUP],
             sums: [T::ZERO; GROUP],
         };
-        for r in 0..nr {
-            acc.kc[r] = k[r] / self.c_t;
+        for (kc, &kr) in acc.kc.iter_mut().zip(k).take(nr) {
+            *kc = kr / self.c_t;
         }
         let mut tm = [T::ZERO; PIECE];
-        let mut outs = (grad.as_deref_mut(), hess.as_deref_mut());
+        let mut outs = (grad, hess);
         if c_n <= PIECE / GROUP {
             // The whole group at once.
             self.piece(x, t, &mut tm, &mut acc, &mut outs, (0, 0, nr, 0, c_n));
