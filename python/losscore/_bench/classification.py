@@ -183,7 +183,7 @@ def _torch_vg(fn_name: str, x: np.ndarray, t: np.ndarray, grad: bool, **kw):
         xg.grad = None
         loss = f(xg, tt, **kw)
         loss.backward()
-        return float(loss), xg.grad
+        return float(loss.detach()), xg.grad
 
     return run_grad
 
@@ -201,7 +201,7 @@ def _torch_focal_vg(x: np.ndarray, y: np.ndarray, gamma: float):
         lp = torch.log_softmax(xg, dim=-1).gather(1, yt).squeeze(1)
         loss = (-((-torch.expm1(lp)) ** gamma) * lp).mean()
         loss.backward()
-        return float(loss), xg.grad
+        return float(loss.detach()), xg.grad
 
     return run_grad
 
