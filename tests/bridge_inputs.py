@@ -51,6 +51,16 @@ RECIPES = {
     "multi_margin": lambda r: (r.normal(size=(N, C)), r.integers(0, C, size=N), {"margin": 0.8}),
     "sigmoid_focal": lambda r: (r.normal(size=(N, C)), r.random((N, C)), {"gamma": 1.5}),
     "soft_margin": lambda r: (r.normal(size=(N, C)), _signs(r, (N, C)), {}),
+    "softmax_focal": lambda r: (
+        r.normal(size=(N, C)),
+        r.integers(0, C, size=N),
+        {"gamma": 1.5, "alpha": r.uniform(0.25, 1.0, size=C)},
+    ),
+    "multilabel_soft_margin": lambda r: (
+        r.normal(size=(N, C)),
+        r.random((N, C)),
+        {"class_weight": r.uniform(0.5, 2.0, size=C)},
+    ),
 }
 
 

@@ -41,6 +41,7 @@ def _data() -> dict[str, np.ndarray]:
         "row_w": rng.random(ROWS).astype(np.float32),
         "cw": (rng.random(C) + 0.5).astype(np.float32),
         "pos_w": np.linspace(0.5, 2.0, 7).astype(np.float32),
+        "multi": (rng.random((ROWS, C)) > 0.6).astype(np.float32),
     }
 
 
@@ -76,6 +77,8 @@ CASES = [
     ("cross_entropy", "logits", "probs", "row_w", {"label_smoothing": 0.2}),
     ("nll_loss", "log_probs", "labels", "row_w", {"ignore_index": -100, "class_weight": "cw"}),
     ("multi_margin", "logits", "valid", "row_w", {"p": 2, "class_weight": "cw"}),
+    ("softmax_focal", "logits", "valid", "row_w", {"gamma": 2.5, "alpha": "cw"}),
+    ("multilabel_soft_margin", "logits", "multi", "row_w", {"class_weight": "cw"}),
 ]
 
 

@@ -104,6 +104,9 @@ TORCH = {
     "nll_loss": lambda p, t, kw, r: F.nll_loss(p, t, reduction=r),
     "multi_margin": lambda p, t, kw, r: F.multi_margin_loss(p, t, margin=kw["margin"], reduction=r),
     "soft_margin": lambda p, t, kw, r: F.soft_margin_loss(p, t, reduction=r),
+    "multilabel_soft_margin": lambda p, t, kw, r: F.multilabel_soft_margin_loss(
+        p, t, weight=kw["class_weight"], reduction=r
+    ),
 }
 
 

@@ -78,7 +78,8 @@ def test_weight_of_wrong_shape(fn):
         assert "weight" in message and str(w_shape) in message and "(5,)" in message
 
 
-BAD_DTYPES = [np.float16, np.complex64, np.complex128]
+# float16 and bfloat16 are computed in float32 chunk by chunk (test_half_precision.py).
+BAD_DTYPES = [np.complex64, np.complex128, "U3"]
 
 
 @pytest.mark.parametrize("bad", BAD_DTYPES, ids=lambda d: np.dtype(d).name)
@@ -318,8 +319,6 @@ def test_failed_call_modifies_nothing(fn, dtype):
 def test_messages_name_the_argument():
     with pytest.raises(ShapeError, match=re.escape("pred shape (2,) and target shape (3,)")):
         losscore.mse(np.ones(2), np.ones(3))
-    with pytest.raises(DTypeError, match="float16"):
-        losscore.mse(np.ones(2, np.float16), np.ones(2))
     with pytest.raises(DTypeError, match="complex"):
         losscore.mse(np.ones(2), np.ones(2, np.complex128))
 

@@ -118,6 +118,7 @@ def class_data():
         "probs": probs,
         "weight": rng.random(n).astype(np.float32),
         "class_weight": (rng.random(c) + 0.5).astype(np.float32),
+        "multi_labels": (rng.random((n, c)) < 0.3).astype(np.float32),
     }
 
 
@@ -127,6 +128,8 @@ CLASS_AXIS = [
     ("cross_entropy", {"label_smoothing": 0.2}, "probs"),
     ("nll_loss", {"ignore_index": -100, "cw": True}, "labels"),
     ("multi_margin", {"p": 2, "margin": 0.5, "cw": True}, "valid"),
+    ("softmax_focal", {"gamma": 1.5, "alpha": True}, "valid"),
+    ("multilabel_soft_margin", {"cw": True}, "multi_labels"),
 ]
 
 
@@ -137,6 +140,8 @@ def test_class_axis_losses_chunk_bitwise(class_data, name, params, target, reduc
     params = dict(params)
     if params.pop("cw", False):
         params["class_weight"] = class_data["class_weight"]
+    if params.pop("alpha", False):
+        params["alpha"] = class_data["class_weight"]
     x = class_data["logits"]
     if name == "nll_loss":
         x = x - np.log(np.exp(x).sum(axis=1, keepdims=True))
@@ -374,7 +379,7 @@ def test_kl_div_defaults_to_batchmean_like_kl_div():
 EMPTY_BAD_CALLS = [
     ("huber", np.zeros(0), np.zeros(0), {"delta": -1.0}),
     ("huber", np.zeros(0), np.zeros(0), {"delta": "1"}),
-    ("mse", np.zeros(0, np.float16), np.zeros(0), {}),
+    ("mse", np.zeros(0, np.complex64), np.zeros(0), {}),
     ("mse", np.zeros(0, np.complex128), np.zeros(0), {}),
     ("mse", np.zeros(0), np.zeros(0), {"weight": np.zeros(1)}),
     ("cross_entropy", np.zeros((0, 3)), np.zeros(0), {}),

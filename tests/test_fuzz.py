@@ -55,7 +55,7 @@ ODD_SCALARS = [0.0, -1.0, 0.5, 2.0, 1e308, -np.inf, np.inf, np.nan, 0, 1, 2, -10
 REDUCTIONS = ["mean", "sum", "none", "batchmean", "avg", "", None, 1, True]
 
 
-BAD_DTYPES = {np.dtype(np.float16), np.dtype(np.complex64), np.dtype("U3"), np.dtype(object)}
+BAD_DTYPES = {np.dtype(np.complex64), np.dtype("U3"), np.dtype(object)}
 BAD_REDUCTIONS = ["avg", "", None, 1, True]
 NOT_NUMBERS = (bool, np.bool_, str, bytes, list, type(None))
 
@@ -103,8 +103,9 @@ def calls(draw):
         for name, default in spec.defaults.items()
         if name != "reduction" and draw(st.booleans())
     }
-    if "class_weight" in params and draw(st.booleans()):
-        params["class_weight"] = draw(arrays((draw(st.integers(0, 6)),)))
+    for per_class in ("class_weight", "alpha"):
+        if per_class in params and draw(st.booleans()):
+            params[per_class] = draw(arrays((draw(st.integers(0, 6)),)))
     reduction = draw(st.sampled_from([*REDUCTIONS, spec.defaults["reduction"]]))
     mode = draw(st.sampled_from(["loss", "grad", "hess", "out", "aliased_out", "partials"]))
     offset = draw(st.sampled_from([0, 1, 8191, -1, 2**62, "0", 1.5]))

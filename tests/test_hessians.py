@@ -20,7 +20,9 @@ from losscore.errors import (
 )
 
 N = 120  # samples per case: small, every branch of each loss is hit
-ROW_LOSSES = {"cross_entropy", "nll_loss", "multi_margin"}
+ROW_LOSSES = {
+    "cross_entropy", "nll_loss", "multi_margin", "softmax_focal", "multilabel_soft_margin",
+}  # fmt: skip
 
 
 def _off_kinks(d: np.ndarray, kinks: list[float], gap: float = 1e-3) -> np.ndarray:
@@ -99,6 +101,16 @@ def _cases(rng: np.random.Generator) -> list[tuple[str, str, np.ndarray, np.ndar
             ),
             (f"ce-prob-C{c}", "cross_entropy", logits, probs, {"label_smoothing": 0.2}),
             (f"nll-C{c}", "nll_loss", logits, y, {"class_weight": cw, "ignore_index": 0}),
+            (f"focal-C{c}", "softmax_focal", logits, y, {}),
+            (f"focal-g0.6-C{c}", "softmax_focal", logits, y, {"gamma": 0.6, "alpha": cw}),
+            (f"multilabel-C{c}", "multilabel_soft_margin", logits, probs * c / 2, {}),
+            (
+                f"multilabel-cw-C{c}",
+                "multilabel_soft_margin",
+                logits,
+                (probs > 1 / c).astype(np.float64),
+                {"class_weight": cw},
+            ),
         ]
         # multi_margin kinks: margin - x_y + x_i = 0.
         xmm = logits.copy()
@@ -266,6 +278,8 @@ BITWISE = [
     ("soft_margin", {}),
     ("cross_entropy", {"label_smoothing": 0.1}),
     ("multi_margin", {"p": 2}),
+    ("softmax_focal", {}),
+    ("softmax_focal", {"gamma": 0.7}),
 ]
 
 

@@ -18,6 +18,7 @@ PUBLIC_LOSSES = {
     "mse", "mae", "huber", "smooth_l1", "log_cosh", "pinball", "poisson_nll",
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "sigmoid_focal", "soft_margin",
     "hinge", "squared_hinge", "kl_div", "cross_entropy", "nll_loss", "multi_margin",
+    "softmax_focal", "multilabel_soft_margin",
 }  # fmt: skip
 # Losses of several inputs (checked in test_losses_multi_input.py).
 SEVERAL_INPUTS = {"gaussian_nll", "margin_ranking", "cosine_embedding", "triplet_margin"}
@@ -28,8 +29,10 @@ def _inputs(name: str) -> tuple[np.ndarray, np.ndarray]:
     """Valid (first, target) for each loss, built from its documented domain."""
     rng = np.random.default_rng(0)
     x = rng.standard_normal((ROWS, CLASSES))
-    if name in ("cross_entropy", "nll_loss", "multi_margin"):
+    if name in ("cross_entropy", "nll_loss", "multi_margin", "softmax_focal"):
         return x, np.arange(ROWS) % CLASSES
+    if name == "multilabel_soft_margin":
+        return x, (rng.random(x.shape) < 0.5).astype(np.float64)
     if name == "binary_cross_entropy":
         return rng.uniform(0.05, 0.95, x.shape), rng.uniform(0, 1, x.shape)
     if name in ("hinge", "squared_hinge", "soft_margin"):

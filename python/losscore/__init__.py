@@ -21,6 +21,8 @@ from .losses.binary import *  # noqa: F403
 from .losses.classification import *  # noqa: F403
 from .losses.gaussian import *  # noqa: F403
 from .losses.ranking import *  # noqa: F403
+from .losses.focal import *  # noqa: F403
+from .losses.multilabel import *  # noqa: F403
 from .losses.regression import *  # noqa: F403
 from .losses.softmax import *  # noqa: F403
 from .runtime import available_isas, get_num_threads, isa, set_num_threads
@@ -59,5 +61,7 @@ __all__ += losses.binary.__all__
 __all__ += losses.classification.__all__
 __all__ += losses.gaussian.__all__
 __all__ += losses.ranking.__all__
+__all__ += losses.focal.__all__
+__all__ += losses.multilabel.__all__
 __all__ += losses.regression.__all__
 __all__ += losses.softmax.__all__

@@ -183,7 +183,25 @@ def _torch_vg(fn_name: str, x: np.ndarray, t: np.ndarray, grad: bool, **kw):
         xg.grad = None
         loss = f(xg, tt, **kw)
         loss.backward()
-        return float(loss), xg.grad
+        return float(loss.detach()), xg.grad
+
+    return run_grad
+
+
+def _torch_focal_vg(x: np.ndarray, y: np.ndarray, gamma: float):
+    """Softmax focal loss as a torch user writes it (log_softmax, gather, autograd)."""
+    torch = _torch()
+    if torch is None:
+        return None
+    xg = torch.from_numpy(x).clone().requires_grad_(True)
+    yt = torch.from_numpy(y)[:, None]
+
+    def run_grad() -> object:
+        xg.grad = None
+        lp = torch.log_softmax(xg, dim=-1).gather(1, yt).squeeze(1)
+        loss = (-((-torch.expm1(lp)) ** gamma) * lp).mean()
+        loss.backward()
+        return float(loss.detach()), xg.grad
 
     return run_grad
 
@@ -258,6 +276,35 @@ def cases(quick: bool) -> list[Case]:
         if tv is not None:
             contenders["torch"] = tv
         out.append(Case("classification", f"{label} value", name, xs.size, contenders))
+
+    # softmax_focal and multilabel_soft_margin at 10^6 rows x 10 classes, against torch autograd.
+    rows, c = (100_000, 10) if quick else (1_000_000, 10)
+    xs = (rng.standard_normal((rows, c)) * 2).astype(dtype)
+    ys = rng.integers(0, c, size=rows)
+    g_out = np.empty_like(xs)
+    contenders = {
+        "losscore": lambda xs=xs, ys=ys, g_out=g_out: vg(losscore.softmax_focal)(
+            xs, ys, out=g_out
+        ),
+    }
+    tv = _torch_focal_vg(xs, ys, gamma=2.0)
+    if tv is not None:
+        contenders["torch"] = tv
+    peer = "torch" if "torch" in contenders else "losscore"
+    out.append(Case("classification", f"softmax_focal ({rows}, {c}) value+grad", name, xs.size,
+                    contenders, baseline=peer))
+    tl = (rng.uniform(size=xs.shape) > 0.5).astype(dtype)
+    contenders = {
+        "losscore": lambda xs=xs, tl=tl, g_out=g_out: vg(losscore.multilabel_soft_margin)(
+            xs, tl, out=g_out
+        ),
+    }
+    tv = _torch_vg("multilabel_soft_margin_loss", xs, tl, True)
+    if tv is not None:
+        contenders["torch"] = tv
+    peer = "torch" if "torch" in contenders else "losscore"
+    out.append(Case("classification", f"multilabel_soft_margin ({rows}, {c}) value+grad", name,
+                    xs.size, contenders, baseline=peer))
 
     # Small calls: per-call overhead dominates.
     xs = rng.standard_normal((10, 10)).astype(dtype)

@@ -8,7 +8,9 @@ registry every other part of losscore reads.
 * :mod:`~losscore.losses.classification`: ``nll_loss``, ``multi_margin``;
 * :mod:`~losscore.losses.gaussian`: ``gaussian_nll`` (three differentiable inputs);
 * :mod:`~losscore.losses.ranking`: ``margin_ranking``, ``cosine_embedding``, ``triplet_margin``
-  (pairs and triplets of inputs).
+  (pairs and triplets of inputs);
+* :mod:`~losscore.losses.focal`: ``softmax_focal``;
+* :mod:`~losscore.losses.multilabel`: ``multilabel_soft_margin``.
 
 ``registry`` maps each loss name to its :class:`LossSpec` (function, kind, kernel, keyword
 defaults, first-argument name, whether the target is class indices, and what it supports:
@@ -20,14 +22,14 @@ Examples
 --------
 >>> from losscore.losses import registry
 >>> sorted(name for name, spec in registry.items() if spec.kind == "rows")
-['cosine_embedding', 'cross_entropy', 'multi_margin', 'nll_loss', 'triplet_margin']
+['cosine_embedding', 'cross_entropy', 'multi_margin', 'multilabel_soft_margin', 'nll_loss', 'softmax_focal', 'triplet_margin']
 >>> registry["kl_div"].defaults["reduction"]
 'batchmean'
 """
 
 from __future__ import annotations
 
-from . import binary, classification, gaussian, ranking, regression, softmax
+from . import binary, classification, focal, gaussian, multilabel, ranking, regression, softmax
 from ._registry import (
     FloatArray,
     Loss,
@@ -45,6 +47,8 @@ from .binary import *  # noqa: F403
 from .classification import *  # noqa: F403
 from .gaussian import *  # noqa: F403
 from .ranking import *  # noqa: F403
+from .focal import *  # noqa: F403
+from .multilabel import *  # noqa: F403
 from .regression import *  # noqa: F403
 from .softmax import *  # noqa: F403
 
@@ -63,5 +67,7 @@ __all__ += binary.__all__
 __all__ += classification.__all__
 __all__ += gaussian.__all__
 __all__ += ranking.__all__
+__all__ += focal.__all__
+__all__ += multilabel.__all__
 __all__ += regression.__all__
 __all__ += softmax.__all__

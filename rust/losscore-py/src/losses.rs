@@ -8,17 +8,22 @@
 //! row along the leading axis is row `offset` of the whole array. Each builds its
 //! checked core configuration and hands it to one of the two layouts of [`crate::pipeline`].
 
-use crate::arrays::{loss_floats, Floats, LossFloats};
-use crate::errors::IntoPy;
-use crate::params::{arg, parse_reduction};
+use crate::arrays::LossFloats;
+use crate::arrays::{borrow_error, class_target, like, loss_floats, ClassTarget, Floats};
+use crate::errors::{IntoPy, ShapeError, TargetError};
+use crate::params::{arg, parse_reduction, row_arg};
 use crate::pipeline::{self, Call, RowOptions};
+use losscore_core::error::shape_str;
 use losscore_core::loss::binary::{
     Bce, BceLogits, Hinge, KlDiv, SigmoidFocal, SoftMargin, SquaredHinge,
 };
 use losscore_core::loss::classification::{CrossEntropy, MultiMargin, Nll};
+use losscore_core::loss::multilabel::MultilabelSoftMargin;
 use losscore_core::loss::regression::{Huber, LogCosh, Mae, Mse, Pinball, PoissonNll, SmoothL1};
+use losscore_core::loss::softmax_focal::SoftmaxFocal;
 use losscore_core::loss::{Loss, Request};
 use losscore_core::{reduce, LossError, Real};
+use numpy::{Element, PyArrayMethods, PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 
 fn ok<L>(loss: L) -> Result<L, LossError> {
@@ -180,10 +185,20 @@ impl<T: Real> RowOptions<T> for MultiMarginOptions {
 }
 
 /// Defines a row loss. `options` builds its options; `check` validates the scalar ones before
-/// any array work, so they are reported first.
+/// any array work, so they are reported first. Optionally `extract = module` names the module
+/// of the argument extractors (default [`arg`]) and `prepare = f` converts the target and the
+/// class weights (`$cw`) once the first argument's dtype and shape are known.
 macro_rules! rows {
     ($name:ident, $first:ident, [$($p:ident : $pt:ty = $def:tt),*], $cw:ident, $options:expr,
      $check:expr) => {
+        rows!(@ arg, $name, $first, [$($p : $pt = $def),*], $cw, $options, $check, []);
+    };
+    ($name:ident, $first:ident, [$($p:ident : $pt:ty = $def:tt),*], $cw:ident, $options:expr,
+     $check:expr, extract = $args:ident, prepare = $prep:ident) => {
+        rows!(@ $args, $name, $first, [$($p : $pt = $def),*], $cw, $options, $check, [$prep]);
+    };
+    (@ $args:ident, $name:ident, $first:ident, [$($p:ident : $pt:ty = $def:tt),*], $cw:ident,
+     $options:expr, $check:expr, [$($prep:ident)?]) => {
         #[pyfunction]
         #[pyo3(signature = ($first, target, $($p = $def,)* weight = None, reduction = "mean",
                             out = None, with_grad = false, *, with_hess = false,
@@ -193,7 +208,7 @@ macro_rules! rows {
             py: Python<'py>,
             $first: &Bound<'py, PyAny>,
             target: &Bound<'py, PyAny>,
-            $(#[pyo3(from_py_with = arg::$p)] $p: $pt,)*
+            $(#[pyo3(from_py_with = $args::$p)] $p: $pt,)*
             weight: Option<&Bound<'py, PyAny>>,
             #[pyo3(from_py_with = arg::reduction)] reduction: &str,
             out: Option<&Bound<'py, PyAny>>,
@@ -206,11 +221,22 @@ macro_rules! rows {
             let reduction = parse_reduction(reduction, false)?;
             let options = $options;
             $check.py_err(py)?;
+            let x = loss_floats($first, stringify!($first))?;
+            $(
+                let name = stringify!($first);
+                let (prepared, $cw) = match &x {
+                    LossFloats::Full(Floats::F32(a)) => $prep::<f32>(name, a.shape(), target, $cw)?,
+                    LossFloats::Full(Floats::F64(a)) => $prep::<f64>(name, a.shape(), target, $cw)?,
+                    LossFloats::F16(a) => $prep::<half::f16>(name, a.shape(), target, $cw)?,
+                    LossFloats::BF16(a) => $prep::<half::bf16>(name, a.shape(), target, $cw)?,
+                };
+                let target = &prepared;
+            )?
             let call = Call {
                 py, first: stringify!($first), target, weight, reduction, out, with_grad,
                 with_hess, hess_out, partials: partials.then_some(offset),
             };
-            match loss_floats($first, stringify!($first))? {
+            match x {
                 LossFloats::Full(Floats::F32(x)) => {
                     pipeline::rows::<f32, _>(call, x, $cw.as_ref(), options)
                 }
@@ -252,6 +278,126 @@ rows!(
     MultiMargin::<f64>::new(0, p, margin, None)
 );
 
+/// `softmax_focal`'s options.
+#[derive(Clone, Copy)]
+struct SoftmaxFocalOptions {
+    gamma: f64,
+}
+
+impl<T: Real> RowOptions<T> for SoftmaxFocalOptions {
+    const NAME: &'static str = "softmax_focal";
+    const PROBABILITIES: bool = false;
+    fn run(
+        &self,
+        classes: usize,
+        alpha: Option<&[T]>,
+        req: Request<'_, T>,
+    ) -> Result<reduce::Partials, LossError> {
+        SoftmaxFocal::new(classes, self.gamma, alpha)?.run(req)
+    }
+}
+
+/// `alpha` as `(C,)` values of the logits' dtype, named in messages as `alpha` (the pipeline
+/// then takes it as the class weights); the target as it is.
+fn focal_alpha<'py, T: Element>(
+    first: &'static str,
+    shape: &[usize],
+    target: &Bound<'py, PyAny>,
+    alpha: Option<Bound<'py, PyAny>>,
+) -> PyResult<(Bound<'py, PyAny>, Option<Bound<'py, PyAny>>)> {
+    let Some(alpha) = alpha else {
+        return Ok((target.clone(), None));
+    };
+    let a = like::<T>(&alpha, "alpha")?;
+    let classes = shape.last().copied().unwrap_or(0);
+    if a.shape() != [classes] {
+        return Err(ShapeError::new_err(format!(
+            "alpha must have shape ({classes},) (the size of the last axis of {first}), got {}",
+            shape_str(a.shape())
+        )));
+    }
+    Ok((target.clone(), Some(a.into_any())))
+}
+
+/// `multilabel_soft_margin`'s options.
+#[derive(Clone, Copy)]
+struct MultilabelOptions;
+
+impl<T: Real> RowOptions<T> for MultilabelOptions {
+    const NAME: &'static str = "multilabel_soft_margin";
+    const PROBABILITIES: bool = true;
+    fn run(
+        &self,
+        classes: usize,
+        cw: Option<&[T]>,
+        req: Request<'_, T>,
+    ) -> Result<reduce::Partials, LossError> {
+        MultilabelSoftMargin::new(classes, cw)?.run(req)
+    }
+}
+
+/// The multi-label target as values of the logits' dtype and shape: float values as they are
+/// (soft labels, like PyTorch), integer ones must be 0/1 labels; booleans are refused.
+fn label_values<'py, T: Element>(
+    first: &'static str,
+    shape: &[usize],
+    target: &Bound<'py, PyAny>,
+    class_weight: Option<Bound<'py, PyAny>>,
+) -> PyResult<(Bound<'py, PyAny>, Option<Bound<'py, PyAny>>)> {
+    let (values, integer) = match class_target::<T>(target, "multilabel_soft_margin", true)? {
+        ClassTarget::Prob(t) => (t.into_any(), None),
+        ClassTarget::Index(y) => (y.clone().into_any(), Some(y)),
+    };
+    let got = match &integer {
+        Some(y) => y.shape().to_vec(),
+        None => values
+            .cast::<PyUntypedArray>()
+            .map_err(|_| borrow_error("target"))?
+            .shape()
+            .to_vec(),
+    };
+    if got != shape {
+        return Err(ShapeError::new_err(format!(
+            "target (labels) must have {first}'s shape {}, got {}",
+            shape_str(shape),
+            shape_str(&got)
+        )));
+    }
+    let Some(y) = integer else {
+        return Ok((values, class_weight));
+    };
+    let ro = y.try_readonly().map_err(|_| borrow_error("target"))?;
+    let labels = ro.as_slice().map_err(|_| borrow_error("target"))?;
+    if let Some(i) = labels.iter().position(|&v| v != 0 && v != 1) {
+        return Err(TargetError::new_err(format!(
+            "target: integer labels of multilabel_soft_margin must be 0 or 1, got {} at flat \
+             index {i} (pass floats for soft labels)",
+            labels[i]
+        )));
+    }
+    drop(ro);
+    Ok((like::<T>(y.as_any(), "target")?.into_any(), class_weight))
+}
+
+rows!(
+    softmax_focal, logits,
+    [gamma: f64 = 2.0, alpha: Option<Bound<'py, PyAny>> = None],
+    alpha,
+    SoftmaxFocalOptions { gamma },
+    SoftmaxFocal::<f64>::new(0, gamma, None),
+    extract = row_arg,
+    prepare = focal_alpha
+);
+rows!(
+    multilabel_soft_margin, logits,
+    [class_weight: Option<Bound<'py, PyAny>> = None],
+    class_weight,
+    MultilabelOptions,
+    Ok::<(), LossError>(()),
+    extract = arg,
+    prepare = label_values
+);
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<crate::partials::Partials>()?;
     for f in [
@@ -272,6 +418,8 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
         wrap_pyfunction!(cross_entropy, m)?,
         wrap_pyfunction!(nll_loss, m)?,
         wrap_pyfunction!(multi_margin, m)?,
+        wrap_pyfunction!(softmax_focal, m)?,
+        wrap_pyfunction!(multilabel_soft_margin, m)?,
     ] {
         m.add_function(f)?;
     }

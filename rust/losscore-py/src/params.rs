@@ -205,3 +205,14 @@ pub mod arg {
         }
     }
 }
+
+/// The extractors of [`arg`], except that `alpha` is an optional per-class array (the row
+/// losses' `alpha`; `arg::alpha` is the element-wise losses' scalar).
+pub mod row_arg {
+    pub use super::arg::*;
+    use pyo3::prelude::*;
+
+    pub fn alpha<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        class_weight(obj)
+    }
+}

@@ -8,12 +8,14 @@ pub mod classification;
 pub mod drive;
 pub mod gaussian;
 pub mod multi_input;
+pub mod multilabel;
 pub mod narrow;
 pub mod pointwise;
 pub mod ranking;
 pub mod regression;
 pub mod rows;
 pub mod softmax;
+pub mod softmax_focal;
 
 pub use drive::{Inputs, Loss, Request, Target};
 pub use multi_input::{MultiInput, MultiInputs};

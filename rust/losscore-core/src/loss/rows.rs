@@ -29,6 +29,11 @@ pub trait RowLoss<T: Real>: Copy + Sync {
     fn ignore_index(&self) -> Option<i64>;
     /// Whether probability targets are accepted.
     fn accepts_prob(&self) -> bool;
+    /// Whether class-index targets are accepted (losses whose targets are values of the
+    /// logits' shape refuse them).
+    fn accepts_index(&self) -> bool {
+        true
+    }
     /// Up to [`GROUP`] rows `x` with their `labels`: sets `loss[r]` (unweighted) and `live[r]`
     /// (false for an ignored row or an out-of-range label: the row counts 0), and, when `grad`
     /// is given, writes `k[r] * d l_r / d x` into its rows (zeros where not live). Returns
@@ -102,6 +107,17 @@ impl<T: Real, L: RowLoss<T>> Blocks<T> for Rows<L> {
                 "target",
                 "expected class indices or class probabilities",
             ));
+        }
+        if let Target::Index(_) = inputs.target {
+            if !self.0.accepts_index() {
+                return Err(crate::error::invalid(
+                    "target",
+                    format!(
+                        "{} takes values of the logits' shape, not class indices",
+                        L::NAME
+                    ),
+                ));
+            }
         }
         if let Target::Values(_) = inputs.target {
             if !self.0.accepts_prob() && self.0.ignore_index().is_some() {
