@@ -27,6 +27,7 @@ __all__ = [
     "clip_grad_value",
     "cross_entropy",
     "exact_sum",
+    "gamma_deviance",
     "get_num_threads",
     "grad_norm",
     "hinge",
@@ -43,6 +44,7 @@ __all__ = [
     "optim_check_params",
     "penalty",
     "pinball",
+    "poisson_deviance",
     "poisson_nll",
     "probe_read2",
     "probe_update4",
@@ -56,6 +58,7 @@ __all__ = [
     "soft_margin",
     "squared_hinge",
     "stream_sum",
+    "tweedie_deviance",
 ]
 
 _Array = NDArray[np.float32] | NDArray[np.float64]
@@ -191,6 +194,48 @@ def poisson_nll(
     offset: int = 0,
 ) -> Any: ...
 
+# -- deviances (loss/deviance.rs) --------------------------------------------------------------
+def poisson_deviance(
+    pred: ArrayLike,
+    target: ArrayLike,
+    weight: ArrayLike | None = None,
+    reduction: _Reduction = "mean",
+    out: _Array | None = None,
+    with_grad: bool = False,
+    *,
+    with_hess: bool = False,
+    hess_out: _Array | None = None,
+    partials: bool = False,
+    offset: int = 0,
+) -> Any: ...
+def gamma_deviance(
+    pred: ArrayLike,
+    target: ArrayLike,
+    weight: ArrayLike | None = None,
+    reduction: _Reduction = "mean",
+    out: _Array | None = None,
+    with_grad: bool = False,
+    *,
+    with_hess: bool = False,
+    hess_out: _Array | None = None,
+    partials: bool = False,
+    offset: int = 0,
+) -> Any: ...
+def tweedie_deviance(
+    pred: ArrayLike,
+    target: ArrayLike,
+    power: float = 0.0,
+    weight: ArrayLike | None = None,
+    reduction: _Reduction = "mean",
+    out: _Array | None = None,
+    with_grad: bool = False,
+    *,
+    with_hess: bool = False,
+    hess_out: _Array | None = None,
+    partials: bool = False,
+    offset: int = 0,
+) -> Any: ...
+
 # -- element-wise classification losses (loss/binary.rs) -------------------------------------
 def binary_cross_entropy(
     prob: ArrayLike,
@@ -209,6 +254,7 @@ def binary_cross_entropy_with_logits(
     logits: ArrayLike,
     target: ArrayLike,
     pos_weight: ArrayLike | None = None,
+    label_smoothing: float = 0.0,
     weight: ArrayLike | None = None,
     reduction: _Reduction = "mean",
     out: _Array | None = None,

@@ -3,6 +3,8 @@ registry every other part of losscore reads.
 
 * :mod:`~losscore.losses.regression`: ``mse``, ``mae``, ``huber``, ``smooth_l1``, ``log_cosh``,
   ``pinball``, ``poisson_nll``;
+* :mod:`~losscore.losses.deviance`: ``poisson_deviance``, ``gamma_deviance``,
+  ``tweedie_deviance``;
 * :mod:`~losscore.losses.binary`: the element-wise classification losses;
 * :mod:`~losscore.losses.softmax`: ``cross_entropy``;
 * :mod:`~losscore.losses.classification`: ``nll_loss``, ``multi_margin``.
@@ -24,7 +26,7 @@ Examples
 
 from __future__ import annotations
 
-from . import binary, classification, regression, softmax
+from . import binary, classification, deviance, regression, softmax
 from ._registry import (
     FloatArray,
     Loss,
@@ -40,6 +42,7 @@ from ._registry import (
 # The loss functions: each family module's __all__ (a new loss is listed there only).
 from .binary import *  # noqa: F403
 from .classification import *  # noqa: F403
+from .deviance import *  # noqa: F403
 from .regression import *  # noqa: F403
 from .softmax import *  # noqa: F403
 
@@ -56,5 +59,6 @@ __all__ = [
 ]
 __all__ += binary.__all__
 __all__ += classification.__all__
+__all__ += deviance.__all__
 __all__ += regression.__all__
 __all__ += softmax.__all__

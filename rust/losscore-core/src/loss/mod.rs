@@ -4,6 +4,7 @@
 
 pub mod binary;
 pub mod classification;
+pub mod deviance;
 pub mod drive;
 pub mod pointwise;
 pub mod regression;
