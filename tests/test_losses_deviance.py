@@ -283,7 +283,7 @@ def test_scikit_learn_rejects_the_same_inputs():
 
 
 def test_domain_messages():
-    with pytest.raises(TargetError, match="predictions must be positive, got 0.0"):
+    with pytest.raises(TargetError, match=r"predictions must be positive, got 0\.0"):
         losscore.poisson_deviance(np.array([0.0]), np.array([1.0]))
     with pytest.raises(TargetError, match="targets must be non-negative"):
         losscore.tweedie_deviance(np.array([1.0]), np.array([-1.0]), power=1.2)
