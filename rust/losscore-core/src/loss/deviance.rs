@@ -60,7 +60,7 @@ fn near_one<T: Real>(x: T) -> bool {
 /// `mu > 0` (NaN passes and propagates).
 #[inline(always)]
 fn positive_or_nan<T: Real>(v: T) -> bool {
-    !(v <= T::ZERO)
+    v > T::ZERO || v.is_nan()
 }
 
 const PRED_RULE: &str = "deviance predictions must be positive";
@@ -109,7 +109,7 @@ impl<T: Real> Pointwise<T> for PoissonDeviance {
     }
     #[inline(always)]
     fn target_ok(&self, t: T) -> bool {
-        !(t < T::ZERO)
+        t >= T::ZERO || t.is_nan()
     }
     fn target_rule(&self) -> &'static str {
         NON_NEGATIVE_RULE
@@ -233,7 +233,7 @@ impl<T: Real> Pointwise<T> for TweedieKernel<T> {
     fn target_ok(&self, t: T) -> bool {
         match self.domain {
             TargetDomain::Any => true,
-            TargetDomain::NonNegative => !(t < T::ZERO),
+            TargetDomain::NonNegative => t >= T::ZERO || t.is_nan(),
             TargetDomain::Positive => positive_or_nan(t),
         }
     }

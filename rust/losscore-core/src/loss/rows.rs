@@ -527,16 +527,16 @@ pub fn exp_sum_minus_one<T: Real>(x: &[T], m: T, store: Option<&mut [T]>) -> (T,
         }
         None => {
             for c in &mut xc {
-                for j in 0..LANES {
-                    let (e, exact) = exp_shifted(c[j], m);
-                    add(j, c[j], e, exact);
+                for (j, &v) in c.iter().enumerate() {
+                    let (e, exact) = exp_shifted(v, m);
+                    add(j, v, e, exact);
                 }
             }
             if rem > 0 {
                 let (tail, _) = tail_chunk(x, -T::INFINITY);
-                for j in 0..LANES {
-                    let (e, exact) = exp_shifted(tail[j], m);
-                    add(j, tail[j], e, exact);
+                for (j, &v) in tail.iter().enumerate() {
+                    let (e, exact) = exp_shifted(v, m);
+                    add(j, v, e, exact);
                 }
             }
         }
