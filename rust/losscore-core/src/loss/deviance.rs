@@ -76,9 +76,10 @@ impl PoissonDeviance {
     /// Half the deviance, `t ln(t/mu) - t + mu`.
     #[inline(always)]
     fn half<T: Real>(mu: T, t: T) -> T {
-        let r = mu / t;
-        // mu - t is exact where the series is used (Sterbenz), so x has one rounding.
+        // mu - t is exact where the series is used (Sterbenz), so x has one rounding; the far
+        // branch's mu/t is 1 + x (one division per element fewer).
         let x = (mu - t) / t;
+        let r = x + T::ONE;
         let series = t * x_minus_ln_1p_series(x);
         // Far from mu = t: (mu - t) - t ln(mu/t), with t ln(mu/t) -> 0 where mu/t overflows
         // (t = 0 or t < mu * 2^-1024: the term is below the rounding of mu).
@@ -134,8 +135,8 @@ impl<T: Real> Pointwise<T> for GammaDeviance {
 
     #[inline(always)]
     fn value(&self, mu: T, t: T) -> T {
-        let q = t / mu;
         let y = (t - mu) / mu;
+        let q = y + T::ONE;
         let half = T::select(near_one(y), x_minus_ln_1p_series(y), y - q.ln());
         // mu = +inf: ln(mu/t) grows without bound (y is nan there).
         T::select(mu == T::INFINITY, T::INFINITY, T::TWO * half)
@@ -148,8 +149,9 @@ impl<T: Real> Pointwise<T> for GammaDeviance {
     #[inline(always)]
     fn value_grad_hess(&self, mu: T, t: T) -> (T, T, T) {
         let (l, g) = self.value_grad(mu, t);
-        let q = t / mu;
-        (l, g, T::TWO * (((q + q - T::ONE) / mu) / mu))
+        // 2 (2t - mu)/mu^3 = 2 (2y + 1)/mu^2 with y = (t - mu)/mu.
+        let y = (t - mu) / mu;
+        (l, g, T::TWO * (((y + y + T::ONE) / mu) / mu))
     }
     #[inline(always)]
     fn target_ok(&self, t: T) -> bool {
@@ -190,6 +192,10 @@ pub struct TweedieKernel<T> {
     c1: T,
     c2: T,
     domain: TargetDomain,
+    /// The domain as flags for the element loop: every target allowed / `t = 0` allowed.
+    any_target: bool,
+    zero_target: bool,
+    below_two: bool,
 }
 
 impl<T: Real> TweedieKernel<T> {
@@ -201,7 +207,7 @@ impl<T: Real> TweedieKernel<T> {
         let tp = T::select(t > T::ZERO, t * (self.one_minus_p * t.ln()).exp(), T::ZERO);
         let l = T::TWO * ((tp * self.c12 - (t * a) * self.c1) + (mu * a) * self.c2);
         // mu = +inf: the limit, +inf for p < 2 (mu^(2-p) grows), the target's term for p > 2.
-        let at_inf = T::select(self.power < T::TWO, T::INFINITY, T::TWO * (tp * self.c12));
+        let at_inf = T::select(self.below_two, T::INFINITY, T::TWO * (tp * self.c12));
         (a, T::select(mu == T::INFINITY, at_inf, l))
     }
 }
@@ -231,11 +237,8 @@ impl<T: Real> Pointwise<T> for TweedieKernel<T> {
     }
     #[inline(always)]
     fn target_ok(&self, t: T) -> bool {
-        match self.domain {
-            TargetDomain::Any => true,
-            TargetDomain::NonNegative => t >= T::ZERO || t.is_nan(),
-            TargetDomain::Positive => positive_or_nan(t),
-        }
+        // Non-short-circuit `|` / `&` on flags read once: no branch in the element loop.
+        (t > T::ZERO) | t.is_nan() | self.any_target | (self.zero_target & (t == T::ZERO))
     }
     fn target_rule(&self) -> &'static str {
         match self.domain {
@@ -289,6 +292,9 @@ impl<T: Real> TweedieDeviance<T> {
             c1: T::from_f64(1.0 / one_p),
             c2: T::from_f64(1.0 / two_p),
             domain,
+            any_target: domain == TargetDomain::Any,
+            zero_target: domain != TargetDomain::Positive,
+            below_two: power < 2.0,
         };
         Ok(TweedieDeviance { kernel, power })
     }
