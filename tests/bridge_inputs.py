@@ -25,6 +25,21 @@ RECIPES = {
     "log_cosh": lambda r: (r.normal(size=(N, C)), r.normal(size=(N, C)), {}),
     "pinball": lambda r: (r.normal(size=(N, C)), r.normal(size=(N, C)), {"quantile": 0.3}),
     "poisson_nll": lambda r: (r.normal(size=(N, C)), r.poisson(2.0, size=(N, C)) * 1.0, {}),
+    "poisson_deviance": lambda r: (
+        r.uniform(0.1, 3.0, size=(N, C)),
+        r.poisson(2.0, size=(N, C)) * 1.0,
+        {},
+    ),
+    "gamma_deviance": lambda r: (
+        r.uniform(0.1, 3.0, size=(N, C)),
+        r.uniform(0.1, 3.0, size=(N, C)),
+        {},
+    ),
+    "tweedie_deviance": lambda r: (
+        r.uniform(0.1, 3.0, size=(N, C)),
+        r.poisson(2.0, size=(N, C)) * 1.0,
+        {"power": 1.5},
+    ),
     "binary_cross_entropy": lambda r: (
         r.uniform(0.05, 0.95, size=(N, C)),
         r.random((N, C)),

@@ -47,6 +47,8 @@ def _cases(rng: np.random.Generator) -> list[tuple[str, str, np.ndarray, np.ndar
     signs = np.where(rng.uniform(-1, 1, N) < 0, -1.0, 1.0)
     xm = np.where(np.abs(signs * x - 1.0) < 1e-3, x + 0.01, x)  # margin 1: off the kink
     counts = np.floor(rng.uniform(0, 6, N))
+    mu = rng.uniform(0.2, 4, N)
+    pos = rng.uniform(0.2, 4, N)
     cases = [
         ("mse", "mse", t + d0, t, {}),
         ("mae", "mae", t + d0, t, {}),
@@ -67,6 +69,20 @@ def _cases(rng: np.random.Generator) -> list[tuple[str, str, np.ndarray, np.ndar
             u[: x2.size].reshape(x2.shape),
             {"pos_weight": np.array([0.5, 2.0, 3.0])},
         ),
+        ("bce_logits-smoothing", "binary_cross_entropy_with_logits", x, u,
+         {"label_smoothing": 0.2}),
+        (
+            "bce_logits-pos_weight-smoothing",
+            "binary_cross_entropy_with_logits",
+            x2,
+            u[: x2.size].reshape(x2.shape),
+            {"pos_weight": np.array([0.5, 2.0, 3.0]), "label_smoothing": 0.1},
+        ),
+        ("poisson_deviance", "poisson_deviance", mu, counts, {}),
+        ("gamma_deviance", "gamma_deviance", mu, pos, {}),
+        ("tweedie-p1.5", "tweedie_deviance", mu, counts, {"power": 1.5}),
+        ("tweedie-p3", "tweedie_deviance", mu, pos, {"power": 3.0}),
+        ("tweedie-p-1", "tweedie_deviance", mu, t, {"power": -1.0}),
         ("focal", "sigmoid_focal", x, u, {}),
         ("focal-g1.5", "sigmoid_focal", x, u, {"alpha": -1.0, "gamma": 1.5}),
         ("focal-g3", "sigmoid_focal", x, u, {"alpha": 0.6, "gamma": 3.0}),

@@ -19,6 +19,7 @@ PUBLIC_LOSSES = {
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "sigmoid_focal", "soft_margin",
     "hinge", "squared_hinge", "kl_div", "cross_entropy", "nll_loss", "multi_margin",
     "softmax_focal", "multilabel_soft_margin",
+    "poisson_deviance", "gamma_deviance", "tweedie_deviance",
 }  # fmt: skip
 # Losses of several inputs (checked in test_losses_multi_input.py).
 SEVERAL_INPUTS = {"gaussian_nll", "margin_ranking", "cosine_embedding", "triplet_margin"}
@@ -41,6 +42,8 @@ def _inputs(name: str) -> tuple[np.ndarray, np.ndarray]:
         return np.log(rng.uniform(0.1, 1, x.shape)), rng.uniform(0, 1, x.shape)
     if name == "poisson_nll":
         return x, rng.poisson(2.0, x.shape).astype(np.float64)
+    if name in ("poisson_deviance", "gamma_deviance", "tweedie_deviance"):
+        return rng.uniform(0.1, 3, x.shape), rng.uniform(0.1, 3, x.shape)
     return x, rng.standard_normal(x.shape)
 
 

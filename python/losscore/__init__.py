@@ -19,10 +19,11 @@ from .gradients import grad, grad_hess, value_and_grad, value_grad_hess
 # The loss functions: each family module's __all__ lists its losses.
 from .losses.binary import *  # noqa: F403
 from .losses.classification import *  # noqa: F403
-from .losses.gaussian import *  # noqa: F403
-from .losses.ranking import *  # noqa: F403
+from .losses.deviance import *  # noqa: F403
 from .losses.focal import *  # noqa: F403
+from .losses.gaussian import *  # noqa: F403
 from .losses.multilabel import *  # noqa: F403
+from .losses.ranking import *  # noqa: F403
 from .losses.regression import *  # noqa: F403
 from .losses.softmax import *  # noqa: F403
 from .runtime import available_isas, get_num_threads, isa, set_num_threads
@@ -63,5 +64,6 @@ __all__ += losses.gaussian.__all__
 __all__ += losses.ranking.__all__
 __all__ += losses.focal.__all__
 __all__ += losses.multilabel.__all__
+__all__ += losses.deviance.__all__
 __all__ += losses.regression.__all__
 __all__ += losses.softmax.__all__

@@ -28,6 +28,7 @@ __all__ = [
     "cosine_embedding",
     "cross_entropy",
     "exact_sum",
+    "gamma_deviance",
     "gaussian_nll",
     "get_num_threads",
     "grad_norm",
@@ -47,6 +48,7 @@ __all__ = [
     "optim_check_params",
     "penalty",
     "pinball",
+    "poisson_deviance",
     "poisson_nll",
     "probe_read2",
     "probe_update4",
@@ -62,6 +64,7 @@ __all__ = [
     "squared_hinge",
     "stream_sum",
     "triplet_margin",
+    "tweedie_deviance",
 ]
 
 _Array = NDArray[np.float32] | NDArray[np.float64]
@@ -197,6 +200,48 @@ def poisson_nll(
     offset: int = 0,
 ) -> Any: ...
 
+# -- deviances (loss/deviance.rs) --------------------------------------------------------------
+def poisson_deviance(
+    pred: ArrayLike,
+    target: ArrayLike,
+    weight: ArrayLike | None = None,
+    reduction: _Reduction = "mean",
+    out: _Array | None = None,
+    with_grad: bool = False,
+    *,
+    with_hess: bool = False,
+    hess_out: _Array | None = None,
+    partials: bool = False,
+    offset: int = 0,
+) -> Any: ...
+def gamma_deviance(
+    pred: ArrayLike,
+    target: ArrayLike,
+    weight: ArrayLike | None = None,
+    reduction: _Reduction = "mean",
+    out: _Array | None = None,
+    with_grad: bool = False,
+    *,
+    with_hess: bool = False,
+    hess_out: _Array | None = None,
+    partials: bool = False,
+    offset: int = 0,
+) -> Any: ...
+def tweedie_deviance(
+    pred: ArrayLike,
+    target: ArrayLike,
+    power: float = 0.0,
+    weight: ArrayLike | None = None,
+    reduction: _Reduction = "mean",
+    out: _Array | None = None,
+    with_grad: bool = False,
+    *,
+    with_hess: bool = False,
+    hess_out: _Array | None = None,
+    partials: bool = False,
+    offset: int = 0,
+) -> Any: ...
+
 # -- element-wise classification losses (loss/binary.rs) -------------------------------------
 def binary_cross_entropy(
     prob: ArrayLike,
@@ -215,6 +260,7 @@ def binary_cross_entropy_with_logits(
     logits: ArrayLike,
     target: ArrayLike,
     pos_weight: ArrayLike | None = None,
+    label_smoothing: float = 0.0,
     weight: ArrayLike | None = None,
     reduction: _Reduction = "mean",
     out: _Array | None = None,

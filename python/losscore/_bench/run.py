@@ -22,7 +22,7 @@ from .memory import peak_extra_bytes
 from .timing import Case, Result, time_case
 
 # Families of cases; a family whose module is absent is skipped.
-FAMILIES = ["regression", "classification", "several", "optim"]
+FAMILIES = ["regression", "deviance", "classification", "several", "optim"]
 
 
 def collect(quick: bool, only: str | None) -> list[Case]:

@@ -3,6 +3,8 @@ registry every other part of losscore reads.
 
 * :mod:`~losscore.losses.regression`: ``mse``, ``mae``, ``huber``, ``smooth_l1``, ``log_cosh``,
   ``pinball``, ``poisson_nll``;
+* :mod:`~losscore.losses.deviance`: ``poisson_deviance``, ``gamma_deviance``,
+  ``tweedie_deviance``;
 * :mod:`~losscore.losses.binary`: the element-wise classification losses;
 * :mod:`~losscore.losses.softmax`: ``cross_entropy``;
 * :mod:`~losscore.losses.classification`: ``nll_loss``, ``multi_margin``;
@@ -21,15 +23,27 @@ keeping their own lists.
 Examples
 --------
 >>> from losscore.losses import registry
->>> sorted(name for name, spec in registry.items() if spec.kind == "rows")
-['cosine_embedding', 'cross_entropy', 'multi_margin', 'multilabel_soft_margin', 'nll_loss', 'softmax_focal', 'triplet_margin']
+>>> rows = sorted(name for name, spec in registry.items() if spec.kind == "rows")
+>>> rows  # doctest: +NORMALIZE_WHITESPACE
+['cosine_embedding', 'cross_entropy', 'multi_margin', 'multilabel_soft_margin', 'nll_loss',
+ 'softmax_focal', 'triplet_margin']
 >>> registry["kl_div"].defaults["reduction"]
 'batchmean'
 """
 
 from __future__ import annotations
 
-from . import binary, classification, focal, gaussian, multilabel, ranking, regression, softmax
+from . import (
+    binary,
+    classification,
+    deviance,
+    focal,
+    gaussian,
+    multilabel,
+    ranking,
+    regression,
+    softmax,
+)
 from ._registry import (
     FloatArray,
     Loss,
@@ -45,10 +59,11 @@ from ._registry import (
 # The loss functions: each family module's __all__ (a new loss is listed there only).
 from .binary import *  # noqa: F403
 from .classification import *  # noqa: F403
-from .gaussian import *  # noqa: F403
-from .ranking import *  # noqa: F403
+from .deviance import *  # noqa: F403
 from .focal import *  # noqa: F403
+from .gaussian import *  # noqa: F403
 from .multilabel import *  # noqa: F403
+from .ranking import *  # noqa: F403
 from .regression import *  # noqa: F403
 from .softmax import *  # noqa: F403
 
@@ -69,5 +84,6 @@ __all__ += gaussian.__all__
 __all__ += ranking.__all__
 __all__ += focal.__all__
 __all__ += multilabel.__all__
+__all__ += deviance.__all__
 __all__ += regression.__all__
 __all__ += softmax.__all__

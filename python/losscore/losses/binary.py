@@ -86,6 +86,7 @@ def binary_cross_entropy_with_logits(
     target: ArrayLike,
     *,
     pos_weight: ArrayLike | None = None,
+    label_smoothing: float = 0.0,
     weight: ArrayLike | None = None,
     reduction: Reduction = "mean",
 ) -> LossValue:
@@ -104,6 +105,9 @@ def binary_cross_entropy_with_logits(
     pos_weight : array_like, optional
         Non-negative weight of the positive term, broadcast along the last axes: shape ``(C,)``
         with ``C = logits.shape[-1]`` (any trailing shape of ``logits``), or a single value.
+    label_smoothing : float, default 0.0
+        ``eps`` in ``[0, 1]``: the target becomes ``t * (1 - eps) + eps / 2`` (optax / keras);
+        gradient and Hessian are those of the smoothed target.
 
     Examples
     --------
@@ -116,7 +120,7 @@ def binary_cross_entropy_with_logits(
     0.0
     """
     return _core.binary_cross_entropy_with_logits(
-        logits, target, pos_weight, weight, reduction
+        logits, target, pos_weight, label_smoothing, weight, reduction
     )
 
 

@@ -15,9 +15,10 @@ use crate::params::{arg, parse_reduction, row_arg};
 use crate::pipeline::{self, Call, RowOptions};
 use losscore_core::error::shape_str;
 use losscore_core::loss::binary::{
-    Bce, BceLogits, Hinge, KlDiv, SigmoidFocal, SoftMargin, SquaredHinge,
+    Bce, BceWithLogits, Hinge, KlDiv, SigmoidFocal, SoftMargin, SquaredHinge,
 };
 use losscore_core::loss::classification::{CrossEntropy, MultiMargin, Nll};
+use losscore_core::loss::deviance::{GammaDeviance, PoissonDeviance, TweedieDeviance};
 use losscore_core::loss::multilabel::MultilabelSoftMargin;
 use losscore_core::loss::regression::{Huber, LogCosh, Mae, Mse, Pinball, PoissonNll, SmoothL1};
 use losscore_core::loss::softmax_focal::SoftmaxFocal;
@@ -105,12 +106,21 @@ elementwise!(
     [log_input: bool = true, full: bool = false, eps: f64 = 1e-8],
     |T| PoissonNll::<T>::new(log_input, full, eps)
 );
+elementwise!(poisson_deviance, pred, "mean", false, [], |T| ok(
+    PoissonDeviance
+));
+elementwise!(gamma_deviance, pred, "mean", false, [], |T| ok(
+    GammaDeviance
+));
+elementwise!(tweedie_deviance, pred, "mean", false, [power: f64 = 0.0], |T| {
+    TweedieDeviance::<T>::new(power)
+});
 elementwise!(binary_cross_entropy, prob, "mean", false, [], |T| ok(Bce));
 elementwise!(
     binary_cross_entropy_with_logits, logits, "mean", false,
-    [pos_weight: Option<Bound<'py, PyAny>> = None],
+    [pos_weight: Option<Bound<'py, PyAny>> = None, label_smoothing: f64 = 0.0],
     cols = pos_weight,
-    |T| ok(BceLogits)
+    |T| BceWithLogits::<T>::new(label_smoothing)
 );
 elementwise!(
     sigmoid_focal, logits, "mean", false, [alpha: f64 = 0.25, gamma: f64 = 2.0],
@@ -408,6 +418,9 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
         wrap_pyfunction!(log_cosh, m)?,
         wrap_pyfunction!(pinball, m)?,
         wrap_pyfunction!(poisson_nll, m)?,
+        wrap_pyfunction!(poisson_deviance, m)?,
+        wrap_pyfunction!(gamma_deviance, m)?,
+        wrap_pyfunction!(tweedie_deviance, m)?,
         wrap_pyfunction!(binary_cross_entropy, m)?,
         wrap_pyfunction!(binary_cross_entropy_with_logits, m)?,
         wrap_pyfunction!(sigmoid_focal, m)?,

@@ -147,6 +147,7 @@ pub mod arg {
         gamma: f64,
         margin: f64,
         label_smoothing: f64,
+        power: f64,
         log_input: bool,
         full: bool,
         swap: bool,

@@ -9,6 +9,7 @@
 //! | [`Bce`] | `-(t max(ln x, -100) + (1-t) max(ln(1-x), -100))` | `(x - t) / max(x (1-x), 1e-12)` | `((x-t)^2 + t(1-t)) / (x(1-x))^2` (`1e12` where floored) |
 //! | [`BceLogits`] | `(1-t) sp(x) + t sp(-x)` | `(1-t) s - t sc` | `s sc` |
 //! | [`BceLogitsPosWeight`] | `(1-t) sp(x) + pw t sp(-x)` | `(1-t) s - pw t sc` | `((1-t) + pw t) s sc` |
+//! | [`Smoothed`] (`label_smoothing = eps`) | either of the two at `t (1 - eps) + eps/2` | | |
 //! | [`SigmoidFocal`] | `a_t ce q^g`, `q = (1-t) s + t sc` | `a_t q^g (dce + g ce dq/q)` | see [`SigmoidFocal`] |
 //! | [`SoftMargin`] | `sp(-t x)` | `-t sigmoid(-t x)` | `t^2 s sc` at `-t x` |
 //! | [`Hinge`] | `max(0, m - t x)` | `-t` where `m - t x > 0` | `0` |
@@ -88,7 +89,8 @@ impl<T: Real> Pointwise<T> for Bce {
         let floor = T::from_f64(-100.0);
         let lp = p.ln().max_nan(floor);
         let lq = (-p).ln_1p().max_nan(floor);
-        -(t * lp + (T::ONE - t) * lq)
+        // 0 - x, not -x: a zero sum of signed zeros (p = t = 0, p = t = 1) gives +0.
+        T::ZERO - (t * lp + (T::ONE - t) * lq)
     }
     #[inline(always)]
     fn value_grad(&self, p: T, t: T) -> (T, T) {
@@ -156,6 +158,89 @@ impl<T: Real> Pointwise<T> for BceLogits {
         let a = T::ONE - t;
         let l = times(a, x.max_nan(T::ZERO)) + times(t, (-x).max_nan(T::ZERO)) + lp;
         (l, a * s - t * sc, s * sc)
+    }
+}
+
+/// `binary_cross_entropy_with_logits`'s options (`label_smoothing`, checked); [`Loss::run`]
+/// picks one kernel per combination with `pos_weight` (column factors in the inputs), so the
+/// plain kernel is [`BceLogits`] itself.
+#[derive(Debug, Clone, Copy)]
+pub struct BceWithLogits<T> {
+    smoothing: Option<Smoothing<T>>,
+}
+
+impl<T: Real> BceWithLogits<T> {
+    pub fn new(label_smoothing: f64) -> Result<Self, LossError> {
+        if !(0.0..=1.0).contains(&label_smoothing) {
+            return Err(invalid(
+                "label_smoothing",
+                format!("must be in [0, 1], got {label_smoothing}"),
+            ));
+        }
+        let smoothing = (label_smoothing > 0.0).then(|| Smoothing {
+            keep: T::from_f64(1.0 - label_smoothing),
+            half_eps: T::from_f64(0.5 * label_smoothing),
+        });
+        Ok(BceWithLogits { smoothing })
+    }
+}
+
+impl<T: Real> Loss<T> for BceWithLogits<T> {
+    fn run(&self, req: Request<'_, T>) -> Result<Partials, LossError> {
+        match (self.smoothing, req.inputs.cols.is_some()) {
+            (None, _) => BceLogits.run(req),
+            (Some(s), false) => drive(&Elementwise(Smoothed(BceLogits, s)), req),
+            (Some(s), true) => drive(&Elementwise(Smoothed(BceLogitsPosWeight, s)), req),
+        }
+    }
+}
+
+/// Label smoothing of a binary target: `t (1 - eps) + eps/2` (optax / keras).
+#[derive(Debug, Clone, Copy)]
+pub struct Smoothing<T> {
+    keep: T,
+    half_eps: T,
+}
+
+impl<T: Real> Smoothing<T> {
+    #[inline(always)]
+    fn apply(&self, t: T) -> T {
+        t * self.keep + self.half_eps
+    }
+}
+
+/// A binary loss of the smoothed target: value, gradient and Hessian are the kernel's at
+/// `t (1 - eps) + eps/2` (the target is a constant, so nothing else changes).
+#[derive(Debug, Clone, Copy)]
+pub struct Smoothed<K, T>(pub K, pub Smoothing<T>);
+
+impl<T: Real, K: Pointwise<T>> Pointwise<T> for Smoothed<K, T> {
+    const HEAVY: bool = K::HEAVY;
+    const COLUMNS: bool = K::COLUMNS;
+
+    #[inline(always)]
+    fn value(&self, x: T, t: T) -> T {
+        self.0.value(x, self.1.apply(t))
+    }
+    #[inline(always)]
+    fn value_grad(&self, x: T, t: T) -> (T, T) {
+        self.0.value_grad(x, self.1.apply(t))
+    }
+    #[inline(always)]
+    fn value_grad_hess(&self, x: T, t: T) -> (T, T, T) {
+        self.0.value_grad_hess(x, self.1.apply(t))
+    }
+    #[inline(always)]
+    fn value_col(&self, x: T, t: T, c: T) -> T {
+        self.0.value_col(x, self.1.apply(t), c)
+    }
+    #[inline(always)]
+    fn value_grad_col(&self, x: T, t: T, c: T) -> (T, T) {
+        self.0.value_grad_col(x, self.1.apply(t), c)
+    }
+    #[inline(always)]
+    fn value_grad_hess_col(&self, x: T, t: T, c: T) -> (T, T, T) {
+        self.0.value_grad_hess_col(x, self.1.apply(t), c)
     }
 }
 

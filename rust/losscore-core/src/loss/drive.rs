@@ -462,10 +462,13 @@ fn chunk<T: Real, K: Blocks<T>>(
         Reduction::None => Reduction::Sum,
         r => r,
     };
+    // Errors name positions within this chunk, not within the sub-range that met them.
+    let at = |lo: usize| move |e| shifted(e, lo, width, &inputs.target);
     let body = run_checked(
         k,
         Request::value(inputs.range(head_len, body_end, width), body_reduction),
-    )?;
+    )
+    .map_err(at(head_len))?;
     let open = |lo: usize, hi: usize| -> Result<Open, LossError> {
         if lo == hi {
             return Ok(Open::default());
@@ -473,7 +476,7 @@ fn chunk<T: Real, K: Blocks<T>>(
         let part = inputs.range(lo, hi, width);
         let mut terms = vec![T::ZERO; hi - lo];
         let req = Request::value(part, Reduction::None).loss_out(Some(&mut terms));
-        run_checked(k, req)?;
+        run_checked(k, req).map_err(at(lo))?;
         Ok(Open {
             loss: terms.iter().map(|v| v.to_f64()).collect(),
             denominator: k.unit_denominators(&part)?.unwrap_or_default(),
@@ -489,6 +492,40 @@ fn chunk<T: Real, K: Blocks<T>>(
         head: open(0, head_len)?,
         tail: open(body_end, n)?,
     })
+}
+
+/// An error met in units `lo..` of some inputs, with its position in those whole inputs.
+pub(crate) fn shifted<T>(
+    err: LossError,
+    lo: usize,
+    width: usize,
+    target: &Target<'_, T>,
+) -> LossError {
+    let per_unit_target = matches!(target, Target::Index(_) | Target::Units(_));
+    match err {
+        LossError::InvalidTarget {
+            name,
+            index,
+            message,
+        } => LossError::InvalidTarget {
+            name,
+            index: index
+                + if name == "target" && per_unit_target {
+                    lo
+                } else {
+                    lo * width
+                },
+            message,
+        },
+        LossError::InvalidWeight { name, index, value } if name == "weight" => {
+            LossError::InvalidWeight {
+                name,
+                index: index + lo,
+                value,
+            }
+        }
+        other => other,
+    }
 }
 
 /// [`drive`] after [`check`].

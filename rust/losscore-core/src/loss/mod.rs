@@ -5,6 +5,7 @@
 
 pub mod binary;
 pub mod classification;
+pub mod deviance;
 pub mod drive;
 pub mod gaussian;
 pub mod multi_input;

@@ -9,7 +9,7 @@
 //! storage type (round to nearest even). Validation happens in the first pass, before anything
 //! is written.
 
-use super::drive::{Inputs, MoreGrad, Request, Target};
+use super::drive::{shifted, Inputs, MoreGrad, Request, Target};
 use crate::error::LossError;
 use crate::reduce::{Partials, Reduction};
 
@@ -138,35 +138,6 @@ fn sized(buf: &mut Vec<f32>, on: bool, len: usize) -> Option<&mut [f32]> {
         buf.resize(len, 0.0);
         &mut buf[..]
     })
-}
-
-/// An error of the chunk starting at unit `lo`, with its position in the whole arrays.
-fn shifted<T>(err: LossError, lo: usize, width: usize, target: &Target<'_, T>) -> LossError {
-    let per_unit_target = matches!(target, Target::Index(_) | Target::Units(_));
-    match err {
-        LossError::InvalidTarget {
-            name,
-            index,
-            message,
-        } => LossError::InvalidTarget {
-            name,
-            index: index
-                + if name == "target" && per_unit_target {
-                    lo
-                } else {
-                    lo * width
-                },
-            message,
-        },
-        LossError::InvalidWeight { name, index, value } if name == "weight" => {
-            LossError::InvalidWeight {
-                name,
-                index: index + lo,
-                value,
-            }
-        }
-        other => other,
-    }
 }
 
 /// Runs `req` (arrays stored in `S`) through `kernel`, a float32 loss over `width` values of `x`

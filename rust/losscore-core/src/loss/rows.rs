@@ -471,6 +471,106 @@ pub fn exp_sum<T: Real>(x: &[T], m: T, store: Option<&mut [T]>) -> T {
     lanes_sum(acc)
 }
 
+/// `exp(v - m)` and the same with the rounding error of `v - m` restored (`exp(d + err) ~
+/// exp(d) (1 + err)`, `err` from TwoSum): `v - m` rounds to half an ulp of `|v - m|`, which
+/// `exp` turns into a relative error of that size (8 ulp at `v - m = -20`).
+///
+/// float32 skips the correction (`(e, e)`): its 2 ulp target is met without it, and its fast
+/// paths stay as fast as before.
+#[inline(always)]
+pub fn exp_shifted<T: Real>(v: T, m: T) -> (T, T) {
+    let d = v - m;
+    let e = d.exp();
+    if T::MANTISSA_DIGITS <= 24 {
+        return (e, e);
+    }
+    let vv = d - v;
+    let err = (v - (d - vv)) + (-m - vv);
+    // e = 0 (v = -inf, or far below m): the correction is 0, not 0 * nan.
+    let exact = e + T::select(e == T::ZERO, T::ZERO, e * err);
+    (e, exact)
+}
+
+/// `(a + b, its rounding error)` (TwoSum: exact, any order of magnitudes). float32 returns
+/// `(a + b, 0)` (see [`exp_shifted`]).
+#[inline(always)]
+pub fn two_sum<T: Real>(a: T, b: T) -> (T, T) {
+    let s = a + b;
+    if T::MANTISSA_DIGITS <= 24 {
+        return (s, T::ZERO);
+    }
+    let bb = s - a;
+    (s, (a - (s - bb)) + (b - bb))
+}
+
+/// [`exp_sum`] and `sum_j exp(x_j - m) - 1` computed without adding the 1 (for `ln_1p`):
+/// the terms at `x_j == m` (exactly 1) are counted apart, so the small terms keep their bits
+/// when the sum is close to 1, each keeps the rounding error of its `x_j - m` (see
+/// [`exp_shifted`]), and they are summed with compensation (TwoSum), so `s - 1` is good to
+/// about an ulp. `(s, s - 1)`; `s` is bitwise [`exp_sum`]'s.
+#[inline(always)]
+pub fn exp_sum_minus_one<T: Real>(x: &[T], m: T, store: Option<&mut [T]>) -> (T, T) {
+    let mut acc = [T::ZERO; LANES];
+    let mut rest = [T::ZERO; LANES];
+    let mut comp = [T::ZERO; LANES];
+    let mut ones = [T::ZERO; LANES];
+    let mut add = |j: usize, v: T, e: T, exact: T| {
+        acc[j] = acc[j] + e;
+        let top = v == m;
+        let err;
+        (rest[j], err) = two_sum(rest[j], T::select(top, T::ZERO, exact));
+        comp[j] = comp[j] + err;
+        ones[j] = ones[j] + T::select(top, T::ONE, T::ZERO);
+    };
+    let mut xc = x.chunks_exact(LANES);
+    let rem = xc.remainder().len();
+    match store {
+        Some(out) => {
+            let mut oc = out.chunks_exact_mut(LANES);
+            for (c, o) in (&mut xc).zip(&mut oc) {
+                for j in 0..LANES {
+                    let (e, exact) = exp_shifted(c[j], m);
+                    o[j] = e;
+                    add(j, c[j], e, exact);
+                }
+            }
+            if rem > 0 {
+                let (tail, first) = tail_chunk(x, -T::INFINITY);
+                let mut e = [T::ZERO; LANES];
+                for j in 0..LANES {
+                    let exact;
+                    (e[j], exact) = exp_shifted(tail[j], m);
+                    add(j, tail[j], e[j], exact);
+                }
+                oc.into_remainder().copy_from_slice(&e[first..first + rem]);
+            }
+        }
+        None => {
+            for c in &mut xc {
+                for (j, &v) in c.iter().enumerate() {
+                    let (e, exact) = exp_shifted(v, m);
+                    add(j, v, e, exact);
+                }
+            }
+            if rem > 0 {
+                let (tail, _) = tail_chunk(x, -T::INFINITY);
+                for (j, &v) in tail.iter().enumerate() {
+                    let (e, exact) = exp_shifted(v, m);
+                    add(j, v, e, exact);
+                }
+            }
+        }
+    }
+    // The padding (-inf) never equals a finite shift; ones >= 1 for a finite row.
+    let (mut hi, mut lo) = (T::ZERO, T::ZERO);
+    for j in 0..LANES {
+        let err;
+        (hi, err) = two_sum(hi, rest[j]);
+        lo = lo + (err + comp[j]);
+    }
+    (lanes_sum(acc), hi + (lo + (lanes_sum(ones) - T::ONE)))
+}
+
 /// `impl Loss` for row losses (each is its own kernel).
 #[macro_export]
 macro_rules! row_loss {

@@ -1,6 +1,9 @@
 //! Softmax cross-entropy over the last axis (`cross_entropy`, PyTorch semantics).
 //!
-//! Per row `x` with `m = max(x)`, `s = sum_c exp(x_c - m)`, `L = ln(s)` (so `lse = m + L`):
+//! Per row `x` with `m = max(x)`, `s = sum_c exp(x_c - m)`, `L = ln(s)` (so `lse = m + L`),
+//! taken as `ln_1p(s - 1)` with `s - 1` summed without the max's term (exactly 1), with the
+//! rounding error of each `x_c - m` restored and with compensation (TwoSum), so that a small
+//! loss keeps its bits (<= 2 ulp against 60-digit references):
 //!
 //! * class index `y`: `nll = (m - x_y) + L` (never `m + L - x_y`: exact for huge logits in
 //!   float32); with label smoothing `eps` and class weights `w`,
@@ -24,7 +27,8 @@
 
 use super::drive::Target;
 use super::rows::{
-    check_class_weight, exp_sum, in_range, lanes_sum, row_max, GroupRows, RowLoss, GROUP,
+    check_class_weight, exp_shifted, exp_sum_minus_one, in_range, lanes_sum, row_max, two_sum,
+    GroupRows, RowLoss, GROUP,
 };
 use crate::error::{invalid, LossError};
 use crate::reduce::LANES;
@@ -163,6 +167,7 @@ impl<'a, T: Real> CrossEntropy<'a, T> {
             }
         }
         let mut s = [T::ONE; GROUP];
+        let mut s1 = [T::ZERO; GROUP];
         for r in 0..nr {
             if !live[r] || m[r] == T::INFINITY {
                 continue;
@@ -170,14 +175,15 @@ impl<'a, T: Real> CrossEntropy<'a, T> {
             let span = r * c_n..(r + 1) * c_n;
             // An all -inf row: shift by 0 (its exponentials are 0; finish_row reports inf).
             let shift = T::select(m[r] == -T::INFINITY, T::ZERO, m[r]);
-            s[r] = match grad.as_deref_mut() {
-                Some(g) => exp_sum(&x[span.clone()], shift, Some(&mut g[span])),
-                None => exp_sum(&x[span], shift, None),
+            (s[r], s1[r]) = match grad.as_deref_mut() {
+                Some(g) => exp_sum_minus_one(&x[span.clone()], shift, Some(&mut g[span])),
+                None => exp_sum_minus_one(&x[span], shift, None),
             };
         }
+        // ln s = ln_1p(s - 1), from the sum taken without its 1 (ln(1 + small) loses bits).
         let mut ln_s = [T::ZERO; GROUP];
         for r in 0..GROUP {
-            ln_s[r] = s[r].ln();
+            ln_s[r] = s1[r].ln_1p();
         }
         for r in 0..nr {
             let span = r * c_n..(r + 1) * c_n;
@@ -400,16 +406,25 @@ impl<'a, T: Real> CrossEntropy<'a, T> {
         }
         let mut et = [[T::ZERO; R]; TILE_CLASSES];
         let mut s = [T::ZERO; R];
+        // s - 1 without its 1: the terms at the maximum (exactly 1) are counted apart.
+        let mut rest = [T::ZERO; R];
+        let mut comp = [T::ZERO; R];
+        let mut ones = [T::ZERO; R];
         for c in 0..c_n {
             for r in 0..R {
-                let e = (xt[c][r] - shift[r]).exp();
+                let (e, exact) = exp_shifted(xt[c][r], shift[r]);
                 et[c][r] = e;
                 s[r] = s[r] + e;
+                let top = xt[c][r] == shift[r];
+                let err;
+                (rest[r], err) = two_sum(rest[r], T::select(top, T::ZERO, exact));
+                comp[r] = comp[r] + err;
+                ones[r] = ones[r] + T::select(top, T::ONE, T::ZERO);
             }
         }
         let mut ln_s = [T::ZERO; R];
         for r in 0..R {
-            ln_s[r] = s[r].ln();
+            ln_s[r] = (rest[r] + (comp[r] + (ones[r] - T::ONE))).ln_1p();
         }
         // Per-row gradient factors (0 for rows without a gradient).
         let mut pa = [T::ZERO; R];
@@ -525,11 +540,11 @@ impl<'a, T: Real> CrossEntropy<'a, T> {
             }
             return T::INFINITY;
         }
-        let (s, g) = match grad {
-            Some(g) => (exp_sum(x, m, Some(&mut *g)), Some(g)),
-            None => (exp_sum(x, m, None), None),
+        let ((s, s1), g) = match grad {
+            Some(g) => (exp_sum_minus_one(x, m, Some(&mut *g)), Some(g)),
+            None => (exp_sum_minus_one(x, m, None), None),
         };
-        let ln_s = s.ln();
+        let ln_s = s1.ln_1p();
         let mut acc = [T::ZERO; LANES];
         let mut uacc = [T::ZERO; LANES];
         for (c, (&xc, &tc)) in x.iter().zip(t).enumerate() {

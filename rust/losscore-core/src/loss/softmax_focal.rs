@@ -28,7 +28,9 @@
 //! a row of `-inf` logits has loss `+inf` (0 when `alpha_y = 0`), gradient and Hessian 0.
 
 use super::drive::Target;
-use super::rows::{exp_sum, in_range, row_max, GroupRows, RowLoss, GROUP};
+use super::rows::{
+    exp_shifted, exp_sum_minus_one, in_range, row_max, two_sum, GroupRows, RowLoss, GROUP,
+};
 use crate::error::{invalid, LossError};
 use crate::simd::Real;
 
@@ -190,11 +192,21 @@ impl<'a, T: Real> SoftmaxFocal<'a, T> {
         let mut s = [T::ZERO; R];
         let mut sigma = [T::ZERO; R];
         let mut xy = [T::ZERO; R];
+        // ln s as cross_entropy takes it: ln_1p of s - 1 summed without the max's 1, with
+        // compensation (so gamma = 0 is cross_entropy bit for bit).
+        let mut rest = [T::ZERO; R];
+        let mut comp = [T::ZERO; R];
+        let mut ones = [T::ZERO; R];
         for c in 0..c_n {
             for r in 0..R {
-                let e = (xt[c][r] - shift[r]).exp();
+                let (e, exact) = exp_shifted(xt[c][r], shift[r]);
                 et[c][r] = e;
                 s[r] = s[r] + e;
+                let top = xt[c][r] == shift[r];
+                let err;
+                (rest[r], err) = two_sum(rest[r], T::select(top, T::ZERO, exact));
+                comp[r] = comp[r] + err;
+                ones[r] = ones[r] + T::select(top, T::ONE, T::ZERO);
                 let own = lab[r] == c;
                 sigma[r] = sigma[r] + T::select(own, T::ZERO, e);
                 xy[r] = T::select(own, xt[c][r], xy[r]);
@@ -210,7 +222,7 @@ impl<'a, T: Real> SoftmaxFocal<'a, T> {
         let mut inv_sigma = [T::ZERO; R];
         let mut finite = [false; R];
         for r in 0..R {
-            let ln_s = s[r].ln();
+            let ln_s = (rest[r] + (comp[r] + (ones[r] - T::ONE))).ln_1p();
             let ell = (m[r] - xy[r]) + ln_s;
             inv_s[r] = T::ONE / s[r];
             q[r] = sigma[r] * inv_s[r];
@@ -319,9 +331,9 @@ impl<'a, T: Real> SoftmaxFocal<'a, T> {
                 continue;
             }
             // The same sum as cross_entropy (the exponentials kept in the gradient buffer).
-            let s = match g.as_deref_mut() {
-                Some(g) => exp_sum(row, m, Some(g)),
-                None => exp_sum(row, m, None),
+            let (s, s1) = match g.as_deref_mut() {
+                Some(g) => exp_sum_minus_one(row, m, Some(g)),
+                None => exp_sum_minus_one(row, m, None),
             };
             let mut acc = [T::ZERO; crate::reduce::LANES];
             match g.as_deref() {
@@ -340,7 +352,7 @@ impl<'a, T: Real> SoftmaxFocal<'a, T> {
                 }
             }
             let sigma = super::rows::lanes_sum(acc);
-            let ell = (m - row[yi]) + s.ln();
+            let ell = (m - row[yi]) + s1.ln_1p();
             let inv_s = T::ONE / s;
             let q = sigma * inv_s;
             let ell_fine = T::select(row[yi] == m, sigma.ln_1p(), ell);
