@@ -28,7 +28,7 @@ def _torch_vg(name: str, inputs: list[np.ndarray], label: np.ndarray | None,
             x.grad = None
         loss = f(*args, **kw)
         loss.backward()
-        return float(loss), [x.grad for x in xs]
+        return float(loss.detach()), [x.grad for x in xs]
 
     return run
 

@@ -586,9 +586,18 @@ class Optimizer:
         for j, p in enumerate(params):
             if not isinstance(p, np.ndarray) or p.dtype.str not in _NATIVE_FLOATS:
                 what = f"dtype {p.dtype}" if isinstance(p, np.ndarray) else type(p).__name__
+                # Half-precision parameters would lose the small updates: keep a float32 master.
+                half = isinstance(p, np.ndarray) and p.dtype.itemsize == 2 and p.dtype.kind in "fV"
+                hint = (
+                    "; keep a float32 master copy of half-precision parameters, step it, and "
+                    "cast it to the half dtype for the forward pass"
+                    if half
+                    else ""
+                )
                 raise DTypeError(
                     f"params[{offset + j}] (param_groups[{index}]['params'][{j}]): expected a "
                     f"numpy array of dtype float32 or float64 (native byte order), got {what}"
+                    f"{hint}"
                 )
         group: dict[str, Any] = {"params": params}
         for k, default in self.defaults.items():
