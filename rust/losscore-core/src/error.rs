@@ -77,6 +77,15 @@ pub fn invalid(name: &'static str, message: impl Into<String>) -> LossError {
     }
 }
 
+/// A hyperparameter that must be finite.
+pub fn finite(name: &'static str, v: f64) -> Result<(), LossError> {
+    if v.is_finite() {
+        Ok(())
+    } else {
+        Err(invalid(name, format!("must be finite, got {v}")))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

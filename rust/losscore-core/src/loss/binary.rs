@@ -29,7 +29,7 @@
 use super::drive::{drive, Loss, Request};
 use super::pointwise::{Elementwise, Pointwise};
 use super::regression::nan_or_zero;
-use crate::error::{invalid, LossError};
+use crate::error::{finite, invalid, LossError};
 use crate::reduce::Partials;
 use crate::simd::Real;
 
@@ -48,14 +48,6 @@ fn logistic<T: Real>(x: T) -> (T, T, T, T) {
 #[inline(always)]
 fn times<T: Real>(c: T, v: T) -> T {
     T::select(c == T::ZERO, T::ZERO, c * v)
-}
-
-fn finite(name: &'static str, v: f64) -> Result<(), LossError> {
-    if v.is_finite() {
-        Ok(())
-    } else {
-        Err(invalid(name, format!("must be finite, got {v}")))
-    }
 }
 
 fn margin_ok(margin: f64) -> Result<(), LossError> {
@@ -469,8 +461,9 @@ impl<T: Real> Hinge<T> {
 
 /// `t` is -1 or +1 (NaN passes and propagates).
 #[inline(always)]
-fn sign_label<T: Real>(t: T) -> bool {
-    t == T::ONE || t == -T::ONE || t.is_nan()
+pub(crate) fn sign_label<T: Real>(t: T) -> bool {
+    // `|`, not `||`: no branch, so element loops vectorize.
+    (t == T::ONE) | (t == -T::ONE) | t.is_nan()
 }
 
 impl<T: Real> Pointwise<T> for Hinge<T> {

@@ -1,7 +1,7 @@
 //! `gaussian_nll`: the negative log-likelihood of `target` under `N(pred, var)`, a loss of three
 //! inputs of one layout (element-wise), run through [`MultiInputs`](super::multi_input).
 
-use super::multi_input::{Element, MultiInput, UnitGrads, UnitInputs};
+use super::multi_input::{Element, MultiInput, UnitInputs};
 use crate::error::{invalid, LossError};
 use crate::simd::Real;
 
@@ -65,27 +65,6 @@ impl<T: Real> MultiInput<T> for GaussianNll<T> {
     #[inline(always)]
     fn rejects(&self, [_, _, var]: [T; 3], _label: T) -> bool {
         var < T::ZERO
-    }
-
-    #[inline(always)]
-    fn unit(
-        &self,
-        inputs: UnitInputs<'_, T>,
-        label: T,
-        coef: T,
-        grads: UnitGrads<'_, T>,
-        hess: Option<&mut [T]>,
-    ) -> (T, bool) {
-        let e = self.element([inputs[0][0], inputs[1][0], inputs[2][0]], label);
-        for (g, d) in grads.into_iter().zip(e.grads) {
-            if let Some(g) = g {
-                g[0] = coef * d;
-            }
-        }
-        if let Some(h) = hess {
-            h[0] = coef * e.hess;
-        }
-        (e.loss, e.invalid)
     }
 
     fn invalid(

@@ -64,6 +64,8 @@ pub trait MultiInput<T: Real>: Copy + Send + Sync {
     /// One unit: returns its (unweighted) loss and whether an input or label is invalid. When
     /// `grads[k]` is given it receives `coef * d l / d input_k`; when `hess` is given (only with
     /// `grads[0]`), `coef * d^2 l / d input_0^2` (the diagonal). Must be `#[inline(always)]`.
+    /// Element-wise losses get it from [`MultiInput::element`].
+    #[inline(always)]
     fn unit(
         &self,
         inputs: UnitInputs<'_, T>,
@@ -71,7 +73,19 @@ pub trait MultiInput<T: Real>: Copy + Send + Sync {
         coef: T,
         grads: UnitGrads<'_, T>,
         hess: Option<&mut [T]>,
-    ) -> (T, bool);
+    ) -> (T, bool) {
+        let at = |k: usize| inputs[k].first().copied().unwrap_or(T::ZERO);
+        let e = self.element([at(0), at(1), at(2)], label);
+        for (g, d) in grads.into_iter().zip(e.grads) {
+            if let Some(g) = g {
+                g[0] = coef * d;
+            }
+        }
+        if let Some(h) = hess {
+            h[0] = coef * e.hess;
+        }
+        (e.loss, e.invalid)
+    }
     /// The first invalid value of a unit, for the message: the argument's name, the value's
     /// position within the unit, and the rule it breaks with the value.
     fn invalid(&self, inputs: UnitInputs<'_, T>, label: T)
@@ -229,6 +243,25 @@ impl<T: Real, L: MultiInput<T>> Blocks<T> for MultiInputs<L> {
 /// Elements per sub-chunk of [`elements`]: its buffers stay in L1.
 const SUB: usize = 256;
 
+/// Elements `span` (at most [`SUB`]) of the first input, the further inputs and the per-unit
+/// labels; absent ones read as `zeros`.
+#[inline(always)]
+fn sub_chunk<'a, T: Real>(
+    x: &'a [T],
+    more: [Option<&'a [T]>; 2],
+    target: &Target<'a, T>,
+    span: std::ops::Range<usize>,
+    zeros: &'a [T; SUB],
+) -> [&'a [T]; 4] {
+    let absent = &zeros[..span.len()];
+    let [m1, m2] = more.map(|m| m.map_or(absent, |m| &m[span.clone()]));
+    let ys = match *target {
+        Target::Units(y) => &y[span.clone()],
+        _ => absent,
+    };
+    [&x[span], m1, m2, ys]
+}
+
 /// A block of an element-wise loss: per sub-chunk, one branch-free element loop into L1
 /// buffers (it vectorizes), then the outputs asked for are copied out and the weighted losses
 /// added into the lanes (element `k` to lane `k % LANES`, as [`crate::reduce::fold`] does).
@@ -254,15 +287,7 @@ fn elements<T: Real, L: MultiInput<T>, const W: bool>(loss: &L, blk: Block<'_, T
     while start < n {
         let len = SUB.min(n - start);
         let span = start..start + len;
-        let xs = &x[span.clone()];
-        let (m1, m2) = (
-            more[0].map_or(&zeros[..len], |m| &m[span.clone()]),
-            more[1].map_or(&zeros[..len], |m| &m[span.clone()]),
-        );
-        let ys = match target {
-            Target::Units(y) => &y[span.clone()],
-            _ => &zeros[..len],
-        };
+        let [xs, m1, m2, ys] = sub_chunk(x, more, &target, span.clone(), &zeros);
         let ws = match weight {
             Some(w) if W => &w[span.clone()],
             _ => &zeros[..len],
@@ -310,13 +335,7 @@ fn first_rejected<T: Real, L: MultiInput<T>>(loss: &L, inputs: &Inputs<'_, T>) -
     while start < n {
         let len = SUB.min(n - start);
         let span = start..start + len;
-        let xs = &inputs.x[span.clone()];
-        let m1 = inputs.more[0].map_or(&zeros[..len], |m| &m[span.clone()]);
-        let m2 = inputs.more[1].map_or(&zeros[..len], |m| &m[span.clone()]);
-        let ys = match inputs.target {
-            Target::Units(y) => &y[span.clone()],
-            _ => &zeros[..len],
-        };
+        let [xs, m1, m2, ys] = sub_chunk(inputs.x, inputs.more, &inputs.target, span, &zeros);
         let mut any = false;
         for j in 0..len {
             any |= loss.rejects([xs[j], m1[j], m2[j]], ys[j]);

@@ -5,24 +5,10 @@
 //! Kinks: where a hinge `max(0, z)` is exactly at `z = 0` the gradient reported is 0 (as for
 //! `hinge`); NaN inputs propagate to the loss and the gradients.
 
+use super::binary::sign_label;
 use super::multi_input::{Element, MultiInput, UnitGrads, UnitInputs};
-use crate::error::{invalid, LossError};
+use crate::error::{finite, invalid, LossError};
 use crate::simd::Real;
-
-fn finite(name: &'static str, v: f64) -> Result<(), LossError> {
-    if v.is_finite() {
-        Ok(())
-    } else {
-        Err(invalid(name, format!("must be finite, got {v}")))
-    }
-}
-
-/// `t` is -1 or +1 (NaN passes and propagates).
-#[inline(always)]
-fn sign_label<T: Real>(t: T) -> bool {
-    // `|`, not `||`: no branch, so the element loop vectorizes.
-    (t == T::ONE) | (t == -T::ONE) | t.is_nan()
-}
 
 fn label_error<T: Real>(y: T) -> Option<(&'static str, usize, String)> {
     (!sign_label(y)).then(|| ("target", 0, format!("targets must be -1 or +1, got {y:?}")))
@@ -71,27 +57,6 @@ impl<T: Real> MultiInput<T> for MarginRanking<T> {
     #[inline(always)]
     fn rejects(&self, _inputs: [T; 3], y: T) -> bool {
         !sign_label(y)
-    }
-
-    #[inline(always)]
-    fn unit(
-        &self,
-        inputs: UnitInputs<'_, T>,
-        y: T,
-        coef: T,
-        grads: UnitGrads<'_, T>,
-        hess: Option<&mut [T]>,
-    ) -> (T, bool) {
-        let e = self.element([inputs[0][0], inputs[1][0], T::ZERO], y);
-        for (g, d) in grads.into_iter().zip(e.grads) {
-            if let Some(g) = g {
-                g[0] = coef * d;
-            }
-        }
-        if let Some(h) = hess {
-            h[0] = coef * e.hess;
-        }
-        (e.loss, e.invalid)
     }
 
     fn invalid(&self, _inputs: UnitInputs<'_, T>, y: T) -> Option<(&'static str, usize, String)> {

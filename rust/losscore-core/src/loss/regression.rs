@@ -19,7 +19,7 @@
 
 use super::drive::{drive, Loss, Request};
 use super::pointwise::{Elementwise, Pointwise};
-use crate::error::{invalid, LossError};
+use crate::error::{finite, invalid, LossError};
 use crate::reduce::Partials;
 use crate::simd::Real;
 
@@ -27,14 +27,6 @@ use crate::simd::Real;
 #[inline(always)]
 pub(crate) fn nan_or_zero<T: Real>(d: T) -> T {
     T::select(d.is_nan(), d, T::ZERO)
-}
-
-fn finite(name: &'static str, v: f64) -> Result<(), LossError> {
-    if v.is_finite() {
-        Ok(())
-    } else {
-        Err(invalid(name, format!("must be finite, got {v}")))
-    }
 }
 
 /// Mean squared error (`mse_loss`).
