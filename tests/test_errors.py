@@ -619,3 +619,61 @@ def test_a_step_racing_another_threads_step_says_so():
     # Every step that ran was whole: w = -lr * (number of completed steps) everywhere.
     np.testing.assert_array_equal(w, np.full(1 << 20, -float(done[0])))
     assert opt.steps == done[0] and done[0] + len(messages) == 120
+
+
+# (loss, kwargs, argument, the position's bad value, a good (pred, target) pair)
+DOMAIN_CHECKS = [
+    (losscore.poisson_deviance, {}, "pred", -1.0, (1.5, 2.0)),
+    (losscore.poisson_deviance, {}, "target", -1.0, (1.5, 2.0)),
+    (losscore.tweedie_deviance, {"power": 1.5}, "target", -2.0, (1.5, 2.0)),
+    (losscore.binary_cross_entropy, {}, "target", 1.5, (0.5, 0.25)),
+    (losscore.margin_ranking, {}, "target", 0.5, None),
+]
+
+
+@pytest.mark.parametrize(
+    ("fn", "kwargs", "arg", "bad", "good"), DOMAIN_CHECKS,
+    ids=[f"{c[0].__name__}-{c[2]}" for c in DOMAIN_CHECKS],
+)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_first_bad_position_before_out_is_written(fn, kwargs, arg, bad, good, dtype):
+    """With ``out=``, the domain is checked before anything is written; the error names the
+    first bad position (not the first of a span, a thread's piece or a later one) on every ISA
+    and thread count, and ``out`` stays untouched."""
+    from conftest import isa, threads
+
+    n = 300_007  # several scan pieces per thread
+    for first in (0, 255, 256, 131_072, n - 1):
+        if good is None:  # margin_ranking(x1, x2, target)
+            inputs = [np.full(n, 0.5, dtype), np.full(n, 0.25, dtype), np.ones(n, dtype)]
+            at = 2
+        else:
+            inputs = [np.full(n, good[0], dtype), np.full(n, good[1], dtype)]
+            at = 0 if arg == "pred" else 1
+        inputs[at][first] = bad
+        inputs[at][min(first + 3, n - 1)] = bad  # later bad values do not hide the first
+        inputs[at][n - 1] = bad
+        for name in losscore.available_isas():
+            for count in (1, 2):
+                out = np.full(n, 7.0, dtype)
+                with isa(name), threads(count), pytest.raises(errors.TargetError) as info:
+                    losscore.value_and_grad(fn)(*inputs, out=out, **kwargs)
+                assert re.search(rf"index {first}\b", str(info.value)), (name, count, info.value)
+                assert np.all(out == 7.0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_first_negative_weight_on_every_isa_and_thread_count(dtype):
+    from conftest import isa, threads
+
+    n = 300_007
+    for first in (0, 300, 200_000, n - 1):
+        w = np.ones(n, dtype)
+        w[first] = -0.5
+        w[n - 1] = -2.0
+        for name in losscore.available_isas():
+            for count in (1, 2):
+                with isa(name), threads(count), pytest.raises(WeightError) as info:
+                    losscore.mse(np.ones(n, dtype), np.zeros(n, dtype), weight=w)
+                message = str(info.value)
+                assert re.search(rf"index {first}\b", message), message

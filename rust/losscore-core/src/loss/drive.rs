@@ -12,6 +12,7 @@
 //! come from one pass over memory; the Hessian diagonal, when asked for, is scaled the same way
 //! and comes from the same pass). A loss family implements [`Blocks`]: its per-block math.
 
+use super::scan;
 use crate::error::{invalid, LossError};
 use crate::par;
 use crate::reduce::{self, Open, Partials, Reduction};
@@ -671,14 +672,31 @@ pub fn check_len(name: &'static str, got: usize, want: usize) -> Result<(), Loss
 
 /// Checks that weights are non-negative (NaN propagates like NaN data instead).
 pub fn check_weights<T: Real>(name: &'static str, w: &[T]) -> Result<(), LossError> {
-    if let Some(i) = w.iter().position(|&x| x < T::ZERO) {
+    let Some(from) = scan::first_rejected_span(&NegativeWeights(w), w.len()) else {
+        return Ok(());
+    };
+    if let Some(i) = w[from..].iter().position(|&x| x < T::ZERO) {
         return Err(LossError::InvalidWeight {
             name,
-            index: i,
-            value: w[i].to_f64(),
+            index: from + i,
+            value: w[from + i].to_f64(),
         });
     }
     Ok(())
+}
+
+/// Negative weights as a [`scan::RangeCheck`].
+struct NegativeWeights<'a, T>(&'a [T]);
+
+impl<T: Real> scan::RangeCheck for NegativeWeights<'_, T> {
+    #[inline(always)]
+    fn any_rejected(&self, range: std::ops::Range<usize>) -> bool {
+        let mut any = false;
+        for &x in &self.0[range] {
+            any |= x < T::ZERO;
+        }
+        any
+    }
 }
 
 /// Validates per-unit weights and returns their per-block sums (the "mean" denominators).

@@ -15,6 +15,7 @@ pub mod pointwise;
 pub mod ranking;
 pub mod regression;
 pub mod rows;
+pub mod scan;
 pub mod softmax;
 pub mod softmax_focal;
 

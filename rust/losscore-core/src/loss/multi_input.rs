@@ -10,6 +10,7 @@
 
 use super::drive::{Block, Blocks, Inputs, Target};
 use super::rows::rows_per_block;
+use super::scan;
 use crate::error::{invalid, LossError};
 use crate::reduce::{sum_lanes, Reduction, LANES};
 use crate::simd::Real;
@@ -242,6 +243,8 @@ impl<T: Real, L: MultiInput<T>> Blocks<T> for MultiInputs<L> {
 
 /// Elements per sub-chunk of [`elements`]: its buffers stay in L1.
 const SUB: usize = 256;
+// The validation scan hands [`Rejects`] spans of at most `SUB` elements (its zero buffer).
+const _: () = assert!(scan::SPAN <= SUB);
 
 /// Elements `span` (at most [`SUB`]) of the first input, the further inputs and the per-unit
 /// labels; absent ones read as `zeros`.
@@ -329,23 +332,28 @@ fn elements<T: Real, L: MultiInput<T>, const W: bool>(loss: &L, blk: Block<'_, T
 
 /// The start of the first sub-chunk of [`SUB`] elements with a rejected element, if any.
 fn first_rejected<T: Real, L: MultiInput<T>>(loss: &L, inputs: &Inputs<'_, T>) -> Option<usize> {
-    let zeros = [T::ZERO; SUB];
-    let n = inputs.x.len();
-    let mut start = 0;
-    while start < n {
-        let len = SUB.min(n - start);
-        let span = start..start + len;
+    scan::first_rejected_span(&Rejects { loss, inputs }, inputs.x.len())
+}
+
+/// An element-wise loss's domain over its inputs as a [`scan::RangeCheck`].
+struct Rejects<'a, 'i, T, L> {
+    loss: &'a L,
+    inputs: &'a Inputs<'i, T>,
+}
+
+impl<T: Real, L: MultiInput<T>> scan::RangeCheck for Rejects<'_, '_, T, L> {
+    #[inline(always)]
+    fn any_rejected(&self, span: std::ops::Range<usize>) -> bool {
+        let zeros = [T::ZERO; SUB];
+        let len = span.len();
+        let inputs = self.inputs;
         let [xs, m1, m2, ys] = sub_chunk(inputs.x, inputs.more, &inputs.target, span, &zeros);
         let mut any = false;
         for j in 0..len {
-            any |= loss.rejects([xs[j], m1[j], m2[j]], ys[j]);
+            any |= self.loss.rejects([xs[j], m1[j], m2[j]], ys[j]);
         }
-        if any {
-            return Some(start);
-        }
-        start += len;
+        any
     }
-    None
 }
 
 /// `s[span]`, or `s` itself when it is empty (an input the loss does not have).

@@ -9,6 +9,7 @@
 //! when it picks one kernel type per option combination).
 
 use super::drive::{self, Block, Blocks, Inputs, Loss, Request, Target};
+use super::scan;
 use crate::error::{invalid, LossError};
 use crate::reduce::{self, Partials, Reduction, BLOCK, LANES};
 use crate::simd::Real;
@@ -215,13 +216,18 @@ impl<T: Real, L: Pointwise<T>> Blocks<T> for Elementwise<L> {
     }
 }
 
-/// Reports the first flat position whose target (or prediction) is not allowed.
+/// Reports the first flat position whose target (or prediction) is not allowed: a vectorized
+/// scan finds the first span holding one, and only that span is searched for the message.
 fn check_targets<T: Real, L: Pointwise<T>>(
     loss: &L,
     pred: &[T],
     target: &[T],
 ) -> Result<(), LossError> {
-    for (i, (&p, &t)) in pred.iter().zip(target).enumerate() {
+    let check = DomainCheck { loss, pred, target };
+    let Some(from) = scan::first_rejected_span(&check, pred.len()) else {
+        return Ok(());
+    };
+    for (i, (&p, &t)) in pred.iter().zip(target).enumerate().skip(from) {
         if L::CHECKS_PRED && !loss.pred_ok(p) {
             return Err(LossError::InvalidTarget {
                 name: loss.pred_name(),
@@ -238,6 +244,30 @@ fn check_targets<T: Real, L: Pointwise<T>>(
         }
     }
     Ok(())
+}
+
+/// A loss's prediction and target domains as a [`scan::RangeCheck`].
+struct DomainCheck<'a, T, L> {
+    loss: &'a L,
+    pred: &'a [T],
+    target: &'a [T],
+}
+
+impl<T: Real, L: Pointwise<T>> scan::RangeCheck for DomainCheck<'_, T, L> {
+    #[inline(always)]
+    fn any_rejected(&self, range: std::ops::Range<usize>) -> bool {
+        let (ps, ts) = (&self.pred[range.clone()], &self.target[range]);
+        let mut any = false;
+        for (&p, &t) in ps.iter().zip(ts) {
+            if L::CHECKS_PRED {
+                any |= !self.loss.pred_ok(p);
+            }
+            if L::CHECKS_TARGET {
+                any |= !self.loss.target_ok(t);
+            }
+        }
+        any
+    }
 }
 
 /// One block with its options fixed at compile time.
