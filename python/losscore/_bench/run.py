@@ -67,8 +67,9 @@ def make_probe(case: Case) -> tuple[Callable[[], object], int] | None:
 
     Optimizer steps: :func:`_core.probe_update4`, four arrays read and three written back in
     place, as many bytes as the step moves. Losses: :func:`_core.probe_read2`, a read of two
-    arrays the size of the loss's two inputs (the same working set; a gradient's write is extra
-    work on top of it). Both run on losscore's pool with the thread count in force.
+    arrays the size of the loss's two inputs (the same working set), and for a value with its
+    gradient :func:`_core.probe_read2_write1`, which also writes an array of that size. All run
+    on losscore's pool with the thread count in force.
     """
     if case.bytes_per_element is None:
         return None
@@ -78,8 +79,12 @@ def make_probe(case: Case) -> tuple[Callable[[], object], int] | None:
         k = int(case.n * case.bytes_per_element) // (7 * 4)
         p, g, m, v = (np.ones(k, dtype=np.float32) for _ in range(4))
         return (lambda: _core.probe_update4(p, g, m, v)), 7 * 4 * k
-    k = case.n * np.dtype(case.dtype).itemsize // 4
+    item = np.dtype(case.dtype).itemsize
+    k = case.n * item // 4
     a, b = np.ones(k, dtype=np.float32), np.ones(k, dtype=np.float32)
+    if case.bytes_per_element >= 3 * item:  # a value with its gradient: one array written
+        c = np.ones(k, dtype=np.float32)
+        return (lambda: _core.probe_read2_write1(a, b, c)), 3 * 4 * k
     return (lambda: _core.probe_read2(a, b)), 2 * 4 * k
 
 
@@ -215,7 +220,12 @@ def probe_summary(results: list[Result]) -> list[str]:
         if not rows:
             continue
         parts = []
-        for pattern, pick in (("2 reads", lambda r: r.group != "optim"),
+        def arrays(r: Result) -> float:  # arrays of the case's size the probe streams
+            return r.probe_bytes / (r.n * np.dtype(r.dtype).itemsize)
+
+        for pattern, pick in (("2 reads", lambda r: r.group != "optim" and arrays(r) < 2.5),
+                              ("2 reads + 1 write",
+                               lambda r: r.group != "optim" and arrays(r) >= 2.5),
                               ("4 reads + 3 writes", lambda r: r.group == "optim")):
             chosen = [r for r in rows if pick(r)]
             if chosen:

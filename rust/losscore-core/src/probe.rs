@@ -1,7 +1,8 @@
 //! Memory-bandwidth probes for `losscore bench`.
 //!
 //! Each probe has the access pattern of a class of kernels and next to no arithmetic, so it runs
-//! at the speed of memory: [`read2`] reads two arrays (a two-input loss value), [`update4`] reads
+//! at the speed of memory: [`read2`] reads two arrays (a two-input loss value), [`read2_write1`]
+//! reads two and writes a third (a loss value with its gradient), [`update4`] reads
 //! four arrays and writes three of them back (an optimizer step: parameter, gradient and two
 //! state buffers). Both run on the crate's pool like the kernels they bound, so a kernel's
 //! traffic rate divided by the probe's rate is a share of what the machine can stream.
@@ -41,6 +42,25 @@ impl Kernel for Read2<'_> {
             }
         }
         acc.iter().sum::<f32>() + tail
+    }
+}
+
+struct Read2Write1<'a> {
+    a: &'a [f32],
+    b: &'a [f32],
+    c: &'a mut [f32],
+}
+
+impl Kernel for Read2Write1<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn run(self) {
+        let n = self.c.len();
+        let (a, b, c) = (&self.a[..n], &self.b[..n], self.c);
+        for i in 0..n {
+            c[i] = a[i] - b[i];
+        }
     }
 }
 
@@ -95,6 +115,21 @@ pub fn read2(a: &[f32], b: &[f32]) -> Result<f32, LossError> {
     Ok(partials.iter().sum())
 }
 
+/// Reads `a` and `b` once and writes `c = a - b` (a loss value and gradient's traffic).
+pub fn read2_write1(a: &[f32], b: &[f32], c: &mut [f32]) -> Result<(), LossError> {
+    same_len("b", b.len(), a.len())?;
+    same_len("c", c.len(), a.len())?;
+    let isa = simd::active();
+    let size = a.len().div_ceil(par::pieces(a.len(), GRAIN).max(1)).max(1);
+    let tasks: Vec<_> = a
+        .chunks(size)
+        .zip(b.chunks(size))
+        .zip(c.chunks_mut(size))
+        .collect();
+    par::for_each(tasks, |((a, b), c)| simd::dispatch(isa, Read2Write1 { a, b, c }));
+    Ok(())
+}
+
 /// Reads `p`, `g`, `m`, `v` once and writes `p`, `m`, `v` back (an optimizer step's traffic).
 pub fn update4(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) -> Result<(), LossError> {
     let n = p.len();
@@ -126,6 +161,17 @@ mod tests {
         let expected: f32 = a.iter().chain(&b).sum();
         assert_eq!(read2(&a, &b).unwrap(), expected);
         assert!(read2(&a, &b[..10]).is_err());
+    }
+
+    #[test]
+    fn read2_write1_writes_the_difference() {
+        let n = 300_001;
+        let a: Vec<f32> = (0..n).map(|i| (i % 7) as f32).collect();
+        let b: Vec<f32> = (0..n).map(|i| (i % 3) as f32).collect();
+        let mut c = vec![0.0f32; n];
+        read2_write1(&a, &b, &mut c).unwrap();
+        assert!((0..n).all(|i| c[i] == a[i] - b[i]));
+        assert!(read2_write1(&a, &b, &mut c[..5]).is_err());
     }
 
     #[test]

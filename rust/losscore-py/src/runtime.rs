@@ -70,6 +70,20 @@ fn probe_read2(
     py.detach(|| losscore_core::probe::read2(a, b)).py_err(py)
 }
 
+/// Bandwidth probe: reads two float32 arrays and writes a third (a loss value and gradient's
+/// bound).
+#[pyfunction]
+fn probe_read2_write1(
+    py: Python<'_>,
+    a: numpy::PyReadonlyArray1<'_, f32>,
+    b: numpy::PyReadonlyArray1<'_, f32>,
+    mut c: numpy::PyReadwriteArray1<'_, f32>,
+) -> PyResult<()> {
+    let (a, b, c) = (a.as_slice()?, b.as_slice()?, c.as_slice_mut()?);
+    py.detach(|| losscore_core::probe::read2_write1(a, b, c))
+        .py_err(py)
+}
+
 /// Bandwidth probe: reads four float32 arrays and writes three back (an optimizer step's bound).
 #[pyfunction]
 fn probe_update4(
@@ -100,6 +114,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(block_size, m)?)?;
     m.add_function(wrap_pyfunction!(stream_sum, m)?)?;
     m.add_function(wrap_pyfunction!(probe_read2, m)?)?;
+    m.add_function(wrap_pyfunction!(probe_read2_write1, m)?)?;
     m.add_function(wrap_pyfunction!(probe_update4, m)?)?;
     Ok(())
 }
