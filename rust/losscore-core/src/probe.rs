@@ -126,7 +126,9 @@ pub fn read2_write1(a: &[f32], b: &[f32], c: &mut [f32]) -> Result<(), LossError
         .zip(b.chunks(size))
         .zip(c.chunks_mut(size))
         .collect();
-    par::for_each(tasks, |((a, b), c)| simd::dispatch(isa, Read2Write1 { a, b, c }));
+    par::for_each(tasks, |((a, b), c)| {
+        simd::dispatch(isa, Read2Write1 { a, b, c })
+    });
     Ok(())
 }
 

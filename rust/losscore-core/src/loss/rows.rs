@@ -475,15 +475,10 @@ pub fn exp_sum<T: Real>(x: &[T], m: T, store: Option<&mut [T]>) -> T {
 /// exp(d) (1 + err)`, `err` from TwoSum): `v - m` rounds to half an ulp of `|v - m|`, which
 /// `exp` turns into a relative error of that size (8 ulp at `v - m = -20`).
 ///
-/// float32 skips the correction (`(e, e)`): its 2 ulp target is met without it, and its fast
-/// paths stay as fast as before.
 #[inline(always)]
 pub fn exp_shifted<T: Real>(v: T, m: T) -> (T, T) {
     let d = v - m;
     let e = d.exp();
-    if T::MANTISSA_DIGITS <= 24 {
-        return (e, e);
-    }
     let vv = d - v;
     let err = (v - (d - vv)) + (-m - vv);
     // e = 0 (v = -inf, or far below m): the correction is 0, not 0 * nan.
@@ -491,14 +486,10 @@ pub fn exp_shifted<T: Real>(v: T, m: T) -> (T, T) {
     (e, exact)
 }
 
-/// `(a + b, its rounding error)` (TwoSum: exact, any order of magnitudes). float32 returns
-/// `(a + b, 0)` (see [`exp_shifted`]).
+/// `(a + b, its rounding error)` (TwoSum: exact, any order of magnitudes).
 #[inline(always)]
 pub fn two_sum<T: Real>(a: T, b: T) -> (T, T) {
     let s = a + b;
-    if T::MANTISSA_DIGITS <= 24 {
-        return (s, T::ZERO);
-    }
     let bb = s - a;
     (s, (a - (s - bb)) + (b - bb))
 }
