@@ -66,13 +66,25 @@ def test_probes_reject_bad_input():
         _core.probe_read2(a.astype(np.float64), a)
     with pytest.raises(ValueError, match="v"):
         _core.probe_update4(a.copy(), a, a.copy(), np.ones(3, dtype=np.float32))
+    with pytest.raises(ValueError, match="c"):
+        _core.probe_read2_write1(a, a, np.ones(3, dtype=np.float32))
+
+
+def test_read2_write1_probe_writes_the_difference():
+    a = np.arange(300_001, dtype=np.float32)
+    b = np.full(300_001, 0.5, dtype=np.float32)
+    c = np.zeros_like(a)
+    _core.probe_read2_write1(a, b, c)
+    np.testing.assert_array_equal(c, a - b)
 
 
 def test_probe_moves_the_cases_bytes():
     case = Case("regression", "value_and_grad(mse)", "float64", 4_000_000, {},
                 bytes_per_element=24)
     probe = run.make_probe(case)
-    assert probe is not None and probe[1] == 2 * 8 * 4_000_000  # reads both inputs
+    assert probe is not None and probe[1] == 3 * 8 * 4_000_000  # both inputs, the gradient
+    value = Case("regression", "mse", "float64", 4_000_000, {}, bytes_per_element=16)
+    assert run.make_probe(value)[1] == 2 * 8 * 4_000_000  # reads both inputs
     step = Case("optim", "adam", "float32", 1_000_000, {}, bytes_per_element=28)
     assert run.make_probe(step)[1] == 28 * 1_000_000
     assert run.make_probe(Case("regression", "mse", "float32", 10, {}, bytes_per_element=8)) is None

@@ -8,10 +8,12 @@
 //! Units are elements (element-wise losses) or rows of the last axis (`rows`): per-unit labels
 //! and weights have the unit shape.
 
-use crate::arrays::{borrow_error, borrow_ro, byte_range, check_disjoint, like, output};
+use crate::arrays::{
+    byte_range, check_disjoint, input_slice, input_slice_opt, like, out_buf, output, OutBuf,
+};
 use crate::arrays::{loss_floats, range_of, Floats, LossFloats};
 use crate::errors::ShapeError;
-use crate::errors::{to_pyerr, IntoPy, OutputError, ParameterError, ParameterTypeError};
+use crate::errors::{to_pyerr, IntoPy, ParameterError, ParameterTypeError};
 use crate::params::{arg, parse_reduction};
 use crate::partials::Partials;
 use crate::pipeline::chunk_start;
@@ -21,7 +23,7 @@ use losscore_core::loss::gaussian::GaussianNll;
 use losscore_core::loss::ranking::{CosineEmbedding, MarginRanking, TripletMargin};
 use losscore_core::loss::{Inputs, Loss, Request, Target};
 use losscore_core::Reduction;
-use numpy::{Element, PyArrayDyn, PyArrayMethods, PyReadwriteArrayDyn, PyUntypedArrayMethods};
+use numpy::{Element, PyArrayDyn, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyList, PyTuple};
 
@@ -246,49 +248,36 @@ fn run<'py, T: Storage, L: Loss<T::Real> + Sync>(
     let per_unit_loss = (reduction == Reduction::None)
         .then(|| output::<T>(py, None, unit_shape, "loss"))
         .transpose()?;
-    let ro = arrays
-        .iter()
-        .zip(names)
-        .map(|(a, n)| a.try_readonly().map_err(|_| borrow_error(n)))
-        .collect::<PyResult<Vec<_>>>()?;
-    let label_ro = borrow_ro(py, label.as_ref(), "target")?;
-    let weight_ro = borrow_ro(py, weight.as_ref(), "weight")?;
     let mut grads_rw = grads
         .iter()
-        .map(|g| g.try_readwrite().map_err(|_| borrow_error("out")))
+        .map(|g| out_buf(Some(g), call.out.is_some(), "out").map(Option::unwrap))
         .collect::<PyResult<Vec<_>>>()?;
-    let mut hess_rw = hess
-        .as_ref()
-        .map(|h| h.try_readwrite().map_err(|_| borrow_error("hess_out")))
-        .transpose()?;
-    let mut loss_rw = per_unit_loss
-        .as_ref()
-        .map(|l| l.try_readwrite().map_err(|_| borrow_error("loss")))
-        .transpose()?;
-    let contiguous = || OutputError::new_err("arrays must be C-contiguous");
-    let slices = ro
+    let mut hess_rw = out_buf(hess.as_ref(), call.hess_out.is_some(), "hess_out")?;
+    let mut loss_rw = out_buf(per_unit_loss.as_ref(), false, "loss")?;
+    let slices = arrays
         .iter()
-        .map(|a| a.as_slice().map_err(|_| contiguous()))
+        .zip(names)
+        .map(|(a, n)| input_slice(a, n))
         .collect::<PyResult<Vec<_>>>()?;
-    let target = match &label_ro {
-        Some(y) => Target::Units(y.as_slice().map_err(|_| contiguous())?),
+    let target = match input_slice_opt(label.as_ref(), "target")? {
+        Some(y) => Target::Units(y),
         None => Target::Absent,
     };
     let inputs = Inputs::rows(slices[0], units, target)
         .more([slices.get(1).copied(), slices.get(2).copied()])
-        .weight(weight_ro.as_ref().map(|w| w.as_slice()).transpose()?)
+        .weight(input_slice_opt(weight.as_ref(), "weight")?)
         .batch(unit_shape.first().copied().unwrap_or(1));
     // The gradient buffers, by input position.
     let mut by_position: [Option<&mut [T]>; 3] = [None, None, None];
     for (g, &k) in grads_rw.iter_mut().zip(&argnums.positions) {
-        by_position[k] = Some(slice_mut(g)?);
+        by_position[k] = Some(g.slice_mut()?);
     }
     let [g0, g1, g2] = by_position;
     let req = Request::value(inputs, reduction)
-        .loss_out(loss_rw.as_mut().map(slice_mut).transpose()?)
+        .loss_out(loss_rw.as_mut().map(OutBuf::slice_mut).transpose()?)
         .grad_out(g0)
         .more_grad_out([g1, g2])
-        .hess_out(hess_rw.as_mut().map(slice_mut).transpose()?)
+        .hess_out(hess_rw.as_mut().map(OutBuf::slice_mut).transpose()?)
         .prevalidate(call.out.is_some() || call.hess_out.is_some())
         .chunk_at(chunk_start(
             call.partials,
@@ -298,7 +287,7 @@ fn run<'py, T: Storage, L: Loss<T::Real> + Sync>(
     let partials = py
         .detach(|| T::run(req, width, |r| loss.run(r)))
         .map_err(to_pyerr)?;
-    drop((ro, label_ro, weight_ro, grads_rw, hess_rw, loss_rw));
+    drop((grads_rw, hess_rw, loss_rw));
     if call.partials.is_some() {
         return Ok(Bound::new(py, Partials { inner: partials })?.into_any());
     }
@@ -320,11 +309,6 @@ fn run<'py, T: Storage, L: Loss<T::Real> + Sync>(
         Some(h) => Ok(PyTuple::new(py, [value, grad, h.into_any()])?.into_any()),
         None => Ok(PyTuple::new(py, [value, grad])?.into_any()),
     }
-}
-
-fn slice_mut<'a, T: Element>(a: &'a mut PyReadwriteArrayDyn<'_, T>) -> PyResult<&'a mut [T]> {
-    a.as_slice_mut()
-        .map_err(|_| OutputError::new_err("arrays must be C-contiguous"))
 }
 
 /// Defines a multi-input loss: its array inputs, an optional per-unit label argument, whether

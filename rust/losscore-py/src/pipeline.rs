@@ -1,20 +1,20 @@
 //! The pipeline of every loss call: check shapes and cast the other inputs to the first one's
-//! dtype, allocate or check the outputs, borrow every array (a failed borrow is an error, never
-//! a panic), run the core with the GIL released, and return a float, arrays or `Partials`.
+//! dtype, allocate or check the outputs, borrow the outputs (a failed borrow is an error, never
+//! a panic) and read the inputs, run the core with the GIL released, and return a float, arrays or `Partials`.
 //! Two layouts feed the one core driver: element-wise (`target` and `weight` of the first
 //! argument's shape) and rows (class axis last, per-sample targets and weights).
 
 use crate::arrays::{
-    borrow_error, borrow_ro, borrow_rw, check_disjoint, class_target, like, output, range_of,
-    ClassTarget,
+    check_disjoint, class_target, input_slice, input_slice_opt, like, out_buf, output, range_of,
+    ClassTarget, OutBuf,
 };
-use crate::errors::{to_pyerr, OutputError, ParameterError, ShapeError};
+use crate::errors::{to_pyerr, ParameterError, ShapeError};
 use crate::partials::Partials;
 use crate::storage::Storage;
 use losscore_core::error::shape_str;
 use losscore_core::loss::{Inputs, Loss, Request, Target};
 use losscore_core::{reduce, LossError, Real, Reduction};
-use numpy::{Element, PyArrayDyn, PyArrayMethods, PyUntypedArrayMethods};
+use numpy::{Element, PyArrayDyn, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
@@ -104,14 +104,6 @@ impl<'py> Call<'_, 'py> {
     }
 }
 
-fn contiguous_err() -> PyErr {
-    OutputError::new_err("arrays must be C-contiguous")
-}
-
-fn slice<'a, T: Element>(a: &'a numpy::PyReadonlyArrayDyn<'_, T>) -> PyResult<&'a [T]> {
-    a.as_slice().map_err(|_| contiguous_err())
-}
-
 fn mismatch(left: &'static str, ls: &[usize], right: &'static str, rs: &[usize]) -> PyErr {
     to_pyerr(LossError::ShapeMismatch {
         left,
@@ -192,17 +184,13 @@ pub fn elementwise<'py, T: Storage, L: Loss<T::Real> + Sync>(
     let per_element = (reduction == Reduction::None)
         .then(|| output::<T>(py, None, &shape, "loss"))
         .transpose()?;
-    let x_ro = x.try_readonly().map_err(|_| borrow_error(first))?;
-    let t_ro = target.try_readonly().map_err(|_| borrow_error("target"))?;
-    let w_ro = borrow_ro(py, weight.as_ref(), "weight")?;
-    let pw_ro = borrow_ro(py, pos_weight.as_ref(), "pos_weight")?;
-    let mut g_rw = borrow_rw(py, grad.as_ref(), "out")?;
-    let mut h_rw = borrow_rw(py, hess.as_ref(), "hess_out")?;
-    let mut l_rw = borrow_rw(py, per_element.as_ref(), "loss")?;
-    let x_s = slice(&x_ro)?;
-    let inputs = Inputs::elementwise(x_s, slice(&t_ro)?)
-        .weight(w_ro.as_ref().map(slice).transpose()?)
-        .cols(pw_ro.as_ref().map(slice).transpose()?)
+    let mut g_rw = out_buf(grad.as_ref(), call.out.is_some(), "out")?;
+    let mut h_rw = out_buf(hess.as_ref(), call.hess_out.is_some(), "hess_out")?;
+    let mut l_rw = out_buf(per_element.as_ref(), false, "loss")?;
+    let x_s = input_slice(&x, first)?;
+    let inputs = Inputs::elementwise(x_s, input_slice(&target, "target")?)
+        .weight(input_slice_opt(weight.as_ref(), "weight")?)
+        .cols(input_slice_opt(pos_weight.as_ref(), "pos_weight")?)
         .batch(shape.first().copied().unwrap_or(1));
     let leading = shape.first().copied().unwrap_or(1);
     let outputs = (&mut l_rw, &mut g_rw, &mut h_rw);
@@ -210,7 +198,7 @@ pub fn elementwise<'py, T: Storage, L: Loss<T::Real> + Sync>(
     let partials = py
         .detach(|| T::run(req, 1, |r| loss.run(r)))
         .map_err(to_pyerr)?;
-    drop((x_ro, t_ro, w_ro, pw_ro, g_rw, h_rw, l_rw));
+    drop((g_rw, h_rw, l_rw));
     finish(py, &call, partials, per_element, (grad, hess))
 }
 
@@ -312,37 +300,23 @@ pub fn rows<'py, T: Storage, O: RowOptions<T::Real> + Sync>(
     let per_sample = (reduction == Reduction::None)
         .then(|| output::<T>(py, None, sample_shape, "loss"))
         .transpose()?;
-    let x_ro = x.try_readonly().map_err(|_| borrow_error(first))?;
-    let (y_ro, t_ro) = match &target {
-        ClassTarget::Index(y) => (
-            Some(y.try_readonly().map_err(|_| borrow_error("target"))?),
-            None,
-        ),
-        ClassTarget::Prob(t) => (
-            None,
-            Some(t.try_readonly().map_err(|_| borrow_error("target"))?),
-        ),
+    let mut g_rw = out_buf(grad.as_ref(), call.out.is_some(), "out")?;
+    let mut h_rw = out_buf(hess.as_ref(), call.hess_out.is_some(), "hess_out")?;
+    let mut l_rw = out_buf(per_sample.as_ref(), false, "loss")?;
+    let labels = match &target {
+        ClassTarget::Index(y) => Target::Index(input_slice(y, "target")?),
+        ClassTarget::Prob(t) => Target::Values(input_slice(t, "target")?),
     };
-    let w_ro = borrow_ro(py, weight.as_ref(), "weight")?;
-    let cw_ro = borrow_ro(py, class_weight.as_ref(), "class_weight")?;
-    let mut g_rw = borrow_rw(py, grad.as_ref(), "out")?;
-    let mut h_rw = borrow_rw(py, hess.as_ref(), "hess_out")?;
-    let mut l_rw = borrow_rw(py, per_sample.as_ref(), "loss")?;
-    let labels = match (&y_ro, &t_ro) {
-        (Some(y), _) => Target::Index(y.as_slice().map_err(|_| contiguous_err())?),
-        (None, Some(t)) => Target::Values(slice(t)?),
-        (None, None) => return Err(ParameterError::new_err("target: missing")),
-    };
-    let cw = cw_ro.as_ref().map(slice).transpose()?.map(T::real_slice);
-    let inputs =
-        Inputs::rows(slice(&x_ro)?, rows, labels).weight(w_ro.as_ref().map(slice).transpose()?);
+    let cw = input_slice_opt(class_weight.as_ref(), "class_weight")?.map(T::real_slice);
+    let inputs = Inputs::rows(input_slice(&x, first)?, rows, labels)
+        .weight(input_slice_opt(weight.as_ref(), "weight")?);
     let leading = sample_shape.first().copied().unwrap_or(1);
     let outputs = (&mut l_rw, &mut g_rw, &mut h_rw);
     let req = request(&call, inputs, reduction, outputs, rows, leading)?;
     let partials = py
         .detach(|| T::run(req, classes, |r| options.run(classes, cw.as_deref(), r)))
         .map_err(to_pyerr)?;
-    drop((x_ro, y_ro, t_ro, w_ro, cw_ro, g_rw, h_rw, l_rw));
+    drop((g_rw, h_rw, l_rw));
     finish(py, &call, partials, per_sample, (grad, hess))
 }
 
@@ -356,23 +330,20 @@ fn request<'a, 'b, T: Element>(
     units: usize,
     leading: usize,
 ) -> PyResult<Request<'a, T>> {
-    let slice_mut = |a: &'a mut numpy::PyReadwriteArrayDyn<'b, T>| {
-        a.as_slice_mut().map_err(|_| contiguous_err())
-    };
     let (loss_out, grad_out, hess_out) = outputs;
     Ok(Request::value(inputs, reduction)
-        .loss_out(loss_out.as_mut().map(slice_mut).transpose()?)
-        .grad_out(grad_out.as_mut().map(slice_mut).transpose()?)
-        .hess_out(hess_out.as_mut().map(slice_mut).transpose()?)
+        .loss_out(loss_out.as_mut().map(OutBuf::slice_mut).transpose()?)
+        .grad_out(grad_out.as_mut().map(OutBuf::slice_mut).transpose()?)
+        .hess_out(hess_out.as_mut().map(OutBuf::slice_mut).transpose()?)
         .prevalidate(call.caller_buffers())
         .chunk_at(chunk_start(call.partials, units, leading)?))
 }
 
-/// The borrowed per-unit loss, gradient and Hessian outputs of a call.
+/// The per-unit loss, gradient and Hessian output buffers of a call.
 type Outputs<'a, 'b, T> = (
-    &'a mut Option<numpy::PyReadwriteArrayDyn<'b, T>>,
-    &'a mut Option<numpy::PyReadwriteArrayDyn<'b, T>>,
-    &'a mut Option<numpy::PyReadwriteArrayDyn<'b, T>>,
+    &'a mut Option<OutBuf<'b, T>>,
+    &'a mut Option<OutBuf<'b, T>>,
+    &'a mut Option<OutBuf<'b, T>>,
 );
 
 /// The Python result: `Partials`, or the value (a float, or the per-unit array with "none"),
