@@ -74,7 +74,10 @@ _Reduction = Literal["mean", "sum", "none"]
 # with_grad=False, partials=False), keyword-only after `target`, with the Python wrapper's
 # defaults. It returns a float ("mean"/"sum") or an array ("none"); with with_grad=True a
 # (value, gradient) tuple (the gradient written into `out` when given); with partials=True a
-# Partials value. Typed `Any` because the result depends on the flags.
+# Partials value. Typed `Any` because the result depends on the flags. The two-array losses
+# also take the internal `_objective=(scale, hess_floor)` of `losscore.gbdt`: `(grad, hess)`
+# only, no loss value, `grad = dl * (w * scale)`, `hess = max(d2l * (w * scale), hess_floor * w)`
+# (no floor when hess_floor is 0).
 @final
 class Partials:
     """Mergeable reduction state of a loss over a range of rows (cut anywhere)."""
@@ -114,6 +117,7 @@ def mse(
     hess_out: _Array | None = None,
     partials: bool = False,
     offset: int = 0,
+    _objective: tuple[float, float] | None = None,
 ) -> Any: ...
 def mae(
     pred: ArrayLike,
@@ -127,6 +131,7 @@ def mae(
     hess_out: _Array | None = None,
     partials: bool = False,
     offset: int = 0,
+    _objective: tuple[float, float] | None = None,
 ) -> Any: ...
 def huber(
     pred: ArrayLike,
@@ -141,6 +146,7 @@ def huber(
     hess_out: _Array | None = None,
     partials: bool = False,
     offset: int = 0,
+    _objective: tuple[float, float] | None = None,
 ) -> Any: ...
 def smooth_l1(
     pred: ArrayLike,
@@ -155,6 +161,7 @@ def smooth_l1(
     hess_out: _Array | None = None,
     partials: bool = False,
     offset: int = 0,
+    _objective: tuple[float, float] | None = None,
 ) -> Any: ...
 def log_cosh(
     pred: ArrayLike,
@@ -168,6 +175,7 @@ def log_cosh(
     hess_out: _Array | None = None,
     partials: bool = False,
     offset: int = 0,
+    _objective: tuple[float, float] | None = None,
 ) -> Any: ...
 def pinball(
     pred: ArrayLike,
@@ -182,6 +190,7 @@ def pinball(
     hess_out: _Array | None = None,
     partials: bool = False,
     offset: int = 0,
+    _objective: tuple[float, float] | None = None,
 ) -> Any: ...
 def poisson_nll(
     pred: ArrayLike,
@@ -198,6 +207,7 @@ def poisson_nll(
     hess_out: _Array | None = None,
     partials: bool = False,
     offset: int = 0,
+    _objective: tuple[float, float] | None = None,
 ) -> Any: ...
 
 # -- deviances (loss/deviance.rs) --------------------------------------------------------------
@@ -213,6 +223,7 @@ def poisson_deviance(
     hess_out: _Array | None = None,
     partials: bool = False,
     offset: int = 0,
+    _objective: tuple[float, float] | None = None,
 ) -> Any: ...
 def gamma_deviance(
     pred: ArrayLike,
@@ -226,6 +237,7 @@ def gamma_deviance(
     hess_out: _Array | None = None,
     partials: bool = False,
     offset: int = 0,
+    _objective: tuple[float, float] | None = None,
 ) -> Any: ...
 def tweedie_deviance(
     pred: ArrayLike,
@@ -240,6 +252,7 @@ def tweedie_deviance(
     hess_out: _Array | None = None,
     partials: bool = False,
     offset: int = 0,
+    _objective: tuple[float, float] | None = None,
 ) -> Any: ...
 
 # -- element-wise classification losses (loss/binary.rs) -------------------------------------
@@ -255,6 +268,7 @@ def binary_cross_entropy(
     hess_out: _Array | None = None,
     partials: bool = False,
     offset: int = 0,
+    _objective: tuple[float, float] | None = None,
 ) -> Any: ...
 def binary_cross_entropy_with_logits(
     logits: ArrayLike,
@@ -270,6 +284,7 @@ def binary_cross_entropy_with_logits(
     hess_out: _Array | None = None,
     partials: bool = False,
     offset: int = 0,
+    _objective: tuple[float, float] | None = None,
 ) -> Any: ...
 def sigmoid_focal(
     logits: ArrayLike,
@@ -285,6 +300,7 @@ def sigmoid_focal(
     hess_out: _Array | None = None,
     partials: bool = False,
     offset: int = 0,
+    _objective: tuple[float, float] | None = None,
 ) -> Any: ...
 def soft_margin(
     pred: ArrayLike,
@@ -298,6 +314,7 @@ def soft_margin(
     hess_out: _Array | None = None,
     partials: bool = False,
     offset: int = 0,
+    _objective: tuple[float, float] | None = None,
 ) -> Any: ...
 def hinge(
     pred: ArrayLike,
@@ -312,6 +329,7 @@ def hinge(
     hess_out: _Array | None = None,
     partials: bool = False,
     offset: int = 0,
+    _objective: tuple[float, float] | None = None,
 ) -> Any: ...
 def squared_hinge(
     pred: ArrayLike,
@@ -326,6 +344,7 @@ def squared_hinge(
     hess_out: _Array | None = None,
     partials: bool = False,
     offset: int = 0,
+    _objective: tuple[float, float] | None = None,
 ) -> Any: ...
 def kl_div(
     log_pred: ArrayLike,
@@ -340,6 +359,7 @@ def kl_div(
     hess_out: _Array | None = None,
     partials: bool = False,
     offset: int = 0,
+    _objective: tuple[float, float] | None = None,
 ) -> Any: ...
 
 # -- row losses over a class axis (loss/softmax.rs, loss/classification.rs) --------------------
@@ -358,6 +378,7 @@ def cross_entropy(
     hess_out: _Array | None = None,
     partials: bool = False,
     offset: int = 0,
+    _objective: tuple[float, float] | None = None,
 ) -> Any: ...
 def nll_loss(
     log_probs: ArrayLike,
@@ -373,6 +394,7 @@ def nll_loss(
     hess_out: _Array | None = None,
     partials: bool = False,
     offset: int = 0,
+    _objective: tuple[float, float] | None = None,
 ) -> Any: ...
 def multi_margin(
     logits: ArrayLike,
@@ -389,6 +411,7 @@ def multi_margin(
     hess_out: _Array | None = None,
     partials: bool = False,
     offset: int = 0,
+    _objective: tuple[float, float] | None = None,
 ) -> Any: ...
 def softmax_focal(
     logits: ArrayLike,
@@ -404,6 +427,7 @@ def softmax_focal(
     hess_out: _Array | None = None,
     partials: bool = False,
     offset: int = 0,
+    _objective: tuple[float, float] | None = None,
 ) -> Any: ...
 def multilabel_soft_margin(
     logits: ArrayLike,
@@ -418,6 +442,7 @@ def multilabel_soft_margin(
     hess_out: _Array | None = None,
     partials: bool = False,
     offset: int = 0,
+    _objective: tuple[float, float] | None = None,
 ) -> Any: ...
 
 # Losses of several inputs: `argnums` selects the inputs differentiated (`out` one buffer or a
