@@ -245,14 +245,22 @@ fn block_rows<T: Real, L: RowLoss<T>, const H: bool, const D: bool>(
             value: !D,
         });
         if let (true, Some(f), Some(h)) = (H, hess_floor, hess.as_deref_mut()) {
-            // `h = max(h, floor * w_n)` over the group's rows (still in L1), NaN in `h` kept.
-            for r in 0..nr {
-                let fw = match weight {
-                    Some(w) => f * w[r0 + r],
-                    None => f,
-                };
-                for hj in &mut h[(r0 + r) * c_n..(r0 + r + 1) * c_n] {
-                    *hj = super::pointwise::floored(*hj, fw);
+            // `h = max(h, floor * w_n)` over the group's rows (still in L1), NaN in `h` kept;
+            // unweighted as one flat loop (rows of few classes do not vectorize one by one).
+            let group = &mut h[r0 * c_n..(r0 + nr) * c_n];
+            match weight {
+                Some(w) => {
+                    for (row, &wr) in group.chunks_exact_mut(c_n.max(1)).zip(&w[r0..r0 + nr]) {
+                        let fw = f * wr;
+                        for hj in row {
+                            *hj = super::pointwise::floored(*hj, fw);
+                        }
+                    }
+                }
+                None => {
+                    for hj in group {
+                        *hj = super::pointwise::floored(*hj, f);
+                    }
                 }
             }
         }
