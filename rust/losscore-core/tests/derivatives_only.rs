@@ -120,6 +120,9 @@ fn check<T: Real>(name: &str, loss: &dyn Loss<T>, case: &Case<'_, T>) {
     }
 }
 
+/// A loss with its name, first argument and target.
+type Named<'a, T> = (&'static str, Box<dyn Loss<T>>, &'a [T], &'a [T]);
+
 /// Every element-wise loss with a Hessian and the row losses, on data in their domains.
 fn all_losses<T: Real>(weighted: bool) {
     let n = 2 * BLOCK + 333;
@@ -138,7 +141,7 @@ fn all_losses<T: Real>(weighted: bool) {
         .collect();
     let w_all = cast::<T>(&uniform(n, 0.2, 2.0, 8));
     let weight = weighted.then_some(&w_all[..]);
-    let losses: Vec<(&str, Box<dyn Loss<T>>, &[T], &[T])> = vec![
+    let losses: Vec<Named<'_, T>> = vec![
         ("mse", Box::new(Mse), &x, &t),
         ("mae", Box::new(Mae), &x, &t),
         ("huber", Box::new(Huber::<T>::new(0.7).unwrap()), &x, &t),
