@@ -494,10 +494,16 @@ fn check_objective<T: Real, K: Blocks<T>>(k: &K, req: &Request<'_, T>) -> Result
                 "derivatives only: the gradient output is required",
             ));
         }
-        if req.loss_out.is_some() || req.chunk_at.is_some() {
+        if req.loss_out.is_some() {
             return Err(invalid(
                 "loss_out",
                 "derivatives only: no loss value is computed",
+            ));
+        }
+        if req.chunk_at.is_some() {
+            return Err(invalid(
+                "out",
+                "derivatives only: chunks compute no outputs",
             ));
         }
     }
