@@ -76,7 +76,10 @@ def test_each_kernel_stub_is_its_wrapper_plus_the_switches(name):
     switches = [
         ("with_hess", "False"), ("hess_out", "None"), ("partials", "False"), ("offset", "0")
     ]
-    # Losses of several inputs also take the inputs to differentiate (DESIGN §13).
+    # Losses of several inputs also take the inputs to differentiate (DESIGN §13); the
+    # losses of two arrays take the internal derivatives-only switch of losscore.gbdt.
     if len(registry[name].inputs) > 1:
         switches.append(("argnums", "None"))
+    else:
+        switches.append(("_objective", "None"))
     assert keyword == switches

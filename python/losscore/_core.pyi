@@ -75,7 +75,10 @@ _Reduction = Literal["mean", "sum", "none"]
 # with_grad=False, partials=False), keyword-only after `target`, with the Python wrapper's
 # defaults. It returns a float ("mean"/"sum") or an array ("none"); with with_grad=True a
 # (value, gradient) tuple (the gradient written into `out` when given); with partials=True a
-# Partials value. Typed `Any` because the result depends on the flags.
+# Partials value. Typed `Any` because the result depends on the flags. The two-array losses
+# also take the internal `_objective=(scale, hess_floor)` of `losscore.gbdt`: `(grad, hess)`
+# only, no loss value, `grad = dl * (w * scale)`, `hess = max(d2l * (w * scale), hess_floor * w)`
+# (no floor when hess_floor is 0).
 @final
 class Partials:
     """Mergeable reduction state of a loss over a range of rows (cut anywhere)."""
@@ -118,6 +121,7 @@ def mse(
     hess_out: _Array | None = None,
     partials: bool = False,
     offset: int = 0,
+    _objective: tuple[float, float] | None = None,
 ) -> Any: ...
 def mae(
     pred: ArrayLike,
@@ -131,6 +135,7 @@ def mae(
     hess_out: _Array | None = None,
     partials: bool = False,
     offset: int = 0,
+    _objective: tuple[float, float] | None = None,
 ) -> Any: ...
 def huber(
     pred: ArrayLike,
@@ -145,6 +150,7 @@ def huber(
     hess_out: _Array | None = None,
     partials: bool = False,
     offset: int = 0,
+    _objective: tuple[float, float] | None = None,
 ) -> Any: ...
 def smooth_l1(
     pred: ArrayLike,
@@ -159,6 +165,7 @@ def smooth_l1(
     hess_out: _Array | None = None,
     partials: bool = False,
     offset: int = 0,
+    _objective: tuple[float, float] | None = None,
 ) -> Any: ...
 def log_cosh(
     pred: ArrayLike,
@@ -172,6 +179,7 @@ def log_cosh(
     hess_out: _Array | None = None,
     partials: bool = False,
     offset: int = 0,
+    _objective: tuple[float, float] | None = None,
 ) -> Any: ...
 def pinball(
     pred: ArrayLike,
@@ -186,6 +194,7 @@ def pinball(
     hess_out: _Array | None = None,
     partials: bool = False,
     offset: int = 0,
+    _objective: tuple[float, float] | None = None,
 ) -> Any: ...
 def poisson_nll(
     pred: ArrayLike,
@@ -202,6 +211,7 @@ def poisson_nll(
     hess_out: _Array | None = None,
     partials: bool = False,
     offset: int = 0,
+    _objective: tuple[float, float] | None = None,
 ) -> Any: ...
 
 # -- deviances (loss/deviance.rs) --------------------------------------------------------------
@@ -217,6 +227,7 @@ def poisson_deviance(
     hess_out: _Array | None = None,
     partials: bool = False,
     offset: int = 0,
+    _objective: tuple[float, float] | None = None,
 ) -> Any: ...
 def gamma_deviance(
     pred: ArrayLike,
@@ -230,6 +241,7 @@ def gamma_deviance(
     hess_out: _Array | None = None,
     partials: bool = False,
     offset: int = 0,
+    _objective: tuple[float, float] | None = None,
 ) -> Any: ...
 def tweedie_deviance(
     pred: ArrayLike,
@@ -244,6 +256,7 @@ def tweedie_deviance(
     hess_out: _Array | None = None,
     partials: bool = False,
     offset: int = 0,
+    _objective: tuple[float, float] | None = None,
 ) -> Any: ...
 
 # -- element-wise classification losses (loss/binary.rs) -------------------------------------
@@ -259,6 +272,7 @@ def binary_cross_entropy(
     hess_out: _Array | None = None,
     partials: bool = False,
     offset: int = 0,
+    _objective: tuple[float, float] | None = None,
 ) -> Any: ...
 def binary_cross_entropy_with_logits(
     logits: ArrayLike,
@@ -274,6 +288,7 @@ def binary_cross_entropy_with_logits(
     hess_out: _Array | None = None,
     partials: bool = False,
     offset: int = 0,
+    _objective: tuple[float, float] | None = None,
 ) -> Any: ...
 def sigmoid_focal(
     logits: ArrayLike,
@@ -289,6 +304,7 @@ def sigmoid_focal(
     hess_out: _Array | None = None,
     partials: bool = False,
     offset: int = 0,
+    _objective: tuple[float, float] | None = None,
 ) -> Any: ...
 def soft_margin(
     pred: ArrayLike,
@@ -302,6 +318,7 @@ def soft_margin(
     hess_out: _Array | None = None,
     partials: bool = False,
     offset: int = 0,
+    _objective: tuple[float, float] | None = None,
 ) -> Any: ...
 def hinge(
     pred: ArrayLike,
@@ -316,6 +333,7 @@ def hinge(
     hess_out: _Array | None = None,
     partials: bool = False,
     offset: int = 0,
+    _objective: tuple[float, float] | None = None,
 ) -> Any: ...
 def squared_hinge(
     pred: ArrayLike,
@@ -330,6 +348,7 @@ def squared_hinge(
     hess_out: _Array | None = None,
     partials: bool = False,
     offset: int = 0,
+    _objective: tuple[float, float] | None = None,
 ) -> Any: ...
 def kl_div(
     log_pred: ArrayLike,
@@ -344,6 +363,7 @@ def kl_div(
     hess_out: _Array | None = None,
     partials: bool = False,
     offset: int = 0,
+    _objective: tuple[float, float] | None = None,
 ) -> Any: ...
 
 # -- row losses over a class axis (loss/softmax.rs, loss/classification.rs) --------------------
@@ -362,6 +382,7 @@ def cross_entropy(
     hess_out: _Array | None = None,
     partials: bool = False,
     offset: int = 0,
+    _objective: tuple[float, float] | None = None,
 ) -> Any: ...
 def nll_loss(
     log_probs: ArrayLike,
@@ -377,6 +398,7 @@ def nll_loss(
     hess_out: _Array | None = None,
     partials: bool = False,
     offset: int = 0,
+    _objective: tuple[float, float] | None = None,
 ) -> Any: ...
 def multi_margin(
     logits: ArrayLike,
@@ -393,6 +415,7 @@ def multi_margin(
     hess_out: _Array | None = None,
     partials: bool = False,
     offset: int = 0,
+    _objective: tuple[float, float] | None = None,
 ) -> Any: ...
 def softmax_focal(
     logits: ArrayLike,
@@ -408,6 +431,7 @@ def softmax_focal(
     hess_out: _Array | None = None,
     partials: bool = False,
     offset: int = 0,
+    _objective: tuple[float, float] | None = None,
 ) -> Any: ...
 def multilabel_soft_margin(
     logits: ArrayLike,
@@ -422,6 +446,7 @@ def multilabel_soft_margin(
     hess_out: _Array | None = None,
     partials: bool = False,
     offset: int = 0,
+    _objective: tuple[float, float] | None = None,
 ) -> Any: ...
 
 # Losses of several inputs: `argnums` selects the inputs differentiated (`out` one buffer or a

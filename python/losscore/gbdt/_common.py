@@ -1,5 +1,5 @@
-"""What the XGBoost and LightGBM adapters share: loss lookup, label checks, the per-sample fused
-kernel call and the Hessian floor."""
+"""What the XGBoost and LightGBM adapters share: loss lookup, label checks and the per-sample
+kernel call (derivatives only, scale and Hessian floor inside the kernel's pass)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,10 @@ _UNIT_FLOOR = frozenset({"mae", "pinball", "hinge", "kl_div", "nll_loss", "huber
 DEFAULT_HESS_FLOOR = 1e-16  # the floor of XGBoost's own logistic and softmax objectives
 # Arguments of the kernels that the adapters set themselves.
 _CALL_ARGS = frozenset(
-    {"weight", "reduction", "out", "with_grad", "with_hess", "hess_out", "partials", "offset"}
+    {
+        "weight", "reduction", "out", "with_grad", "with_hess", "hess_out", "partials", "offset",
+        "_objective",
+    }
 )
 
 
@@ -80,6 +83,11 @@ class Objective:
     params: dict[str, Any]
     hess_floor: float
     scale: float
+
+    @property
+    def derivatives(self) -> tuple[float, float]:
+        """The kernels' internal ``_objective=(scale, hess_floor)`` argument."""
+        return (self.scale, self.hess_floor)
 
 
 def make(loss: Any, params: dict[str, Any]) -> Objective:
@@ -194,25 +202,14 @@ def weights(w: Any) -> np.ndarray | None:
 def grad_hess(
     obj: Objective, pred: np.ndarray, target: np.ndarray, weight: np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per-sample gradient and Hessian diagonal of ``weight * loss`` in one fused pass, scaled
-    by ``obj.scale``, with the Hessian floored at ``hess_floor * weight``.
-
-    The derivatives of ``reduction="sum"`` are exactly the unreduced per-sample ones of
-    ``reduction="none"`` (the sum's gradient factor is 1); "sum" skips writing the per-sample
-    losses nobody reads here."""
-    _, g, h = obj.loss.kernel(
-        pred, target, weight=weight, reduction="sum", with_hess=True, **obj.params
+    """Per-sample gradient and Hessian diagonal of ``weight * loss`` in one pass of the kernel,
+    which computes no loss value:
+    ``g = dl * (w * scale)``, ``h = max(d2l * (w * scale), hess_floor * w)`` in the margins'
+    dtype (NaN kept; no floor when ``hess_floor`` is 0; ``w = 1`` unweighted). These are the
+    unreduced per-sample derivatives of ``reduction="none"`` times ``scale``."""
+    g, h = obj.loss.kernel(
+        pred, target, weight=weight, _objective=obj.derivatives, **obj.params
     )
-    if obj.scale != 1.0:
-        g *= obj.scale
-        h *= obj.scale
-    if obj.hess_floor > 0:
-        if weight is None:
-            np.maximum(h, obj.hess_floor, out=h)
-        else:
-            w = weight.astype(h.dtype, copy=False)
-            floor = obj.hess_floor * (w[:, None] if h.ndim == 2 else w)
-            np.maximum(h, floor, out=h)
     return g, h
 
 

@@ -67,10 +67,10 @@ def lightgbm_objective(
     Works as ``lgb.train({"objective": ...}, dataset)`` (called with ``(preds, dataset)``) and
     as ``LGBMRegressor(objective=...)`` / ``LGBMClassifier(objective=...)`` (called with
     ``(y_true, y_pred, weight)``). Labels and sample weights come from the framework. Each call
-    is one fused pass of the loss giving its unreduced (``reduction="none"``) derivatives on
-    the raw scores ``x``: per sample
-    ``g_i = w_i * dl/dx_i`` and ``h_i = max(w_i * d^2l/dx_i^2, hess_floor * w_i)`` (times
-    ``scale``).
+    is one pass of the loss's kernel giving its unreduced (``reduction="none"``) derivatives on
+    the raw scores ``x`` (no loss value is computed): per sample
+    ``g_i = s w_i dl/dx_i`` and ``h_i = max(s w_i d^2l/dx_i^2, hess_floor * w_i)`` with
+    ``s = scale`` (the floor is not scaled).
 
     Multi-class models (``num_class = C``; LightGBM 4 hands over an ``(n, C)`` view of its
     class-major scores and expects ``(n, C)`` back): class losses take the labels as class

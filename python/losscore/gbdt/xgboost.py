@@ -65,10 +65,11 @@ def xgboost_objective(
     Works as ``xgb.train(params, dtrain, obj=...)`` (called with ``(predt, dmatrix)``) and as
     ``XGBRegressor(objective=...)`` / ``XGBClassifier(objective=...)`` (called with
     ``(y_true, y_pred, sample_weight=...)``). Labels and sample weights come from the framework.
-    Each call is one fused pass of the loss giving its unreduced (``reduction="none"``)
-    derivatives: per sample,
-    ``g_i = w_i * dl/dx_i`` and ``h_i = max(w_i * d^2l/dx_i^2, hess_floor * w_i)`` (times
-    ``scale``) on the raw margins ``x``; float32 margins stay float32.
+    Each call is one pass of the loss's kernel giving its unreduced (``reduction="none"``)
+    derivatives (no loss value is computed): per sample,
+    ``g_i = s w_i dl/dx_i`` and ``h_i = max(s w_i d^2l/dx_i^2, hess_floor * w_i)`` with
+    ``s = scale`` (the floor is not scaled) on the raw margins ``x``; float32 margins stay
+    float32.
 
     Multi-class models (``num_class = C``) hand over ``(n, C)`` margins; class losses
     (``cross_entropy``, ``nll_loss``, ``multi_margin``) then take the labels as class indices

@@ -5,8 +5,12 @@
 //! parsing costs ~45 ns an argument), then the switches. `with_hess=True` returns
 //! `(value, grad, hess)` (the gradient is implied): `out` receives the gradient, `hess_out` the
 //! Hessian diagonal. With `partials=True` the result is the `Partials` of a chunk whose first
-//! row along the leading axis is row `offset` of the whole array. Each builds its
-//! checked core configuration and hands it to one of the two layouts of [`crate::pipeline`].
+//! row along the leading axis is row `offset` of the whole array. The internal keyword
+//! `_objective=(scale, hess_floor)` (for `losscore.gbdt`: one keyword, and the reduction and
+//! `with_hess` need not be passed) returns `(grad, hess)` of the per-unit `w * l` without the
+//! loss value, `grad = d l * (w * scale)`, `hess = max(d2 l * (w * scale), hess_floor * w)`
+//! (no floor when `hess_floor` is 0). Each builds its checked core configuration and hands it
+//! to one of the two layouts of [`crate::pipeline`].
 
 use crate::arrays::LossFloats;
 use crate::arrays::{borrow_error, class_target, like, loss_floats, ClassTarget, Floats};
@@ -39,7 +43,7 @@ macro_rules! elementwise {
         #[pyfunction]
         #[pyo3(signature = ($first, target, $($p = $def,)* weight = None, reduction = $red,
                             out = None, with_grad = false, *, with_hess = false,
-                            hess_out = None, partials = false, offset = 0))]
+                            hess_out = None, partials = false, offset = 0, _objective = None))]
         #[allow(clippy::too_many_arguments)]
         fn $name<'py>(
             py: Python<'py>,
@@ -54,11 +58,12 @@ macro_rules! elementwise {
             hess_out: Option<&Bound<'py, PyAny>>,
             #[pyo3(from_py_with = arg::partials)] partials: bool,
             #[pyo3(from_py_with = arg::offset)] offset: usize,
+            #[pyo3(from_py_with = arg::objective)] _objective: Option<(f64, f64)>,
         ) -> PyResult<Bound<'py, PyAny>> {
             let reduction = parse_reduction(reduction, $batchmean)?;
             let call = Call {
                 py, first: stringify!($first), target, weight, reduction, out, with_grad,
-                with_hess, hess_out, partials: partials.then_some(offset),
+                with_hess, hess_out, partials: partials.then_some(offset), objective: _objective,
             };
             // The column factors (`pos_weight`), where the loss has them.
             #[allow(unused_variables)]
@@ -212,7 +217,7 @@ macro_rules! rows {
         #[pyfunction]
         #[pyo3(signature = ($first, target, $($p = $def,)* weight = None, reduction = "mean",
                             out = None, with_grad = false, *, with_hess = false,
-                            hess_out = None, partials = false, offset = 0))]
+                            hess_out = None, partials = false, offset = 0, _objective = None))]
         #[allow(clippy::too_many_arguments)]
         fn $name<'py>(
             py: Python<'py>,
@@ -227,6 +232,7 @@ macro_rules! rows {
             hess_out: Option<&Bound<'py, PyAny>>,
             #[pyo3(from_py_with = arg::partials)] partials: bool,
             #[pyo3(from_py_with = arg::offset)] offset: usize,
+            #[pyo3(from_py_with = arg::objective)] _objective: Option<(f64, f64)>,
         ) -> PyResult<Bound<'py, PyAny>> {
             let reduction = parse_reduction(reduction, false)?;
             let options = $options;
@@ -244,7 +250,7 @@ macro_rules! rows {
             )?
             let call = Call {
                 py, first: stringify!($first), target, weight, reduction, out, with_grad,
-                with_hess, hess_out, partials: partials.then_some(offset),
+                with_hess, hess_out, partials: partials.then_some(offset), objective: _objective,
             };
             match x {
                 LossFloats::Full(Floats::F32(x)) => {

@@ -198,6 +198,32 @@ pub mod arg {
         super::optional_int(Some(obj), "ignore_index")
     }
 
+    /// The internal `_objective` argument of the two-array losses: `(scale, hess_floor)` of a
+    /// boosting objective, `scale` finite and positive, `hess_floor` finite and non-negative.
+    pub fn objective(obj: &Bound<'_, PyAny>) -> PyResult<Option<(f64, f64)>> {
+        if obj.is_none() {
+            return Ok(None);
+        }
+        let pair = obj
+            .cast::<pyo3::types::PyTuple>()
+            .ok()
+            .filter(|t| t.len() == 2)
+            .ok_or_else(|| super::type_error(obj, "_objective", "a (scale, hess_floor) tuple"))?;
+        let scale: f64 = super::named(&pair.get_item(0)?, "_objective scale")?;
+        let floor: f64 = super::named(&pair.get_item(1)?, "_objective hess_floor")?;
+        if !(scale.is_finite() && scale > 0.0) {
+            return Err(super::ParameterError::new_err(format!(
+                "_objective: scale must be finite and positive, got {scale}"
+            )));
+        }
+        if !(floor.is_finite() && floor >= 0.0) {
+            return Err(super::ParameterError::new_err(format!(
+                "_objective: hess_floor must be finite and non-negative, got {floor}"
+            )));
+        }
+        Ok(Some((scale, floor)))
+    }
+
     /// The `reduction` argument as a str (parsed by [`super::parse_reduction`]).
     pub fn reduction<'a>(obj: &'a Bound<'_, PyAny>) -> PyResult<&'a str> {
         match obj.cast::<pyo3::types::PyString>() {

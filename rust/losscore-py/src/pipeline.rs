@@ -34,6 +34,10 @@ pub struct Call<'a, 'py> {
     /// `Some(offset)`: return the `Partials` of a chunk whose first row along the leading axis
     /// is row `offset` of the whole array.
     pub partials: Option<usize>,
+    /// `Some((scale, hess_floor))`: a boosting objective's derivatives only, `(grad, hess)`
+    /// scaled by `scale` (in place of the reduction's factor), the Hessian floored at
+    /// `hess_floor * w` (no floor when 0); no loss value is computed.
+    pub objective: Option<(f64, f64)>,
 }
 
 /// The global unit index of the chunk's first unit: `offset` leading-axis rows of
@@ -56,9 +60,11 @@ type Derivatives<'py, T> = (
 );
 
 impl<'py> Call<'_, 'py> {
-    /// The reduction the core runs: partials need no per-element output.
+    /// The reduction the core runs: partials need no per-element output, and an objective's
+    /// derivatives take their factor from its scale.
     fn run_reduction(&self) -> Reduction {
         match (self.partials, self.reduction) {
+            _ if self.objective.is_some() => Reduction::Sum,
             (Some(_), Reduction::None) => Reduction::Sum,
             (_, r) => r,
         }
@@ -67,16 +73,22 @@ impl<'py> Call<'_, 'py> {
     /// The gradient and Hessian outputs of `shape` (the caller's `out` / `hess_out`, checked,
     /// or new arrays); none for partials.
     fn derivatives<T: Element>(&self, shape: &[usize]) -> PyResult<Derivatives<'py, T>> {
-        if self.hess_out.is_some() && !self.with_hess {
+        let with_hess = self.with_hess || self.objective.is_some();
+        if self.hess_out.is_some() && !with_hess {
             return Err(ParameterError::new_err(
                 "hess_out: only used with with_hess=True",
             ));
         }
+        if self.objective.is_some() && self.partials.is_some() {
+            return Err(ParameterError::new_err(
+                "_objective: computes derivatives, not partials",
+            ));
+        }
         let wanted = |on: bool| on && self.partials.is_none();
-        let grad = wanted(self.with_grad || self.with_hess)
+        let grad = wanted(self.with_grad || with_hess)
             .then(|| output::<T>(self.py, self.out, shape, "out"))
             .transpose()?;
-        let hess = wanted(self.with_hess)
+        let hess = wanted(with_hess)
             .then(|| output::<T>(self.py, self.hess_out, shape, "hess_out"))
             .transpose()?;
         Ok((grad, hess))
@@ -336,7 +348,10 @@ fn request<'a, 'b, T: Element>(
         .grad_out(grad_out.as_mut().map(OutBuf::slice_mut).transpose()?)
         .hess_out(hess_out.as_mut().map(OutBuf::slice_mut).transpose()?)
         .prevalidate(call.caller_buffers())
-        .chunk_at(chunk_start(call.partials, units, leading)?))
+        .chunk_at(chunk_start(call.partials, units, leading)?)
+        .grad_scale(call.objective.map(|(scale, _)| scale))
+        .derivatives_only(call.objective.is_some())
+        .hess_floor(call.objective.and_then(|(_, f)| (f > 0.0).then_some(f))))
 }
 
 /// The per-unit loss, gradient and Hessian output buffers of a call.
@@ -357,6 +372,9 @@ fn finish<'py, T: Element>(
 ) -> PyResult<Bound<'py, PyAny>> {
     if call.partials.is_some() {
         return Ok(Bound::new(py, Partials { inner: partials })?.into_any());
+    }
+    if let (Some(_), Some(g), Some(h)) = (call.objective, &grad, &hess) {
+        return Ok(PyTuple::new(py, [g.as_any(), h.as_any()])?.into_any());
     }
     let value: Bound<'py, PyAny> = match per_unit {
         Some(arr) => arr.into_any(),

@@ -81,6 +81,7 @@ impl<T: Real> RowLoss<T> for Nll<'_, T> {
             live,
             mut grad,
             hess,
+            ..
         } = rows;
         let Target::Index(y) = labels else {
             return false;
@@ -196,6 +197,7 @@ impl<T: Real> RowLoss<T> for MultiMargin<'_, T> {
             live,
             mut grad,
             mut hess,
+            ..
         } = rows;
         let Target::Index(y) = labels else {
             return false;

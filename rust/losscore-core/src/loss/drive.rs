@@ -168,8 +168,18 @@ pub struct Request<'a, T> {
     /// the partials keep the terms of blocks the chunk covers only in part (no outputs).
     pub chunk_at: Option<usize>,
     /// The gradient (and Hessian) factor when it is not the reduction's own: the caller knows
-    /// the denominator of a longer stream this request is one chunk of.
+    /// the denominator of a longer stream this request is one chunk of, or scales a boosting
+    /// objective.
     pub grad_scale: Option<f64>,
+    /// Derivatives only: the gradient (and Hessian) outputs without the loss value, which is
+    /// then neither computed nor summed (the partials' loss terms are 0). Needs `grad_out`;
+    /// refuses `loss_out` and chunks.
+    pub derivatives_only: bool,
+    /// `Some(f)`: each Hessian entry is raised to at least `f * w` (`w` the unit's weight, 1
+    /// unweighted), after the gradient factor: `h = max(d2 * (w * scale), f * w)`, NaN kept,
+    /// ties to the floor (NumPy's `maximum`).
+    /// Needs `hess_out`; `f` finite and non-negative.
+    pub hess_floor: Option<f64>,
 }
 
 impl<'a, T> Request<'a, T> {
@@ -185,6 +195,8 @@ impl<'a, T> Request<'a, T> {
             prevalidate: false,
             chunk_at: None,
             grad_scale: None,
+            derivatives_only: false,
+            hess_floor: None,
         }
     }
 
@@ -228,6 +240,17 @@ impl<'a, T> Request<'a, T> {
 
     pub fn grad_scale(self, grad_scale: Option<f64>) -> Self {
         Request { grad_scale, ..self }
+    }
+
+    pub fn derivatives_only(self, derivatives_only: bool) -> Self {
+        Request {
+            derivatives_only,
+            ..self
+        }
+    }
+
+    pub fn hess_floor(self, hess_floor: Option<f64>) -> Self {
+        Request { hess_floor, ..self }
     }
 }
 
@@ -277,6 +300,10 @@ pub struct Block<'a, T> {
     /// Global index of the first unit (for column factors).
     pub unit0: usize,
     pub scale: T,
+    /// The gradient (and Hessian) without the loss value (see [`Request::derivatives_only`]).
+    pub derivatives_only: bool,
+    /// The Hessian floor per unit of weight (see [`Request::hess_floor`]).
+    pub hess_floor: Option<T>,
 }
 
 fn split_opt<T>(s: Option<&mut [T]>, at: usize) -> (Option<&mut [T]>, Option<&mut [T]>) {
@@ -325,6 +352,8 @@ impl<'a, T: Copy> Block<'a, T> {
             cols: self.cols,
             unit0: self.unit0,
             scale: self.scale,
+            derivatives_only: self.derivatives_only,
+            hess_floor: self.hess_floor,
         };
         let tail = Block {
             x: x1,
@@ -338,6 +367,8 @@ impl<'a, T: Copy> Block<'a, T> {
             cols: self.cols,
             unit0: self.unit0 + units,
             scale: self.scale,
+            derivatives_only: self.derivatives_only,
+            hess_floor: self.hess_floor,
         };
         (head, tail)
     }
@@ -363,6 +394,10 @@ pub trait Blocks<T: Real>: Sync {
     /// Whether the Hessian diagonal is defined.
     fn hessian(&self) -> bool {
         true
+    }
+    /// Whether [`Block::derivatives_only`] and [`Block::hess_floor`] are honoured.
+    fn objective_mode(&self) -> bool {
+        false
     }
     /// Reports the first invalid target (called when a block met one).
     fn find_bad(&self, inputs: &Inputs<'_, T>) -> Result<(), LossError>;
@@ -430,9 +465,12 @@ fn check<T: Real, K: Blocks<T>>(k: &K, req: &Request<'_, T>) -> Result<(), LossE
         }
         check_len("hess_out", h.len(), values)?;
     }
+    if req.derivatives_only || req.hess_floor.is_some() {
+        check_objective(k, req)?;
+    }
     match (req.reduction, req.loss_out.as_deref()) {
         (Reduction::None, Some(l)) => check_len("loss_out", l.len(), units)?,
-        (Reduction::None, None) if req.chunk_at.is_none() => {
+        (Reduction::None, None) if req.chunk_at.is_none() && !req.derivatives_only => {
             return Err(invalid("loss_out", "required with reduction='none'"))
         }
         (Reduction::None, None) => {}
@@ -440,6 +478,51 @@ fn check<T: Real, K: Blocks<T>>(k: &K, req: &Request<'_, T>) -> Result<(), LossE
         (_, None) => {}
     }
     k.check(inputs, req.reduction)
+}
+
+/// Checks a derivatives-only request and the Hessian floor.
+fn check_objective<T: Real, K: Blocks<T>>(k: &K, req: &Request<'_, T>) -> Result<(), LossError> {
+    if !k.objective_mode() {
+        return Err(invalid(
+            "derivatives",
+            "this loss has no derivatives-only mode and no Hessian floor",
+        ));
+    }
+    if req.derivatives_only {
+        if req.grad_out.is_none() {
+            return Err(invalid(
+                "out",
+                "derivatives only: the gradient output is required",
+            ));
+        }
+        if req.loss_out.is_some() {
+            return Err(invalid(
+                "loss_out",
+                "derivatives only: no loss value is computed",
+            ));
+        }
+        if req.chunk_at.is_some() {
+            return Err(invalid(
+                "out",
+                "derivatives only: chunks compute no outputs",
+            ));
+        }
+    }
+    if let Some(f) = req.hess_floor {
+        if req.hess_out.is_none() {
+            return Err(invalid(
+                "hess_floor",
+                "requires the Hessian output (hess_out)",
+            ));
+        }
+        if !(f.is_finite() && f >= 0.0) {
+            return Err(invalid(
+                "hess_floor",
+                format!("must be finite and non-negative, got {f}"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// One chunk of a stream: complete blocks as partials, the units of the blocks it covers only
@@ -540,6 +623,8 @@ fn run_checked<T: Real, K: Blocks<T>>(k: &K, req: Request<'_, T>) -> Result<Part
         more_grad_out,
         prevalidate,
         grad_scale,
+        derivatives_only,
+        hess_floor,
         ..
     } = req;
     let units = inputs.units;
@@ -578,6 +663,8 @@ fn run_checked<T: Real, K: Blocks<T>>(k: &K, req: Request<'_, T>) -> Result<Part
         cols: inputs.cols.unwrap_or(&[]),
         unit0: inputs.unit0,
         scale: T::from_f64(scale),
+        derivatives_only,
+        hess_floor: hess_floor.map(T::from_f64),
     };
     if run(k, whole, units, &mut partials.loss) {
         k.find_bad(&inputs)?;

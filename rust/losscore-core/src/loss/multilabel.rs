@@ -98,6 +98,7 @@ impl<T: Real> RowLoss<T> for MultilabelSoftMargin<'_, T> {
             live,
             grad,
             hess,
+            ..
         } = rows;
         // Class indices are refused by the driver's check.
         let Target::Values(t) = labels else {

@@ -155,6 +155,9 @@ pub fn run<S: Narrow>(
         hess_out,
         more_grad_out,
         chunk_at,
+        grad_scale,
+        derivatives_only,
+        hess_floor,
         ..
     } = req;
     let units = inputs.units;
@@ -186,9 +189,10 @@ pub fn run<S: Narrow>(
         return Ok(total);
     }
     // Pass 2: the per-unit outputs, with the whole request's gradient factor.
-    let scale = match reduction {
-        Reduction::Mean => 1.0 / total.denominator_total(),
-        Reduction::BatchMean => 1.0 / inputs.batch as f64,
+    let scale = match (grad_scale, reduction) {
+        (Some(s), _) => s,
+        (None, Reduction::Mean) => 1.0 / total.denominator_total(),
+        (None, Reduction::BatchMean) => 1.0 / inputs.batch as f64,
         _ => 1.0,
     };
     let (mut loss_out, mut grad_out, mut hess_out) = (loss_out, grad_out, hess_out);
@@ -216,7 +220,9 @@ pub fn run<S: Narrow>(
                 sized(mg0, more0.is_some(), n),
                 sized(mg1, more1.is_some(), n),
             ])
-            .grad_scale(Some(scale));
+            .grad_scale(Some(scale))
+            .derivatives_only(derivatives_only)
+            .hess_floor(hess_floor);
         kernel(req)?;
         let pairs = [
             (loss_out.as_deref_mut().map(|o| &mut o[lo..hi]), &outs.loss),

@@ -188,30 +188,70 @@ impl<T: Real, L: Pointwise<T>> Blocks<T> for Elementwise<L> {
         }
     }
 
+    fn objective_mode(&self) -> bool {
+        true
+    }
+
     #[inline(always)]
     fn block(&self, blk: Block<'_, T>) -> (f64, bool) {
         // Monomorphize the hot loop for each combination so no option is tested per element.
-        // The Hessian comes only with the gradient (checked by the driver).
+        // The Hessian comes only with the gradient (checked by the driver); derivatives only
+        // (`D`) only with the gradient and without per-element losses.
         match (
             blk.weight.is_some(),
             blk.grad.is_some(),
             blk.hess.is_some(),
             blk.loss_out.is_some(),
+            blk.derivatives_only,
         ) {
-            (false, false, _, false) => block_of::<T, L, false, false, false, false>(&self.0, blk),
-            (false, false, _, true) => block_of::<T, L, false, false, false, true>(&self.0, blk),
-            (false, true, false, false) => {
-                block_of::<T, L, false, true, false, false>(&self.0, blk)
+            (false, false, _, false, _) => {
+                block_of::<T, L, false, false, false, false, false>(&self.0, blk)
             }
-            (false, true, false, true) => block_of::<T, L, false, true, false, true>(&self.0, blk),
-            (false, true, true, false) => block_of::<T, L, false, true, true, false>(&self.0, blk),
-            (false, true, true, true) => block_of::<T, L, false, true, true, true>(&self.0, blk),
-            (true, false, _, false) => block_of::<T, L, true, false, false, false>(&self.0, blk),
-            (true, false, _, true) => block_of::<T, L, true, false, false, true>(&self.0, blk),
-            (true, true, false, false) => block_of::<T, L, true, true, false, false>(&self.0, blk),
-            (true, true, false, true) => block_of::<T, L, true, true, false, true>(&self.0, blk),
-            (true, true, true, false) => block_of::<T, L, true, true, true, false>(&self.0, blk),
-            (true, true, true, true) => block_of::<T, L, true, true, true, true>(&self.0, blk),
+            (false, false, _, true, _) => {
+                block_of::<T, L, false, false, false, true, false>(&self.0, blk)
+            }
+            (false, true, false, false, false) => {
+                block_of::<T, L, false, true, false, false, false>(&self.0, blk)
+            }
+            (false, true, false, true, _) => {
+                block_of::<T, L, false, true, false, true, false>(&self.0, blk)
+            }
+            (false, true, true, false, false) => {
+                block_of::<T, L, false, true, true, false, false>(&self.0, blk)
+            }
+            (false, true, true, true, _) => {
+                block_of::<T, L, false, true, true, true, false>(&self.0, blk)
+            }
+            (true, false, _, false, _) => {
+                block_of::<T, L, true, false, false, false, false>(&self.0, blk)
+            }
+            (true, false, _, true, _) => {
+                block_of::<T, L, true, false, false, true, false>(&self.0, blk)
+            }
+            (true, true, false, false, false) => {
+                block_of::<T, L, true, true, false, false, false>(&self.0, blk)
+            }
+            (true, true, false, true, _) => {
+                block_of::<T, L, true, true, false, true, false>(&self.0, blk)
+            }
+            (true, true, true, false, false) => {
+                block_of::<T, L, true, true, true, false, false>(&self.0, blk)
+            }
+            (true, true, true, true, _) => {
+                block_of::<T, L, true, true, true, true, false>(&self.0, blk)
+            }
+            (false, true, false, false, true) => {
+                block_of::<T, L, false, true, false, false, true>(&self.0, blk)
+            }
+            (false, true, true, false, true) => {
+                block_of::<T, L, false, true, true, false, true>(&self.0, blk)
+            }
+            (true, true, false, false, true) => {
+                block_of::<T, L, true, true, false, false, true>(&self.0, blk)
+            }
+            (true, true, true, false, true) => {
+                block_of::<T, L, true, true, true, false, true>(&self.0, blk)
+            }
         }
     }
 }
@@ -279,6 +319,7 @@ fn block_of<
     const G: bool,
     const H: bool,
     const E: bool,
+    const D: bool,
 >(
     loss: &L,
     blk: Block<'_, T>,
@@ -293,6 +334,7 @@ fn block_of<
         cols,
         unit0,
         scale,
+        hess_floor,
         ..
     } = blk;
     let Target::Values(t) = target else {
@@ -306,19 +348,43 @@ fn block_of<
         loss: l_out,
         grad: g_out,
         hess: h_out,
+        floor: hess_floor,
     };
     if L::COLUMNS {
         let col0 = unit0 % cols.len().max(1);
-        return block_cols::<T, L, W, G, H, E>(loss, x, t, cols, col0, w, outs, scale);
+        return block_cols::<T, L, W, G, H, E, D>(loss, x, t, cols, col0, w, outs, scale);
     }
-    block::<T, L, W, G, H, E>(loss, x, t, w, outs, scale)
+    block::<T, L, W, G, H, E, D>(loss, x, t, w, outs, scale)
 }
 
-/// The per-element outputs of a block (empty when not asked for).
+/// The per-element outputs of a block (empty when not asked for), with the Hessian floor.
 struct Outs<'a, T> {
     loss: &'a mut [T],
     grad: &'a mut [T],
     hess: &'a mut [T],
+    floor: Option<T>,
+}
+
+/// `max(h, floor)` with NaN in `h` kept and ties going to `floor` (a `-0` Hessian of a zero
+/// weight becomes `+0`), as NumPy's `maximum(h, floor)`.
+#[inline(always)]
+pub(crate) fn floored<T: Real>(h: T, floor: T) -> T {
+    T::select(h <= floor, floor, h)
+}
+
+/// `h = max(h, floor * w)` (`floor` unweighted) over one sub-chunk (see [`floored`]). A pass of
+/// its own over L1-resident values, so the element loop is the same with and without it.
+#[inline(always)]
+fn floor_hess<T: Real, const W: bool>(h: &mut [T], w: &[T], floor: T) {
+    if W {
+        for (hi, &wi) in h.iter_mut().zip(w) {
+            *hi = floored(*hi, floor * wi);
+        }
+    } else {
+        for hi in h.iter_mut() {
+            *hi = floored(*hi, floor);
+        }
+    }
 }
 
 /// Elements per sub-chunk: the element loop writes their `w*l` terms to an L1-resident buffer.
@@ -328,9 +394,18 @@ const SUB: usize = 256;
 ///
 /// Two simple loops per sub-chunk vectorize far better than one fused loop: the element loop
 /// (transcendentals, outputs) works in `T` only, so LLVM vectorizes it at full width; the lane
-/// loop then widens the buffered `w*l` terms into the f64 lanes.
+/// loop then widens the buffered `w*l` terms into the f64 lanes. Derivatives only (`D`): the
+/// terms are neither buffered nor summed, so the value's math is dead code and goes away.
 #[inline(always)]
-fn block<T: Real, L: Pointwise<T>, const W: bool, const G: bool, const H: bool, const E: bool>(
+fn block<
+    T: Real,
+    L: Pointwise<T>,
+    const W: bool,
+    const G: bool,
+    const H: bool,
+    const E: bool,
+    const D: bool,
+>(
     loss: &L,
     p: &[T],
     t: &[T],
@@ -342,6 +417,7 @@ fn block<T: Real, L: Pointwise<T>, const W: bool, const G: bool, const H: bool, 
         loss: l_out,
         grad: g_out,
         hess: h_out,
+        floor,
     } = outs;
     // A local copy: its fields are then plain values LLVM can hoist and unswitch on, where a
     // reference would be re-read after every store to the outputs.
@@ -378,7 +454,7 @@ fn block<T: Real, L: Pointwise<T>, const W: bool, const G: bool, const H: bool, 
             let (l, g, h, b) = element::<T, L, W, G, H>(loss, ps[i], ts[i], wi, scale);
             if E {
                 ls[i] = l;
-            } else {
+            } else if !D {
                 terms[i] = l;
             }
             if G {
@@ -389,7 +465,10 @@ fn block<T: Real, L: Pointwise<T>, const W: bool, const G: bool, const H: bool, 
             }
             bad |= b;
         }
-        if !E {
+        if let (true, Some(f)) = (H, floor) {
+            floor_hess::<T, W>(hs, ws, f);
+        }
+        if !E && !D {
             // `start` is a multiple of SUB (a multiple of LANES): term i goes to lane i % LANES.
             let mut chunks = terms.chunks_exact(LANES);
             for c in &mut chunks {
@@ -444,6 +523,7 @@ fn block_cols<
     const G: bool,
     const H: bool,
     const E: bool,
+    const D: bool,
 >(
     loss: &L,
     p: &[T],
@@ -458,6 +538,7 @@ fn block_cols<
         loss: l_out,
         grad: g_out,
         hess: h_out,
+        floor,
     } = outs;
     let mut acc = [0.0f64; LANES];
     let mut bad = false;
@@ -480,7 +561,7 @@ fn block_cols<
         let l = if W { wk * l } else { l };
         if E {
             l_out[k] = l;
-        } else {
+        } else if !D {
             acc[k % LANES] += l.to_f64();
         }
         let f = if W { wk * scale } else { scale };
@@ -488,7 +569,11 @@ fn block_cols<
             g_out[k] = d * f;
         }
         if H {
-            h_out[k] = d2 * f;
+            let h = d2 * f;
+            h_out[k] = match floor {
+                Some(fl) => floored(h, if W { fl * wk } else { fl }),
+                None => h,
+            };
         }
         if L::CHECKS_TARGET {
             bad |= !loss.target_ok(t[k]);

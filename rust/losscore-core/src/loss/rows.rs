@@ -56,6 +56,9 @@ pub struct GroupRows<'a, T> {
     pub grad: Option<&'a mut [T]>,
     /// The Hessian diagonal (only given with `grad`).
     pub hess: Option<&'a mut [T]>,
+    /// Whether `loss` is read (false: derivatives only; a loss may then skip the value's math,
+    /// e.g. the log of the exponential sum, as long as `live` and the derivatives are the same).
+    pub value: bool,
 }
 
 /// Rows per reduction block for `classes` classes (a fixed function of `classes` only).
@@ -171,21 +174,30 @@ impl<T: Real, L: RowLoss<T>> Blocks<T> for Rows<L> {
         }
     }
 
+    fn objective_mode(&self) -> bool {
+        true
+    }
+
     #[inline(always)]
     fn block(&self, blk: Block<'_, T>) -> (f64, bool) {
         // One instance with the Hessian and one without: the value and gradient paths stay
-        // as they are without it.
-        if blk.hess.is_some() {
-            block_rows::<T, L, true>(&self.0, blk)
-        } else {
-            block_rows::<T, L, false>(&self.0, blk)
+        // as they are without it. Derivatives only (`D`, always with the gradient): two more.
+        match (blk.hess.is_some(), blk.derivatives_only) {
+            (true, false) => block_rows::<T, L, true, false>(&self.0, blk),
+            (false, false) => block_rows::<T, L, false, false>(&self.0, blk),
+            (true, true) => block_rows::<T, L, true, true>(&self.0, blk),
+            (false, true) => block_rows::<T, L, false, true>(&self.0, blk),
         }
     }
 }
 
-/// One block of rows; `H`: whether the Hessian diagonal is written.
+/// One block of rows; `H`: whether the Hessian diagonal is written; `D`: derivatives only (no
+/// loss value read or summed).
 #[inline(always)]
-fn block_rows<T: Real, L: RowLoss<T>, const H: bool>(kernel: &L, blk: Block<'_, T>) -> (f64, bool) {
+fn block_rows<T: Real, L: RowLoss<T>, const H: bool, const D: bool>(
+    kernel: &L,
+    blk: Block<'_, T>,
+) -> (f64, bool) {
     let Block {
         x,
         target,
@@ -194,6 +206,7 @@ fn block_rows<T: Real, L: RowLoss<T>, const H: bool>(kernel: &L, blk: Block<'_, 
         mut grad,
         hess,
         scale,
+        hess_floor,
         ..
     } = blk;
     let mut hess = if H { hess } else { None };
@@ -229,7 +242,32 @@ fn block_rows<T: Real, L: RowLoss<T>, const H: bool>(kernel: &L, blk: Block<'_, 
             hess: hess
                 .as_deref_mut()
                 .map(|h| &mut h[r0 * c_n..(r0 + nr) * c_n]),
+            value: !D,
         });
+        if let (true, Some(f), Some(h)) = (H, hess_floor, hess.as_deref_mut()) {
+            // `h = max(h, floor * w_n)` over the group's rows (still in L1), NaN in `h` kept;
+            // unweighted as one flat loop (rows of few classes do not vectorize one by one).
+            let group = &mut h[r0 * c_n..(r0 + nr) * c_n];
+            match weight {
+                Some(w) => {
+                    for (row, &wr) in group.chunks_exact_mut(c_n.max(1)).zip(&w[r0..r0 + nr]) {
+                        let fw = f * wr;
+                        for hj in row {
+                            *hj = super::pointwise::floored(*hj, fw);
+                        }
+                    }
+                }
+                None => {
+                    for hj in group {
+                        *hj = super::pointwise::floored(*hj, f);
+                    }
+                }
+            }
+        }
+        if D {
+            r0 += nr;
+            continue;
+        }
         for r in 0..nr {
             let n = r0 + r;
             let wl = match (live[r], weight) {

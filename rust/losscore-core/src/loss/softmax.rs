@@ -27,8 +27,8 @@
 
 use super::drive::Target;
 use super::rows::{
-    check_class_weight, exp_shifted, exp_sum_minus_one, in_range, lanes_sum, row_max, two_sum,
-    GroupRows, RowLoss, GROUP,
+    check_class_weight, exp_shifted, exp_sum, exp_sum_minus_one, in_range, lanes_sum, row_max,
+    two_sum, GroupRows, RowLoss, GROUP,
 };
 use crate::error::{invalid, LossError};
 use crate::reduce::LANES;
@@ -153,6 +153,7 @@ impl<'a, T: Real> CrossEntropy<'a, T> {
             live,
             mut grad,
             hess,
+            value,
             ..
         } = rows;
         // Without the Hessian (H = false) this is the value/gradient kernel as it was.
@@ -175,15 +176,19 @@ impl<'a, T: Real> CrossEntropy<'a, T> {
             let span = r * c_n..(r + 1) * c_n;
             // An all -inf row: shift by 0 (its exponentials are 0; finish_row reports inf).
             let shift = T::select(m[r] == -T::INFINITY, T::ZERO, m[r]);
-            (s[r], s1[r]) = match grad.as_deref_mut() {
-                Some(g) => exp_sum_minus_one(&x[span.clone()], shift, Some(&mut g[span])),
-                None => exp_sum_minus_one(&x[span], shift, None),
+            // Derivatives only: `s` alone (bitwise the same sum), no `s - 1` for the log.
+            (s[r], s1[r]) = match (grad.as_deref_mut(), value) {
+                (Some(g), true) => exp_sum_minus_one(&x[span.clone()], shift, Some(&mut g[span])),
+                (Some(g), false) => (exp_sum(&x[span.clone()], shift, Some(&mut g[span])), s1[r]),
+                (None, _) => exp_sum_minus_one(&x[span], shift, None),
             };
         }
         // ln s = ln_1p(s - 1), from the sum taken without its 1 (ln(1 + small) loses bits).
         let mut ln_s = [T::ZERO; GROUP];
-        for r in 0..GROUP {
-            ln_s[r] = s1[r].ln_1p();
+        if value {
+            for r in 0..GROUP {
+                ln_s[r] = s1[r].ln_1p();
+            }
         }
         for r in 0..nr {
             let span = r * c_n..(r + 1) * c_n;
@@ -208,7 +213,7 @@ impl<'a, T: Real> CrossEntropy<'a, T> {
                         softmax_hess(g, h, pa, s[r]);
                     }
                 }
-                loss[r] = self.finish_row(&x[span], yi, stats, k[r], g);
+                loss[r] = self.finish_row(&x[span], yi, stats, k[r], g, value);
             } else {
                 if let Some(g) = g {
                     g.fill(T::ZERO);
@@ -325,10 +330,18 @@ impl<'a, T: Real> CrossEntropy<'a, T> {
         )
     }
 
-    /// The loss of one row (class `y`) from its statistics; turns the exponentials held in
-    /// `grad` into `k * d l / d x`. Returns the unweighted loss.
+    /// The loss of one row (class `y`) from its statistics (0 unless `value`); turns the
+    /// exponentials held in `grad` into `k * d l / d x`. Returns the unweighted loss.
     #[inline(always)]
-    fn finish_row(&self, x: &[T], y: usize, st: RowStats<T>, k: T, grad: Option<&mut [T]>) -> T {
+    fn finish_row(
+        &self,
+        x: &[T],
+        y: usize,
+        st: RowStats<T>,
+        k: T,
+        grad: Option<&mut [T]>,
+        value: bool,
+    ) -> T {
         let RowStats { m, s, ln_s } = st;
         if m == -T::INFINITY {
             if let Some(g) = grad {
@@ -337,13 +350,17 @@ impl<'a, T: Real> CrossEntropy<'a, T> {
             return T::INFINITY;
         }
         let wy = self.cw(y);
-        let nll = (m - x[y]) + ln_s;
-        let smooth = if self.smoothing {
-            self.smooth_sum(x, m)
+        let l = if value {
+            let nll = (m - x[y]) + ln_s;
+            let smooth = if self.smoothing {
+                self.smooth_sum(x, m)
+            } else {
+                T::ZERO
+            };
+            self.row_loss(wy, nll, smooth, ln_s)
         } else {
             T::ZERO
         };
-        let l = self.row_loss(wy, nll, smooth, ln_s);
         if let Some(g) = grad {
             let (pa, b) = self.grad_factors(k, wy, s);
             if self.smoothing {
@@ -383,6 +400,7 @@ impl<'a, T: Real> CrossEntropy<'a, T> {
             live,
             grad,
             hess,
+            value,
             ..
         } = rows;
         let hess = if H { hess } else { None };
@@ -415,16 +433,20 @@ impl<'a, T: Real> CrossEntropy<'a, T> {
                 let (e, exact) = exp_shifted(xt[c][r], shift[r]);
                 et[c][r] = e;
                 s[r] = s[r] + e;
-                let top = xt[c][r] == shift[r];
-                let err;
-                (rest[r], err) = two_sum(rest[r], T::select(top, T::ZERO, exact));
-                comp[r] = comp[r] + err;
-                ones[r] = ones[r] + T::select(top, T::ONE, T::ZERO);
+                if value {
+                    let top = xt[c][r] == shift[r];
+                    let err;
+                    (rest[r], err) = two_sum(rest[r], T::select(top, T::ZERO, exact));
+                    comp[r] = comp[r] + err;
+                    ones[r] = ones[r] + T::select(top, T::ONE, T::ZERO);
+                }
             }
         }
         let mut ln_s = [T::ZERO; R];
-        for r in 0..R {
-            ln_s[r] = (rest[r] + (comp[r] + (ones[r] - T::ONE))).ln_1p();
+        if value {
+            for r in 0..R {
+                ln_s[r] = (rest[r] + (comp[r] + (ones[r] - T::ONE))).ln_1p();
+            }
         }
         // Per-row gradient factors (0 for rows without a gradient).
         let mut pa = [T::ZERO; R];
@@ -446,15 +468,17 @@ impl<'a, T: Real> CrossEntropy<'a, T> {
                 continue;
             }
             let wy = self.cw(yi);
-            let nll = (m[r] - xt[yi][r]) + ln_s[r];
-            let mut smooth = T::ZERO;
-            if self.smoothing {
-                for (c, xc) in xt.iter().enumerate().take(c_n) {
-                    let wc = self.cw(c);
-                    smooth = smooth + T::select(wc == T::ZERO, T::ZERO, wc * (m[r] - xc[r]));
+            if value {
+                let nll = (m[r] - xt[yi][r]) + ln_s[r];
+                let mut smooth = T::ZERO;
+                if self.smoothing {
+                    for (c, xc) in xt.iter().enumerate().take(c_n) {
+                        let wc = self.cw(c);
+                        smooth = smooth + T::select(wc == T::ZERO, T::ZERO, wc * (m[r] - xc[r]));
+                    }
                 }
+                loss[r] = self.row_loss(wy, nll, smooth, ln_s[r]);
             }
-            loss[r] = self.row_loss(wy, nll, smooth, ln_s[r]);
             (pa[r], b[r]) = self.grad_factors(k[r], wy, s[r]);
             finite[r] = true;
             labels[r] = yi;
