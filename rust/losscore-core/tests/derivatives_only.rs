@@ -14,17 +14,11 @@ use losscore_core::loss::{Inputs, Loss, Request, Target};
 use losscore_core::reduce::BLOCK;
 use losscore_core::{LossError, Real, Reduction};
 
+mod common;
+
 /// A deterministic stream in `[lo, hi)`.
 fn uniform(n: usize, lo: f64, hi: f64, seed: u64) -> Vec<f64> {
-    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..n)
-        .map(|_| {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            lo + (hi - lo) * ((s >> 11) as f64 / (1u64 << 53) as f64)
-        })
-        .collect()
+    common::lcg_uniform(n, lo, hi, seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
 }
 
 fn cast<T: Real>(v: &[f64]) -> Vec<T> {

@@ -10,19 +10,14 @@ use losscore_core::loss::regression::{Huber, LogCosh, Mae, Mse, Pinball, Poisson
 use losscore_core::loss::{Inputs, Loss, Request, Target};
 use losscore_core::{Isa, LossError, Reduction};
 
+mod common;
+
 /// A deterministic stream in `[lo, hi)`.
 fn uniform(n: usize, lo: f64, hi: f64, seed: u64) -> Vec<f64> {
-    let mut s = seed
+    let state = seed
         .wrapping_mul(6364136223846793005)
         .wrapping_add(1442695040888963407);
-    (0..n)
-        .map(|_| {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            lo + (hi - lo) * ((s >> 11) as f64 / (1u64 << 53) as f64)
-        })
-        .collect()
+    common::lcg_uniform(n, lo, hi, state)
 }
 
 enum Labels {

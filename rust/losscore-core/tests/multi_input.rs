@@ -7,16 +7,10 @@ use losscore_core::loss::{Inputs, Loss, Request, Target};
 use losscore_core::reduce::Partials;
 use losscore_core::{LossError, Reduction};
 
+mod common;
+
 fn stream(n: usize, seed: u64, lo: f64, hi: f64) -> Vec<f64> {
-    let mut s = seed.wrapping_add(0x9E3779B97F4A7C15);
-    (0..n)
-        .map(|_| {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            lo + (hi - lo) * ((s >> 11) as f64 / (1u64 << 53) as f64)
-        })
-        .collect()
+    common::lcg_uniform(n, lo, hi, seed.wrapping_add(0x9E3779B97F4A7C15))
 }
 
 /// The inputs of one case: up to three arrays, an optional label per unit, the unit width.

@@ -11,7 +11,8 @@
 //! `0.5 z (1 + tanh u) = z sigmoid(2u)`, which needs one `exp` and no cancellation.
 //! tanh is `sign(z) (1 - e) / (1 + e)` with `e = exp(-2|z|)`, and a Taylor polynomial for
 //! `|z| < 0.1` where `1 - e` would cancel. Every function is branch-free so the loops vectorize,
-//! and every ISA path gives bitwise the same result (no fused multiply-add).
+//! and every ISA path gives bitwise the same result (the only fused multiply-adds are the
+//! single-rounding ones inside `exp`).
 //!
 //! NaN propagates through every forward pass (relu(NaN) is NaN, as in PyTorch).
 

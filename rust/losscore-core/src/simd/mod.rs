@@ -5,8 +5,10 @@
 //! vectorizes the same source for SSE2, AVX2 or AVX-512. The ISA is detected once (or forced with
 //! `LOSSCORE_ISA=scalar|avx2|avx512`) and cached.
 //!
-//! Kernels never use fused multiply-add and LLVM never contracts `a * b + c` on its own, so every
-//! ISA path computes bitwise the same result: only the speed differs.
+//! LLVM never contracts `a * b + c` on its own, and the only fused multiply-adds are the explicit
+//! `mul_add`s of the `exp`/`ln`/`ln_1p` polynomials ([`math`]): one instruction on AVX2/AVX-512,
+//! the correctly rounded libm `fma` on the baseline path. So every ISA path computes bitwise the
+//! same result: only the speed differs.
 
 mod math;
 mod real;
