@@ -199,6 +199,23 @@ def weights(w: Any) -> np.ndarray | None:
     return w if w.size else None
 
 
+class Adapter:
+    """What each framework's objective and metric callables share: the checked objective (the
+    callable is named after its loss) and the conversion of the framework's margins and
+    labels for the kernel."""
+
+    def __init__(self, loss: Any, params: dict[str, Any]) -> None:
+        self._obj = make(loss, params)
+        self.__name__ = self._obj.loss.name
+
+    def _inputs(self, pred: Any, label: Any, framework: str) -> tuple[np.ndarray, np.ndarray]:
+        """``(margins, labels)`` checked against the loss's layout (see :func:`margins`)."""
+        n = numeric(label, "label").shape[0]
+        x = margins(self._obj, pred, n, framework)
+        classes = x.shape[1] if x.ndim == 2 else None
+        return x, labels(self._obj, label, classes)
+
+
 def grad_hess(
     obj: Objective, pred: np.ndarray, target: np.ndarray, weight: np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray]:

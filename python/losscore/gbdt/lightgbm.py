@@ -25,37 +25,25 @@ def _split(a: Any, b: Any, weight: Any) -> tuple[Any, Any, np.ndarray | None]:
     return b, a, _common.weights(weight)
 
 
-class LightGBMObjective:
+class LightGBMObjective(_common.Adapter):
     """A losscore loss as a LightGBM objective (see :func:`lightgbm_objective`)."""
-
-    def __init__(self, loss: Any, params: dict[str, Any]) -> None:
-        self._obj = _common.make(loss, params)
-        self.__name__ = self._obj.loss.name
 
     # Three parameters: LightGBM's scikit-learn wrapper then passes the sample weights.
     def __call__(self, a: Any, b: Any, weight: Any = None) -> tuple[np.ndarray, np.ndarray]:
         pred, label, w = _split(a, b, weight)
-        n = _common.numeric(label, "label").shape[0]
         # Multi-class scores arrive as an (n, C) view of LightGBM's class-major buffer;
         # `margins` makes the one row-major copy the kernel needs.
-        x = _common.margins(self._obj, pred, n, "lightgbm")
-        classes = x.shape[1] if x.ndim == 2 else None
-        return _common.grad_hess(self._obj, x, _common.labels(self._obj, label, classes), w)
+        x, target = self._inputs(pred, label, "lightgbm")
+        return _common.grad_hess(self._obj, x, target, w)
 
 
-class LightGBMMetric:
+class LightGBMMetric(_common.Adapter):
     """A losscore loss as a LightGBM evaluation metric (see :func:`lightgbm_metric`)."""
-
-    def __init__(self, loss: Any, params: dict[str, Any]) -> None:
-        self._obj = _common.make(loss, params)
-        self.__name__ = self._obj.loss.name
 
     def __call__(self, a: Any, b: Any, weight: Any = None) -> tuple[str, float, bool]:
         pred, label, w = _split(a, b, weight)
-        n = _common.numeric(label, "label").shape[0]
-        x = _common.margins(self._obj, pred, n, "lightgbm")
-        classes = x.shape[1] if x.ndim == 2 else None
-        v = _common.value(self._obj, x, _common.labels(self._obj, label, classes), w)
+        x, target = self._inputs(pred, label, "lightgbm")
+        v = _common.value(self._obj, x, target, w)
         return self.__name__, v, False
 
 

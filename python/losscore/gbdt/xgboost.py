@@ -25,35 +25,23 @@ def _split(a: Any, b: Any, sample_weight: Any) -> tuple[Any, Any, np.ndarray | N
     return b, a, _common.weights(sample_weight)
 
 
-class XGBoostObjective:
+class XGBoostObjective(_common.Adapter):
     """A losscore loss as an XGBoost objective (see :func:`xgboost_objective`)."""
-
-    def __init__(self, loss: Any, params: dict[str, Any]) -> None:
-        self._obj = _common.make(loss, params)
-        self.__name__ = self._obj.loss.name
 
     def __call__(self, a: Any, b: Any, sample_weight: Any = None) -> tuple[np.ndarray, np.ndarray]:
         pred, label, weight = _split(a, b, sample_weight)
-        n = _common.numeric(label, "label").shape[0]
-        x = _common.margins(self._obj, pred, n, "xgboost")
-        classes = x.shape[1] if x.ndim == 2 else None
-        return _common.grad_hess(self._obj, x, _common.labels(self._obj, label, classes), weight)
+        x, target = self._inputs(pred, label, "xgboost")
+        return _common.grad_hess(self._obj, x, target, weight)
 
 
-class XGBoostMetric:
+class XGBoostMetric(_common.Adapter):
     """A losscore loss as an XGBoost evaluation metric (see :func:`xgboost_metric`)."""
-
-    def __init__(self, loss: Any, params: dict[str, Any]) -> None:
-        self._obj = _common.make(loss, params)
-        self.__name__ = self._obj.loss.name
 
     def __call__(self, a: Any, b: Any, sample_weight: Any = None) -> Any:
         native = _is_dmatrix(b)
         pred, label, weight = _split(a, b, sample_weight)
-        n = _common.numeric(label, "label").shape[0]
-        x = _common.margins(self._obj, pred, n, "xgboost")
-        classes = x.shape[1] if x.ndim == 2 else None
-        v = _common.value(self._obj, x, _common.labels(self._obj, label, classes), weight)
+        x, target = self._inputs(pred, label, "xgboost")
+        v = _common.value(self._obj, x, target, weight)
         return (self.__name__, v) if native else v
 
 

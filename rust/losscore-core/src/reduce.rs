@@ -246,6 +246,19 @@ pub fn lanes_total<T: Real>(block: &[T]) -> f64 {
     sum_lanes(&acc)
 }
 
+/// `acc[k % LANES] += values[k]` in f64 for `values` of whole chunks (`len % LANES == 0`).
+/// Without a remainder loop indexing `acc`, LLVM keeps the lanes in registers and widens each
+/// chunk straight into them.
+#[inline(always)]
+pub fn add_chunks_to_lanes<T: Real>(acc: &mut [f64; LANES], values: &[T]) {
+    debug_assert_eq!(values.len() % LANES, 0);
+    for c in values.chunks_exact(LANES) {
+        for j in 0..LANES {
+            acc[j] += c[j].to_f64();
+        }
+    }
+}
+
 /// Per-unit terms of a block that a range covers only in part (its neighbour holds the rest).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Open {

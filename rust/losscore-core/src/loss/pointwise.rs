@@ -448,14 +448,14 @@ fn block<
         } else {
             &mut []
         };
-        let terms = &mut terms[..m];
+        let sub_terms = &mut terms[..m];
         for i in 0..m {
             let wi = if W { ws[i] } else { T::ONE };
             let (l, g, h, b) = element::<T, L, W, G, H>(loss, ps[i], ts[i], wi, scale);
             if E {
                 ls[i] = l;
             } else if !D {
-                terms[i] = l;
+                sub_terms[i] = l;
             }
             if G {
                 gs[i] = g;
@@ -470,15 +470,11 @@ fn block<
         }
         if !E && !D {
             // `start` is a multiple of SUB (a multiple of LANES): term i goes to lane i % LANES.
-            let mut chunks = terms.chunks_exact(LANES);
-            for c in &mut chunks {
-                for j in 0..LANES {
-                    acc[j] += c[j].to_f64();
-                }
-            }
-            for (j, &a) in chunks.remainder().iter().enumerate() {
-                acc[j] += a.to_f64();
-            }
+            // A partial last chunk is padded with +0, which leaves every lane's bits unchanged
+            // (a lane starts at +0 and so is never -0), so the lanes take whole chunks only.
+            let whole = m.div_ceil(LANES) * LANES;
+            terms[m..whole].fill(T::ZERO);
+            reduce::add_chunks_to_lanes(&mut acc, &terms[..whole]);
         }
         start += m;
     }
