@@ -51,7 +51,12 @@ impl Reduction {
 }
 
 /// Adds the lanes in a fixed pairwise tree.
-#[inline(always)]
+///
+/// Out of line on purpose (once per block): inlined, its pairwise indexing led LLVM to split a
+/// kernel's lane array into scalars and widen the terms two at a time (xmm) instead of a whole
+/// register at a time; a call keeps the lanes one array. Plain f64 adds, so the result is the
+/// same whatever ISA the caller was compiled for.
+#[inline(never)]
 pub fn sum_lanes(acc: &[f64; LANES]) -> f64 {
     let mut a = *acc;
     let mut width = LANES / 2;
