@@ -239,13 +239,9 @@ impl<T: Real> crate::simd::Kernel for SumBlocks<'_, T> {
 #[inline(always)]
 pub fn lanes_total<T: Real>(block: &[T]) -> f64 {
     let mut acc = [0.0f64; LANES];
-    let mut chunks = block.chunks_exact(LANES);
-    for c in &mut chunks {
-        for j in 0..LANES {
-            acc[j] += c[j].to_f64();
-        }
-    }
-    for (j, &v) in chunks.remainder().iter().enumerate() {
+    let whole = block.len() - block.len() % LANES;
+    add_chunks_to_lanes(&mut acc, &block[..whole]);
+    for (j, &v) in block[whole..].iter().enumerate() {
         acc[j] += v.to_f64();
     }
     sum_lanes(&acc)

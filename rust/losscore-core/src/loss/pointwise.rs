@@ -375,7 +375,7 @@ pub(crate) fn floored<T: Real>(h: T, floor: T) -> T {
 /// `h = max(h, floor * w)` (`floor` unweighted) over one sub-chunk (see [`floored`]). A pass of
 /// its own over L1-resident values, so the element loop is the same with and without it.
 #[inline(always)]
-fn floor_hess<T: Real, const W: bool>(h: &mut [T], w: &[T], floor: T) {
+pub(crate) fn floor_hess<T: Real, const W: bool>(h: &mut [T], w: &[T], floor: T) {
     if W {
         for (hi, &wi) in h.iter_mut().zip(w) {
             *hi = floored(*hi, floor * wi);

@@ -10,6 +10,7 @@
 //! `sum(w_n class_weight[y_n])` over the rows that are not ignored, block by block.
 
 use super::drive::{self, Block, Blocks, Inputs, Request, Target};
+use super::pointwise::floor_hess;
 use crate::error::LossError;
 use crate::reduce::{self, Reduction, BLOCK, LANES};
 use crate::simd::Real;
@@ -251,17 +252,10 @@ fn block_rows<T: Real, L: RowLoss<T>, const H: bool, const D: bool>(
             match weight {
                 Some(w) => {
                     for (row, &wr) in group.chunks_exact_mut(c_n.max(1)).zip(&w[r0..r0 + nr]) {
-                        let fw = f * wr;
-                        for hj in row {
-                            *hj = super::pointwise::floored(*hj, fw);
-                        }
+                        floor_hess::<T, false>(row, &[], f * wr);
                     }
                 }
-                None => {
-                    for hj in group {
-                        *hj = super::pointwise::floored(*hj, f);
-                    }
-                }
+                None => floor_hess::<T, false>(group, &[], f),
             }
         }
         if D {
